@@ -1,0 +1,113 @@
+package sse
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// MaxLineBytes bounds one SSE line; a longer line is an error, not an unbounded allocation.
+const MaxLineBytes = 4 << 20
+
+// ErrLineTooLong is returned when a line exceeds MaxLineBytes.
+var ErrLineTooLong = errors.New("sse: line too long")
+
+// Event is one dispatched SSE event. Its slices are valid only until the next call to Next.
+type Event struct {
+	Name []byte // the "event:" field; empty when absent
+	Data []byte // "data:" lines joined with '\n'
+}
+
+// Reader decodes events from a stream. It is not safe for concurrent use.
+type Reader struct {
+	br   *bufio.Reader
+	line []byte
+	name []byte
+	data []byte
+}
+
+// NewReader returns a Reader over r.
+func NewReader(r io.Reader) *Reader {
+	return &Reader{br: bufio.NewReaderSize(r, 16<<10)}
+}
+
+// Next returns the next event that has data. It returns io.EOF when the stream ends cleanly
+// between events, and io.ErrUnexpectedEOF when it ends inside an event; an event still being
+// built when the stream closes without a blank line is dispatched first.
+func (r *Reader) Next() (Event, error) {
+	r.name = r.name[:0]
+	r.data = r.data[:0]
+	hasData, inEvent := false, false
+	for {
+		line, err := r.readLine()
+		if err != nil {
+			if err == io.EOF {
+				if hasData {
+					return Event{Name: r.name, Data: r.data}, nil
+				}
+				if inEvent {
+					return Event{}, io.ErrUnexpectedEOF
+				}
+			}
+			return Event{}, err
+		}
+		if len(line) == 0 {
+			if hasData {
+				return Event{Name: r.name, Data: r.data}, nil
+			}
+			r.name = r.name[:0]
+			inEvent = false
+			continue
+		}
+		if line[0] == ':' {
+			continue // comment / keep-alive
+		}
+		field, value := line, []byte(nil)
+		if i := bytes.IndexByte(line, ':'); i >= 0 {
+			field, value = line[:i], line[i+1:]
+			if len(value) > 0 && value[0] == ' ' {
+				value = value[1:]
+			}
+		}
+		inEvent = true
+		switch string(field) {
+		case "data":
+			if hasData {
+				r.data = append(r.data, '\n')
+			}
+			r.data = append(r.data, value...)
+			hasData = true
+		case "event":
+			r.name = append(r.name[:0], value...)
+		}
+	}
+}
+
+// readLine returns one line without its terminator (LF or CRLF).
+func (r *Reader) readLine() ([]byte, error) {
+	r.line = r.line[:0]
+	for {
+		chunk, err := r.br.ReadSlice('\n')
+		r.line = append(r.line, chunk...)
+		if len(r.line) > MaxLineBytes {
+			return nil, fmt.Errorf("read event: %w", ErrLineTooLong)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			if err == io.EOF && len(r.line) > 0 {
+				return trimEOL(r.line), nil
+			}
+			return nil, err
+		}
+		return trimEOL(r.line), nil
+	}
+}
+
+func trimEOL(b []byte) []byte {
+	b = bytes.TrimSuffix(b, []byte{'\n'})
+	return bytes.TrimSuffix(b, []byte{'\r'})
+}
