@@ -1,0 +1,95 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/tracegate/tracegate/config"
+	"github.com/tracegate/tracegate/pricing"
+	"github.com/tracegate/tracegate/provider"
+	"github.com/tracegate/tracegate/proxy"
+	"github.com/tracegate/tracegate/registry"
+	"github.com/tracegate/tracegate/spans"
+)
+
+// newRuntime builds the reloadable part of the server: providers, routes, prices, auth keys.
+func newRuntime(cfg *config.Config, log *slog.Logger) (*proxy.Runtime, error) {
+	router, err := provider.NewRouter(cfg.Providers, cfg.Routes)
+	if err != nil {
+		return nil, fmt.Errorf("providers: %w", err)
+	}
+	prices, err := newPriceTable(cfg.Pricing, log)
+	if err != nil {
+		return nil, err
+	}
+	rt := &proxy.Runtime{
+		Dispatcher: provider.NewDispatcher(router, provider.RetryPolicy{
+			MaxAttempts:    cfg.Retry.MaxAttempts,
+			InitialBackoff: cfg.Retry.InitialBackoff.D(),
+			MaxBackoff:     cfg.Retry.MaxBackoff.D(),
+		}, cfg.Fallbacks),
+		Prices: prices,
+	}
+	for _, k := range cfg.Server.AuthKeys {
+		rt.AuthKeys = append(rt.AuthKeys, []byte(k))
+	}
+	for _, b := range router.Backends() {
+		if !b.Configured() {
+			log.Info("provider has no API key; runs routed to it fail with MISSING_PROVIDER_KEY", "provider", b.Name)
+		}
+	}
+	return rt, nil
+}
+
+func newPriceTable(c config.Pricing, log *slog.Logger) (*pricing.Table, error) {
+	var (
+		table *pricing.Table
+		err   error
+	)
+	if c.File != "" {
+		table, err = pricing.LoadFile(c.File)
+	} else {
+		table, err = pricing.Embedded()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pricing: %w", err)
+	}
+	if len(c.Overrides) > 0 {
+		o := make(map[string]pricing.Price, len(c.Overrides))
+		for model, p := range c.Overrides {
+			o[model] = pricing.Price{
+				InputPerToken:      p.InputPerToken,
+				OutputPerToken:     p.OutputPerToken,
+				CacheReadPerToken:  p.CacheReadPerToken,
+				CacheWritePerToken: p.CacheWritePerToken,
+			}
+		}
+		table = table.WithOverrides(o)
+	}
+	return table, nil
+}
+
+func newRegistry(cfg *config.Config, log *slog.Logger) (*registry.Registry, error) {
+	var sources []registry.Source
+	for i, s := range cfg.Registry.Sources {
+		switch s.Type {
+		case "file":
+			sources = append(sources, registry.NewFileSource(s.Path, log))
+		default:
+			return nil, fmt.Errorf("registry.sources[%d]: type %q is not supported yet", i, s.Type)
+		}
+	}
+	return registry.New(sources...), nil
+}
+
+func spanOptions(c config.Spans) spans.Options {
+	return spans.Options{
+		Exporter:       c.Exporter,
+		Protocol:       c.Protocol,
+		Endpoint:       c.Endpoint,
+		Headers:        c.Headers,
+		ServiceName:    c.ServiceName,
+		CaptureContent: c.CaptureContent,
+		QueueSize:      c.QueueSize,
+	}
+}

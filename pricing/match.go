@@ -1,0 +1,128 @@
+package pricing
+
+import "strings"
+
+// match finds the entry for a model name, in steps; the first step with a hit wins:
+//
+//  1. the name itself, after dropping Gemini's "models/" prefix;
+//  2. a fine-tune "ft:<base>:<org>:...:<id>" as "ft:<base>" (fine-tunes have their own price);
+//  3. a Bedrock cross-region id ("us.", "eu.", "apac.", "global.", ...) as the in-region id;
+//  4. an Azure data-zone id ("azure/eu/", "azure/us/") as the global one;
+//  5. a dated id ("-YYYY-MM-DD", "-YYYYMMDD", "@YYYYMMDD") as its undated alias.
+//
+// Each step goes on from the previous one's name, so a dated id is tried as such before its
+// alias: a snapshot can cost more than the alias (gpt-4o-2024-05-13 is twice gpt-4o).
+// Within a step, both the provider-namespaced and the bare form are tried (see nameForms), an
+// override in either form first.
+func (t *Table) match(kind, model string) (*Price, string) {
+	name := strings.TrimPrefix(model, "models/")
+	if p, key := t.matchForms(kind, name); p != nil {
+		return p, key
+	}
+	for _, step := range [...]func(string) (string, bool){fineTuneBase, bedrockInRegion, azureGlobal, undated} {
+		next, ok := step(name)
+		if !ok {
+			continue
+		}
+		name = next
+		if p, key := t.matchForms(kind, name); p != nil {
+			return p, key
+		}
+	}
+	return nil, ""
+}
+
+func (t *Table) matchForms(kind, name string) (*Price, string) {
+	if name == "" {
+		return nil, ""
+	}
+	forms := nameForms(kind, name)
+	for _, form := range forms {
+		if t.overrides[form] {
+			return t.models[form], form
+		}
+	}
+	for _, form := range forms {
+		if p := t.models[form]; p != nil {
+			return p, form
+		}
+	}
+	return nil, ""
+}
+
+// nameForms lists the keys a name may have in the table for a provider kind, best first.
+// LiteLLM keys OpenAI and Anthropic models bare ("gpt-4o") but most other providers under
+// their namespace ("gemini/gemini-2.5-pro"); a bare Gemini id is the Vertex AI entry, which
+// can differ from the AI Studio price that tracegate's gemini provider pays.
+func nameForms(kind, name string) []string {
+	switch kind {
+	case "", "mock":
+		return []string{name}
+	}
+	if bare, ok := strings.CutPrefix(name, kind+"/"); ok {
+		return []string{name, bare}
+	}
+	namespaced := kind + "/" + name
+	if kind == "openai" || kind == "anthropic" {
+		return []string{name, namespaced}
+	}
+	return []string{namespaced, name}
+}
+
+func fineTuneBase(name string) (string, bool) {
+	rest, ok := strings.CutPrefix(name, "ft:")
+	if !ok {
+		return "", false
+	}
+	i := strings.IndexByte(rest, ':')
+	if i <= 0 {
+		return "", false
+	}
+	return name[:len("ft:")+i], true
+}
+
+var bedrockRegions = [...]string{"us.", "eu.", "apac.", "global.", "au.", "jp.", "ca.", "us-gov."}
+
+func bedrockInRegion(name string) (string, bool) {
+	for _, region := range bedrockRegions {
+		if rest, ok := strings.CutPrefix(name, region); ok && strings.IndexByte(rest, '.') > 0 {
+			return rest, true
+		}
+	}
+	return "", false
+}
+
+func azureGlobal(name string) (string, bool) {
+	for _, zone := range [...]string{"azure/eu/", "azure/us/"} {
+		if rest, ok := strings.CutPrefix(name, zone); ok && rest != "" {
+			return "azure/" + rest, true
+		}
+	}
+	return "", false
+}
+
+func undated(name string) (string, bool) {
+	n := len(name)
+	// -YYYY-MM-DD
+	if n > 11 && name[n-11] == '-' && name[n-6] == '-' && name[n-3] == '-' &&
+		isYear(name[n-10:n-6]) && digits(name[n-5:n-3]) && digits(name[n-2:]) {
+		return name[:n-11], true
+	}
+	// -YYYYMMDD, @YYYYMMDD
+	if n > 9 && (name[n-9] == '-' || name[n-9] == '@') && isYear(name[n-8:n-4]) && digits(name[n-4:]) {
+		return name[:n-9], true
+	}
+	return "", false
+}
+
+// isYear keeps other numeric suffixes (a "-12345678" build id) from reading as dates.
+func isYear(s string) bool { return digits(s) && s[:2] == "20" }
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

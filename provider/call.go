@@ -1,0 +1,100 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tracegate/tracegate/llm"
+	"github.com/valyala/fasthttp"
+)
+
+// HTTPClient is the fasthttp client used for non-streaming calls. fasthttp pools connections
+// per host and keeps the request path allocation-light; streaming uses net/http (stream.go).
+var defaultClient = &fasthttp.Client{
+	Name:                          "tracegate",
+	NoDefaultUserAgentHeader:      false,
+	MaxConnsPerHost:               1024,
+	MaxIdleConnDuration:           90 * time.Second,
+	ReadBufferSize:                16 << 10,
+	DisableHeaderNamesNormalizing: false,
+	DisablePathNormalizing:        true,
+}
+
+// complete sends one non-streaming request to target and decodes the reply.
+func complete(ctx context.Context, t Target, req *llm.Request) (*llm.Response, error) {
+	b := t.Backend
+	if err := b.checkKey(); err != nil {
+		return nil, err
+	}
+	if b.Kind == KindMock {
+		return mockComplete(ctx, t.Model, req)
+	}
+	sent := *req
+	sent.Model = t.Model
+	sent.Stream = false
+
+	hreq := fasthttp.AcquireRequest()
+	hresp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(hreq)
+	defer fasthttp.ReleaseResponse(hresp)
+
+	body, err := b.codec.encode(hreq.Body()[:0], &sent)
+	if err != nil {
+		return nil, fmt.Errorf("encode request for %s: %w", b.Name, err)
+	}
+	hreq.SetBodyRaw(body)
+	b.prepare(hreq, t.Model, false)
+
+	if err := b.do(ctx, hreq, hresp); err != nil {
+		return nil, err
+	}
+	status := hresp.StatusCode()
+	if status >= 300 {
+		return nil, b.redactKeys(b.codec.decodeError(b.Name, status, hresp.Body(), func(k string) string { return string(hresp.Header.Peek(k)) }))
+	}
+	resp, err := b.codec.decode(hresp.Body())
+	if err != nil {
+		return nil, fmt.Errorf("decode %s reply: %w", b.Name, err)
+	}
+	if resp.Model == "" {
+		resp.Model = t.Model
+	}
+	return resp, nil
+}
+
+// prepare sets the URL and headers of a request to this backend.
+func (b *Backend) prepare(hreq *fasthttp.Request, model string, stream bool) {
+	hreq.SetRequestURI(b.BaseURL + b.codec.path(model, stream))
+	hreq.Header.SetMethod(fasthttp.MethodPost)
+	hreq.Header.SetContentType("application/json")
+	b.codec.auth(func(k, v string) { hreq.Header.Set(k, v) }, b.apiKey)
+	for _, h := range b.headers {
+		hreq.Header.Set(h[0], h[1])
+	}
+}
+
+// do sends hreq, bounded by the backend timeout and the context deadline. fasthttp has no
+// context support, so cancellation is honoured through the deadline only.
+func (b *Backend) do(ctx context.Context, hreq *fasthttp.Request, hresp *fasthttp.Response) error {
+	deadline := time.Now().Add(b.Timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := defaultClient.DoDeadline(hreq, hresp, deadline)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout):
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%s after %s: %w", b.Name, b.Timeout, ErrTimeout)
+	default:
+		return &ConnectionError{Provider: b.Name, Err: err}
+	}
+}

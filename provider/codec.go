@@ -1,0 +1,61 @@
+package provider
+
+import (
+	"io"
+	"net/url"
+	"strings"
+
+	"github.com/tracegate/tracegate/llm"
+	"github.com/tracegate/tracegate/translate"
+	"github.com/tracegate/tracegate/translate/anthropic"
+	"github.com/tracegate/tracegate/translate/gemini"
+	"github.com/tracegate/tracegate/translate/openai"
+)
+
+// streamDecoder yields canonical events from a provider stream; io.EOF after the last one.
+type streamDecoder interface {
+	Next() (llm.StreamEvent, error)
+}
+
+// codec is what differs between wire formats: where to send, how to authenticate, how to
+// encode and decode.
+type codec struct {
+	path          func(model string, stream bool) string
+	auth          func(set func(k, v string), key string)
+	encode        func(dst []byte, req *llm.Request) ([]byte, error)
+	decode        func(body []byte) (*llm.Response, error)
+	decodeError   func(provider string, status int, body []byte, h translate.HeaderGetter) *llm.UpstreamError
+	streamDecoder func(r io.Reader) streamDecoder
+}
+
+var codecs = map[string]*codec{
+	KindOpenAI: {
+		path:   func(string, bool) string { return "/chat/completions" },
+		auth:   func(set func(k, v string), key string) { set("Authorization", "Bearer "+key) },
+		encode: openai.EncodeRequest, decode: openai.DecodeResponse, decodeError: openai.DecodeError,
+		streamDecoder: func(r io.Reader) streamDecoder { return openai.NewStreamDecoder(r) },
+	},
+	KindAnthropic: {
+		path: func(string, bool) string { return "/v1/messages" },
+		auth: func(set func(k, v string), key string) {
+			set("x-api-key", key)
+			set("anthropic-version", "2023-06-01")
+		},
+		encode: anthropic.EncodeRequest, decode: anthropic.DecodeResponse, decodeError: anthropic.DecodeError,
+		streamDecoder: func(r io.Reader) streamDecoder { return anthropic.NewStreamDecoder(r) },
+	},
+	KindGemini: {
+		path:   geminiPath,
+		auth:   func(set func(k, v string), key string) { set("x-goog-api-key", key) },
+		encode: gemini.EncodeRequest, decode: gemini.DecodeResponse, decodeError: gemini.DecodeError,
+		streamDecoder: func(r io.Reader) streamDecoder { return gemini.NewStreamDecoder(r) },
+	},
+}
+
+func geminiPath(model string, stream bool) string {
+	model = url.PathEscape(strings.TrimPrefix(model, "models/"))
+	if stream {
+		return "/v1beta/models/" + model + ":streamGenerateContent?alt=sse"
+	}
+	return "/v1beta/models/" + model + ":generateContent"
+}

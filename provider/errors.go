@@ -1,0 +1,56 @@
+package provider
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/tracegate/tracegate/llm"
+)
+
+// ErrUnsupportedModel means no configured provider serves the model.
+var ErrUnsupportedModel = errors.New("no provider serves this model")
+
+// ErrTimeout means the provider did not answer within its timeout.
+var ErrTimeout = errors.New("provider timed out")
+
+// MissingKeyError means the provider a model routes to has no API key configured.
+type MissingKeyError struct {
+	Provider string
+	Var      string // the environment variable to set, when known
+}
+
+func (e *MissingKeyError) Error() string {
+	if e.Var != "" {
+		return fmt.Sprintf("provider %q has no API key: set %s", e.Provider, e.Var)
+	}
+	return fmt.Sprintf("provider %q has no API key: set its api_key in the config", e.Provider)
+}
+
+// ConnectionError is a failure to reach the provider (refused, reset, DNS); it is retryable.
+type ConnectionError struct {
+	Provider string
+	Err      error
+}
+
+func (e *ConnectionError) Error() string {
+	return fmt.Sprintf("%s: connection failed: %v", e.Provider, e.Err)
+}
+
+// Unwrap returns the transport error.
+func (e *ConnectionError) Unwrap() error { return e.Err }
+
+// keyPattern matches strings shaped like provider API keys (OpenAI sk-..., Anthropic
+// sk-ant-..., Google AIza...), which some providers echo in error messages.
+var keyPattern = regexp.MustCompile(`(sk-[A-Za-z0-9_\-*]{8,}|AIza[0-9A-Za-z_\-]{20,})`)
+
+// redactKeys removes the backend's key, and anything shaped like a key, from an upstream
+// error's message, so it can reach callers, spans and logs.
+func (b *Backend) redactKeys(ue *llm.UpstreamError) *llm.UpstreamError {
+	if b.apiKey != "" {
+		ue.Message = strings.ReplaceAll(ue.Message, b.apiKey, "[REDACTED]")
+	}
+	ue.Message = keyPattern.ReplaceAllString(ue.Message, "[REDACTED]")
+	return ue
+}

@@ -1,0 +1,110 @@
+package provider
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tracegate/tracegate/config"
+)
+
+// Router maps model names to backends: "provider/model" names a backend explicitly; otherwise
+// the first route whose glob matches wins.
+type Router struct {
+	backends map[string]*Backend
+	order    []*Backend
+	routes   []route
+}
+
+type route struct {
+	glob    string
+	backend *Backend
+}
+
+// NewRouter builds backends and routes from the configuration.
+func NewRouter(providers []config.Provider, routes []config.Route) (*Router, error) {
+	r := &Router{backends: make(map[string]*Backend, len(providers))}
+	for _, p := range providers {
+		b, err := NewBackend(p)
+		if err != nil {
+			return nil, err
+		}
+		r.backends[b.Name] = b
+		r.order = append(r.order, b)
+	}
+	for _, rt := range routes {
+		b, ok := r.backends[rt.Provider]
+		if !ok {
+			return nil, fmt.Errorf("route %q: no provider %q", rt.Match, rt.Provider)
+		}
+		r.routes = append(r.routes, route{glob: rt.Match, backend: b})
+	}
+	return r, nil
+}
+
+// Target is a resolved model: the backend and the model id to send it.
+type Target struct {
+	Backend *Backend
+	Model   string
+}
+
+// Resolve routes model. The error wraps ErrUnsupportedModel when nothing serves it.
+func (r *Router) Resolve(model string) (Target, error) {
+	if model == "" {
+		return Target{}, fmt.Errorf("empty model name: %w", ErrUnsupportedModel)
+	}
+	if i := strings.IndexByte(model, '/'); i > 0 {
+		if b, ok := r.backends[model[:i]]; ok && i+1 < len(model) {
+			return Target{Backend: b, Model: model[i+1:]}, nil
+		}
+	}
+	for i := range r.routes {
+		if globMatch(r.routes[i].glob, model) {
+			return Target{Backend: r.routes[i].backend, Model: model}, nil
+		}
+	}
+	return Target{}, fmt.Errorf("model %q: %w", model, ErrUnsupportedModel)
+}
+
+// Backends returns the configured backends in config order.
+func (r *Router) Backends() []*Backend { return r.order }
+
+// Backend returns the backend named name.
+func (r *Router) Backend(name string) (*Backend, bool) {
+	b, ok := r.backends[name]
+	return b, ok
+}
+
+// globMatch matches s against a pattern where '*' matches any run of characters ('/'
+// included, since model ids contain slashes) and '?' any one character.
+func globMatch(pattern, s string) bool {
+	px, sx := 0, 0
+	nextPx, nextSx := -1, -1
+	for px < len(pattern) || sx < len(s) {
+		if px < len(pattern) {
+			switch c := pattern[px]; c {
+			case '*':
+				nextPx, nextSx = px, sx+1
+				px++
+				continue
+			case '?':
+				if sx < len(s) {
+					px++
+					sx++
+					continue
+				}
+			default:
+				if sx < len(s) && s[sx] == c {
+					px++
+					sx++
+					continue
+				}
+			}
+		}
+		if nextSx > 0 && nextSx <= len(s) {
+			px, sx = nextPx, nextSx
+			continue
+		}
+		return false
+	}
+	return true
+}

@@ -1,0 +1,8 @@
+// Package proxy is tracegate's inbound side, on fasthttp: routing (server.go), the Tracia run
+// API (run.go with its request decoder and result encoder), the prompt read-through endpoints
+// (prompts.go), auth (auth.go), and the one place errors become HTTP statuses (errors.go).
+//
+// Lifetimes: a *fasthttp.RequestCtx and every byte slice it hands out belong to one handler
+// call. Nothing here keeps them past the handler's return; values that must outlive it (span
+// attributes, log fields) are copied into strings first.
+package proxy

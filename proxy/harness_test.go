@@ -1,0 +1,248 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tracegate/tracegate/config"
+	"github.com/tracegate/tracegate/pricing"
+	"github.com/tracegate/tracegate/provider"
+	"github.com/tracegate/tracegate/registry"
+	"github.com/tracegate/tracegate/spans"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+)
+
+// fakeUpstream is a provider on loopback that replays recorded replies and records what it
+// received.
+type fakeUpstream struct {
+	srv     *httptest.Server
+	mu      sync.Mutex
+	got     []upstreamRequest
+	replies []upstreamReply
+}
+
+type upstreamRequest struct {
+	Path   string
+	Header http.Header
+	Body   []byte
+}
+
+type upstreamReply struct {
+	Status int
+	Header map[string]string
+	Body   []byte
+	Delay  time.Duration
+}
+
+func newFakeUpstream(t *testing.T, replies ...upstreamReply) *fakeUpstream {
+	t.Helper()
+	f := &fakeUpstream{replies: replies}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		f.mu.Lock()
+		f.got = append(f.got, upstreamRequest{Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body})
+		reply := f.replies[0]
+		if len(f.replies) > 1 {
+			f.replies = f.replies[1:]
+		}
+		f.mu.Unlock()
+		if reply.Delay > 0 {
+			select {
+			case <-time.After(reply.Delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		for k, v := range reply.Header {
+			w.Header().Set(k, v)
+		}
+		if reply.Status == 0 {
+			reply.Status = http.StatusOK
+		}
+		w.WriteHeader(reply.Status)
+		w.Write(reply.Body)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeUpstream) requests() []upstreamRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]upstreamRequest(nil), f.got...)
+}
+
+func fixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func okReply(t *testing.T, name string) upstreamReply {
+	return upstreamReply{Status: 200, Body: fixture(t, name)}
+}
+
+// harness is a running tracegate with an OpenAI-format fake upstream and in-memory spans.
+type harness struct {
+	t        *testing.T
+	base     string
+	upstream *fakeUpstream
+	spans    *tracetest.InMemoryExporter
+	server   *Server
+}
+
+type harnessOptions struct {
+	replies   []upstreamReply
+	authKeys  []string
+	extraYAML string
+	openAIKey string
+	maxBody   int
+}
+
+func newHarness(t *testing.T, o harnessOptions) *harness {
+	t.Helper()
+	if len(o.replies) == 0 {
+		o.replies = []upstreamReply{okReply(t, "openai/plain_text.response.json")}
+	}
+	up := newFakeUpstream(t, o.replies...)
+	if o.openAIKey == "" {
+		o.openAIKey = "sk-test-secret-key-123456"
+	}
+	env := map[string]string{"FAKE_OPENAI_URL": up.srv.URL, "TEST_OPENAI_KEY": o.openAIKey}
+	if o.openAIKey == "-" {
+		env["TEST_OPENAI_KEY"] = ""
+	}
+	yaml := `
+server: {listen: "127.0.0.1:0", max_body_bytes: ` + itoa(o.maxBody, 1<<20) + `}
+registry:
+  sources: [{type: file, path: testdata/prompts}]
+providers:
+  - {name: openai, type: openai, base_url: "${FAKE_OPENAI_URL}", api_key: "${TEST_OPENAI_KEY:-}", timeout: 2s}
+  - {name: mock, type: mock}
+routes:
+  - {match: "mock-*", provider: mock}
+  - {match: "gpt-*", provider: openai}
+retry: {max_attempts: 2, initial_backoff: 1ms, max_backoff: 5ms}
+pricing:
+  overrides: {mock-1: {input_per_token: 0.000001, output_per_token: 0.000002}}
+spans: {exporter: none}
+` + o.extraYAML
+	cfg, err := config.Parse([]byte(yaml), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	cfg.Server.AuthKeys = o.authKeys
+
+	router, err := provider.NewRouter(cfg.Providers, cfg.Routes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := pricing.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	table = table.WithOverrides(map[string]pricing.Price{"mock-1": {InputPerToken: 0.000001, OutputPerToken: 0.000002}})
+	rt := &Runtime{
+		Dispatcher: provider.NewDispatcher(router, provider.RetryPolicy{
+			MaxAttempts: cfg.Retry.MaxAttempts, InitialBackoff: cfg.Retry.InitialBackoff.D(), MaxBackoff: cfg.Retry.MaxBackoff.D(),
+		}, cfg.Fallbacks),
+		Prices: table,
+	}
+	for _, k := range o.authKeys {
+		rt.AuthKeys = append(rt.AuthKeys, []byte(k))
+	}
+	exp := tracetest.NewInMemoryExporter()
+	rec := spans.NewWithExporter(exp, spans.Options{ServiceName: "tracegate-test"}, true)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg := registry.New(registry.NewFileSource("testdata/prompts", log))
+	srv := New(Options{MaxBodyBytes: cfg.Server.MaxBodyBytes, ReadTimeout: 5 * time.Second}, reg, rec, log, rt)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	return &harness{t: t, base: "http://" + ln.Addr().String(), upstream: up, spans: exp, server: srv}
+}
+
+func itoa(n, def int) string {
+	if n == 0 {
+		n = def
+	}
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// do sends a request and decodes a JSON reply into a generic map.
+func (h *harness) do(method, path string, body any, header map[string]string) (int, http.Header, map[string]any) {
+	h.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, h.base+path, rd)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		h.t.Fatalf("%s %s: reply is not a JSON object (%d): %s", method, path, resp.StatusCode, raw)
+	}
+	return resp.StatusCode, resp.Header, out
+}
+
+func (h *harness) run(slug string, body any) (int, http.Header, map[string]any) {
+	h.t.Helper()
+	return h.do(http.MethodPost, "/api/v1/prompts/"+slug+"/run", body, nil)
+}
+
+// errorCode extracts error.code from an error reply.
+func errorCode(t *testing.T, out map[string]any) (string, string) {
+	t.Helper()
+	e, ok := out["error"].(map[string]any)
+	if !ok {
+		t.Fatalf("no error object in %v", out)
+	}
+	code, _ := e["code"].(string)
+	msg, _ := e["message"].(string)
+	return code, msg
+}

@@ -1,0 +1,183 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/tracegate/tracegate/llm"
+	"github.com/tracegate/tracegate/provider"
+	"github.com/tracegate/tracegate/registry"
+	"github.com/tracegate/tracegate/spans"
+	"github.com/valyala/bytebufferpool"
+	"github.com/valyala/fasthttp"
+)
+
+// handleRun serves POST /api/v1/prompts/{slug}/run.
+func (s *Server) handleRun(ctx *fasthttp.RequestCtx, slug string) {
+	start := time.Now()
+	rt := s.runtime.Load()
+	if !authorized(ctx, rt.AuthKeys) {
+		writeRunError(ctx, errUnauthorized)
+		return
+	}
+	req, err := decodeRunRequest(ctx.PostBody())
+	if err != nil {
+		writeRunError(ctx, err)
+		return
+	}
+	runCtx, run, err := s.spans.StartRun(context.Background(), spans.RunStart{
+		Name:         "run " + slug,
+		TraceID:      req.TraceID,
+		ParentSpanID: req.ParentSpanID,
+		Traceparent:  string(ctx.Request.Header.Peek("traceparent")),
+		Slug:         slug,
+		Version:      req.Version,
+		Model:        req.Model,
+		Tags:         req.Tags,
+		UserID:       req.UserID,
+		SessionID:    req.SessionID,
+		Variables:    req.Variables,
+	})
+	if err != nil {
+		writeRunError(ctx, err)
+		return
+	}
+	ctx.Response.Header.Set("traceparent", run.Traceparent())
+
+	out, stale, err := s.run(runCtx, rt, run, slug, req, string(callerKey(ctx)))
+	end := spans.RunEnd{StaleTemplate: stale}
+	if err != nil {
+		c := writeRunError(ctx, err)
+		end.Err, end.ErrorType = err, c.Code
+		run.End(end)
+		s.log.LogAttrs(context.Background(), slog.LevelWarn, "run failed",
+			slog.String("slug", slug), slog.String("trace_id", run.TraceID()), slog.String("span_id", run.SpanID()),
+			slog.Int("status", c.Status), slog.String("code", c.Code), slog.String("error", c.Message),
+			slog.Duration("latency", time.Since(start)))
+		return
+	}
+	out.LatencyMs = time.Since(start).Milliseconds()
+	end.Response, end.Cost, end.Priced = out.Response, out.Cost, out.priced
+	run.End(end)
+
+	buf := bytebufferpool.Get()
+	buf.B = out.appendJSON(buf.B[:0])
+	ctx.SetContentType("application/json")
+	ctx.Response.SetBody(buf.B)
+	bytebufferpool.Put(buf)
+
+	u := out.Response.Usage
+	s.log.LogAttrs(context.Background(), slog.LevelInfo, "run",
+		slog.String("slug", slug), slog.Int("version", out.PromptVersion),
+		slog.String("trace_id", run.TraceID()), slog.String("span_id", run.SpanID()),
+		slog.String("model", out.Response.Model), slog.String("provider", out.provider),
+		slog.Int("status", fasthttp.StatusOK), slog.Int64("latency_ms", out.LatencyMs),
+		slog.Int64("input_tokens", u.InputTokens), slog.Int64("output_tokens", u.OutputTokens),
+		slog.Float64("cost_usd", out.Cost), slog.Bool("priced", out.priced))
+}
+
+// runOutcome is a successful run, ready to encode.
+type runOutcome struct {
+	runResult
+	priced   bool
+	provider string
+}
+
+// run resolves the prompt, builds the request, calls the provider and prices the reply.
+func (s *Server) run(ctx context.Context, rt *Runtime, run *spans.Run, slug string, req *runRequest, callerKey string) (*runOutcome, bool, error) {
+	res, err := s.prompts.Resolve(ctx, slug, req.Version, callerKey)
+	if err != nil {
+		return nil, false, err
+	}
+	v := res.Version
+	creq, err := buildRequest(v, req)
+	if err != nil {
+		return nil, res.Stale, err
+	}
+	model := req.Model
+	if model == "" {
+		model = v.Model
+	}
+	run.SetInput(creq.Messages)
+	result, err := rt.Dispatcher.Complete(ctx, model, creq, attemptObserver(run, creq))
+	if err != nil {
+		return nil, res.Stale, err
+	}
+	resp := result.Response
+	cost, priced := rt.Prices.Cost(result.Target.Backend.Kind, resp.Model, resp.Usage)
+	if !priced && resp.Model != result.Target.Model {
+		cost, priced = rt.Prices.Cost(result.Target.Backend.Kind, result.Target.Model, resp.Usage)
+	}
+	out := &runOutcome{priced: priced, provider: result.Target.Backend.Name}
+	out.Response = resp
+	out.SpanID, out.TraceID = run.SpanID(), run.TraceID()
+	out.PromptVersion = v.Version
+	out.Cost = cost
+	if v.ResponseFormat != nil && resp.HasText {
+		out.StructuredOutput = jsonObjectOrNil(resp.Text)
+	}
+	out.Messages = append(creq.Messages[:len(creq.Messages):len(creq.Messages)], resp.AssistantMessage())
+	return out, res.Stale, nil
+}
+
+// attemptObserver turns provider attempts into attempt spans.
+func attemptObserver(run *spans.Run, req *llm.Request) provider.AttemptObserver {
+	return func(a provider.Attempt) func(*llm.Response, error) {
+		sent := *req
+		sent.Model = a.Target.Model
+		att := run.StartAttempt(spans.AttemptStart{
+			ProviderName:  a.Target.Backend.Name,
+			ProviderKind:  a.Target.Backend.Kind,
+			Model:         a.Target.Model,
+			ServerAddress: a.Target.Backend.Host,
+			ServerPort:    a.Target.Backend.Port,
+			Request:       &sent,
+		})
+		return att.End
+	}
+}
+
+// buildRequest turns a prompt version and the run request into a canonical request.
+func buildRequest(v *registry.Version, req *runRequest) (*llm.Request, error) {
+	creq := &llm.Request{
+		Temperature: v.Temperature,
+		TopP:        v.TopP,
+		MaxTokens:   v.MaxOutputTokens,
+		Stop:        v.StopSequences,
+	}
+	if req.HasMessages {
+		creq.Messages = req.Messages
+	} else {
+		msgs, err := registry.Render(v.Messages, req.Variables)
+		if err != nil {
+			return nil, err
+		}
+		creq.Messages = msgs
+	}
+	for _, t := range v.Tools {
+		creq.Tools = append(creq.Tools, llm.Tool{Name: t.Name, Description: t.Description, Parameters: json.RawMessage(t.Parameters)})
+	}
+	if rf := v.ResponseFormat; rf != nil {
+		f := &llm.ResponseFormat{Type: llm.FormatJSONObject, Name: rf.Name, Schema: json.RawMessage(rf.Schema)}
+		if len(rf.Schema) > 0 {
+			f.Type = llm.FormatJSONSchema
+			if f.Name == "" {
+				f.Name = "response"
+			}
+		}
+		creq.ResponseFormat = f
+	}
+	return creq, nil
+}
+
+// jsonObjectOrNil returns text when it is a JSON object, else nil (structuredOutput: null).
+func jsonObjectOrNil(text string) []byte {
+	b := []byte(text)
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(b, &obj) != nil {
+		return nil
+	}
+	return b
+}

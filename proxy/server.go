@@ -1,0 +1,192 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/tracegate/tracegate/llm"
+	"github.com/tracegate/tracegate/provider"
+	"github.com/tracegate/tracegate/registry"
+	"github.com/tracegate/tracegate/spans"
+	"github.com/valyala/fasthttp"
+)
+
+// promptStore resolves prompts; *registry.Registry implements it.
+type promptStore interface {
+	Resolve(ctx context.Context, slug string, version int, callerKey string) (*registry.Resolved, error)
+	Get(ctx context.Context, slug, callerKey string) (*registry.Prompt, error)
+	List(ctx context.Context, callerKey string) ([]*registry.Prompt, error)
+}
+
+// dispatcher sends requests to providers; *provider.Dispatcher implements it.
+type dispatcher interface {
+	Complete(ctx context.Context, model string, req *llm.Request, observe provider.AttemptObserver) (*provider.Result, error)
+	Stream(ctx context.Context, model string, req *llm.Request, observe provider.AttemptObserver) (*provider.Stream, error)
+	Router() *provider.Router
+}
+
+// pricer prices usage; *pricing.Table implements it.
+type pricer interface {
+	Cost(providerKind, model string, u llm.Usage) (float64, bool)
+}
+
+// runRecorder starts run spans; *spans.Recorder implements it.
+type runRecorder interface {
+	StartRun(ctx context.Context, s spans.RunStart) (context.Context, *spans.Run, error)
+}
+
+// Runtime is the part of the server that a config reload replaces as a whole.
+type Runtime struct {
+	Dispatcher dispatcher
+	Prices     pricer
+	AuthKeys   [][]byte
+}
+
+// Options are the server's fixed settings.
+type Options struct {
+	MaxBodyBytes int
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+	Concurrency  int
+}
+
+// Server serves the run API and the OpenAI-compatible API.
+type Server struct {
+	opts     Options
+	prompts  promptStore
+	spans    runRecorder
+	log      *slog.Logger
+	runtime  atomic.Pointer[Runtime]
+	fast     *fasthttp.Server
+	inFlight atomic.Int64
+}
+
+// New builds a server. rt may be swapped later with SetRuntime.
+func New(opts Options, prompts promptStore, rec runRecorder, log *slog.Logger, rt *Runtime) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{opts: opts, prompts: prompts, spans: rec, log: log}
+	s.runtime.Store(rt)
+	s.fast = &fasthttp.Server{
+		Handler:                       s.Handle,
+		ErrorHandler:                  s.handleParseError,
+		Name:                          "tracegate",
+		MaxRequestBodySize:            opts.MaxBodyBytes,
+		ReadTimeout:                   opts.ReadTimeout,
+		WriteTimeout:                  opts.WriteTimeout,
+		IdleTimeout:                   opts.IdleTimeout,
+		Concurrency:                   opts.Concurrency,
+		NoDefaultServerHeader:         false,
+		DisablePreParseMultipartForm:  true,
+		StreamRequestBody:             false,
+		CloseOnShutdown:               true,
+		ReduceMemoryUsage:             false,
+		DisableHeaderNamesNormalizing: false,
+		Logger:                        fasthttpLogger{log},
+	}
+	return s
+}
+
+// SetRuntime replaces the reloadable part of the server; requests in flight keep the old one.
+func (s *Server) SetRuntime(rt *Runtime) { s.runtime.Store(rt) }
+
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.fast.Serve(ln) }
+
+// Shutdown stops accepting and waits for in-flight requests until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error { return s.fast.ShutdownWithContext(ctx) }
+
+var (
+	pathRunPrefix = []byte("/api/v1/prompts/")
+	pathPrompts   = []byte("/api/v1/prompts")
+	suffixRun     = []byte("/run")
+)
+
+// Handle routes one request.
+func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
+	s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	path := ctx.Request.URI().PathOriginal()
+	if i := bytes.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	switch {
+	case bytes.Equal(path, pathPrompts) || bytes.Equal(path, pathRunPrefix):
+		s.onlyGET(ctx, s.handleListPrompts)
+	case bytes.HasPrefix(path, pathRunPrefix):
+		rest := path[len(pathRunPrefix):]
+		if bytes.HasSuffix(rest, suffixRun) {
+			slug, ok := unescapeSlug(rest[:len(rest)-len(suffixRun)])
+			if !ctx.IsPost() {
+				writeRunError(ctx, errMethod)
+				return
+			}
+			if !ok {
+				writeRunError(ctx, invalid("slug %q must be letters, digits, '.', '_' or '-' without '..'", rest[:len(rest)-len(suffixRun)]))
+				return
+			}
+			s.handleRun(ctx, slug)
+			return
+		}
+		slug, ok := unescapeSlug(rest)
+		if !ok {
+			writeRunError(ctx, invalid("slug %q must be letters, digits, '.', '_' or '-' without '..'", rest))
+			return
+		}
+		s.onlyGET(ctx, func(ctx *fasthttp.RequestCtx) { s.handleGetPrompt(ctx, slug) })
+	default:
+		writeRunError(ctx, errRouteNotFound)
+	}
+}
+
+func (s *Server) onlyGET(ctx *fasthttp.RequestCtx, h fasthttp.RequestHandler) {
+	if !ctx.IsGet() {
+		writeRunError(ctx, errMethod)
+		return
+	}
+	h(ctx)
+}
+
+// unescapeSlug decodes a raw path segment. An encoded '/' or a ".." stays invalid rather
+// than being normalised into another path.
+func unescapeSlug(raw []byte) (string, bool) {
+	s, err := url.PathUnescape(string(raw))
+	if err != nil || !registry.ValidSlug(s) {
+		return "", false
+	}
+	return s, true
+}
+
+// handleParseError answers requests fasthttp could not read, in the run API's error shape.
+func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
+	if _, ok := err.(*fasthttp.ErrSmallBuffer); ok {
+		writeRunError(ctx, invalid("request headers too large"))
+		return
+	}
+	if err == fasthttp.ErrBodyTooLarge {
+		writeRunError(ctx, bodyTooLarge(s.opts.MaxBodyBytes))
+		return
+	}
+	writeRunError(ctx, invalid("cannot read request: %v", err))
+}
+
+// InFlight is the number of requests being handled.
+func (s *Server) InFlight() int64 { return s.inFlight.Load() }
+
+// fasthttpLogger sends fasthttp's own messages (connection errors, mostly) to the debug log:
+// each is already answered to the client, and at info they would drown the run lines.
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	if l.log.Enabled(context.Background(), slog.LevelDebug) {
+		l.log.Debug(fmt.Sprintf(format, args...), "component", "fasthttp")
+	}
+}

@@ -1,0 +1,148 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// FileSource serves prompts from a directory, one file per slug: <slug>.yaml, .yml or .json.
+// A file is re-read when its size or modification time changes, so edits need no restart; a
+// file that no longer parses is logged and its last good version keeps serving.
+type FileSource struct {
+	dir string
+	log *slog.Logger
+
+	mu    sync.Mutex
+	cache map[string]*fileEntry
+}
+
+type fileEntry struct {
+	path    string
+	modTime time.Time
+	size    int64
+	prompt  *Prompt
+	lastErr string
+}
+
+var promptExtensions = []string{".yaml", ".yml", ".json"}
+
+// NewFileSource serves the prompt files in dir.
+func NewFileSource(dir string, log *slog.Logger) *FileSource {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &FileSource{dir: dir, log: log, cache: map[string]*fileEntry{}}
+}
+
+// Get returns the prompt stored as slug, or ErrNotFound.
+func (s *FileSource) Get(_ context.Context, slug, _ string) (*Prompt, error) {
+	for _, ext := range promptExtensions {
+		path := filepath.Join(s.dir, slug+ext)
+		info, err := os.Stat(path)
+		if err != nil {
+			continue
+		}
+		return s.load(slug, path, info)
+	}
+	return nil, fmt.Errorf("prompt %q: %w", slug, ErrNotFound)
+}
+
+// List returns every prompt in the directory, sorted by slug. Broken files are skipped (and
+// logged) so one bad file does not hide the others.
+func (s *FileSource) List(_ context.Context, _ string) ([]*Prompt, error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("list prompts in %s: %w", s.dir, err)
+	}
+	seen := map[string]bool{}
+	var out []*Prompt
+	for _, e := range entries {
+		ext := filepath.Ext(e.Name())
+		slug := strings.TrimSuffix(e.Name(), ext)
+		if e.IsDir() || !isPromptExt(ext) || seen[slug] || !ValidSlug(slug) {
+			continue
+		}
+		seen[slug] = true
+		p, err := s.Get(context.Background(), slug, "")
+		if err != nil {
+			continue
+		}
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Slug < out[j].Slug })
+	return out, nil
+}
+
+func isPromptExt(ext string) bool {
+	for _, e := range promptExtensions {
+		if e == ext {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *FileSource) load(slug, path string, info fs.FileInfo) (*Prompt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.cache[slug]
+	if e != nil && e.path == path && e.modTime.Equal(info.ModTime()) && e.size == info.Size() {
+		if e.prompt == nil {
+			return nil, fmt.Errorf("prompt %q: %s", slug, e.lastErr)
+		}
+		return e.prompt, nil
+	}
+	p, err := readPromptFile(slug, path)
+	if e == nil {
+		e = &fileEntry{}
+		s.cache[slug] = e
+	}
+	e.path, e.modTime, e.size = path, info.ModTime(), info.Size()
+	if err != nil {
+		e.lastErr = err.Error()
+		if e.prompt != nil {
+			s.log.Error("prompt file is broken; serving its last good version", "slug", slug, "path", path, "error", err)
+			return e.prompt, nil
+		}
+		s.log.Error("prompt file is broken", "slug", slug, "path", path, "error", err)
+		return nil, fmt.Errorf("prompt %q: %w", slug, err)
+	}
+	e.prompt, e.lastErr = p, ""
+	return p, nil
+}
+
+func readPromptFile(slug, path string) (*Prompt, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	p := &Prompt{}
+	if filepath.Ext(path) == ".json" {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(p)
+	} else {
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true)
+		err = dec.Decode(p)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
+	if err := p.normalize(slug); err != nil {
+		return nil, fmt.Errorf("check %s: %w", path, err)
+	}
+	return p, nil
+}

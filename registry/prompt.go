@@ -1,0 +1,173 @@
+package registry
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+
+	"github.com/tracegate/tracegate/llm"
+)
+
+// Prompt is a versioned prompt template, in the shape of the Tracia prompts API.
+type Prompt struct {
+	ID             string    `json:"id" yaml:"id"`
+	Slug           string    `json:"slug" yaml:"slug"`
+	Name           string    `json:"name" yaml:"name"`
+	Description    string    `json:"description" yaml:"description"`
+	CurrentVersion int       `json:"currentVersion" yaml:"currentVersion"`
+	Versions       []Version `json:"versions" yaml:"versions"`
+	CreatedAt      string    `json:"createdAt,omitempty" yaml:"createdAt"`
+	UpdatedAt      string    `json:"updatedAt,omitempty" yaml:"updatedAt"`
+}
+
+// Version is one immutable version of a prompt.
+type Version struct {
+	Version         int               `json:"version" yaml:"version"`
+	Model           string            `json:"model" yaml:"model"`
+	Provider        string            `json:"provider,omitempty" yaml:"provider"`
+	Temperature     *float64          `json:"temperature,omitempty" yaml:"temperature"`
+	MaxOutputTokens int               `json:"maxOutputTokens,omitempty" yaml:"maxOutputTokens"`
+	TopP            *float64          `json:"topP,omitempty" yaml:"topP"`
+	StopSequences   []string          `json:"stopSequences,omitempty" yaml:"stopSequences"`
+	Messages        []TemplateMessage `json:"messages" yaml:"messages"`
+	Tools           []ToolDef         `json:"tools,omitempty" yaml:"tools"`
+	ResponseFormat  *ResponseFormat   `json:"responseFormat,omitempty" yaml:"responseFormat"`
+	CreatedAt       string            `json:"createdAt,omitempty" yaml:"createdAt"`
+}
+
+// TemplateMessage is one message of a template; Content may hold {{variables}}.
+type TemplateMessage struct {
+	ID      string `json:"id,omitempty" yaml:"id"`
+	Role    string `json:"role" yaml:"role"`
+	Content string `json:"content" yaml:"content"`
+}
+
+// ToolDef declares a tool the model may call. Parameters is a JSON Schema.
+type ToolDef struct {
+	Name        string     `json:"name" yaml:"name"`
+	Description string     `json:"description,omitempty" yaml:"description"`
+	Parameters  JSONObject `json:"parameters,omitempty" yaml:"parameters"`
+}
+
+// ResponseFormat asks for structured output: type json with an optional JSON Schema.
+type ResponseFormat struct {
+	Type   string     `json:"type" yaml:"type"`
+	Name   string     `json:"name,omitempty" yaml:"name"`
+	Schema JSONObject `json:"schema,omitempty" yaml:"schema"`
+}
+
+// Version returns version v, or the current version when v is 0.
+func (p *Prompt) Version(v int) (*Version, bool) {
+	if v == 0 {
+		v = p.CurrentVersion
+	}
+	for i := range p.Versions {
+		if p.Versions[i].Version == v {
+			return &p.Versions[i], true
+		}
+	}
+	return nil, false
+}
+
+// normalize fills CurrentVersion and checks the prompt is usable.
+func (p *Prompt) normalize(slug string) error {
+	if p.Slug == "" {
+		p.Slug = slug
+	}
+	if p.Slug != slug {
+		return fmt.Errorf("prompt declares slug %q but is stored as %q", p.Slug, slug)
+	}
+	if p.Name == "" {
+		p.Name = slug
+	}
+	if p.ID == "" {
+		p.ID = slug
+	}
+	if len(p.Versions) == 0 {
+		return fmt.Errorf("prompt %q has no versions", slug)
+	}
+	seen := map[int]bool{}
+	highest := 0
+	for i := range p.Versions {
+		v := &p.Versions[i]
+		if v.Version <= 0 {
+			return fmt.Errorf("prompt %q: version numbers must be positive, got %d", slug, v.Version)
+		}
+		if seen[v.Version] {
+			return fmt.Errorf("prompt %q: version %d appears twice", slug, v.Version)
+		}
+		seen[v.Version] = true
+		highest = max(highest, v.Version)
+		if len(v.Messages) == 0 {
+			return fmt.Errorf("prompt %q version %d has no messages", slug, v.Version)
+		}
+		for j, m := range v.Messages {
+			if !llm.Role(m.Role).Valid() || m.Role == string(llm.RoleTool) {
+				return fmt.Errorf("prompt %q version %d message %d: role %q must be system, developer, user or assistant", slug, v.Version, j, m.Role)
+			}
+		}
+		for j, t := range v.Tools {
+			if t.Name == "" {
+				return fmt.Errorf("prompt %q version %d tool %d has no name", slug, v.Version, j)
+			}
+		}
+	}
+	if p.CurrentVersion == 0 {
+		p.CurrentVersion = highest
+	}
+	if !seen[p.CurrentVersion] {
+		return fmt.Errorf("prompt %q: currentVersion %d is not among its versions", slug, p.CurrentVersion)
+	}
+	return nil
+}
+
+var slugPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+
+// ValidSlug reports whether s can name a prompt: no path separators, no "..".
+func ValidSlug(s string) bool {
+	return slugPattern.MatchString(s) && !containsDotDot(s)
+}
+
+func containsDotDot(s string) bool {
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] == '.' && s[i+1] == '.' {
+			return true
+		}
+	}
+	return false
+}
+
+// JSONObject is a JSON value kept as raw bytes; in YAML files it is written as a YAML mapping.
+type JSONObject json.RawMessage
+
+// MarshalJSON writes the raw bytes.
+func (o JSONObject) MarshalJSON() ([]byte, error) {
+	if len(o) == 0 {
+		return []byte("null"), nil
+	}
+	return o, nil
+}
+
+// UnmarshalJSON keeps a copy of the raw bytes.
+func (o *JSONObject) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*o = nil
+		return nil
+	}
+	*o = append((*o)[:0], b...)
+	return nil
+}
+
+// UnmarshalYAML converts a YAML mapping into JSON.
+func (o *JSONObject) UnmarshalYAML(unmarshal func(any) error) error {
+	var v any
+	if err := unmarshal(&v); err != nil {
+		return err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("convert YAML to JSON: %w", err)
+	}
+	*o = b
+	return nil
+}

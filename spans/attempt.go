@@ -1,0 +1,118 @@
+package spans
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/tracegate/tracegate/llm"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// AttemptStart describes one provider attempt.
+type AttemptStart struct {
+	ProviderName  string // configured provider name
+	ProviderKind  string // openai | anthropic | gemini | mock
+	Model         string // model sent upstream
+	ServerAddress string
+	ServerPort    int
+	Request       *llm.Request
+}
+
+// Attempt is the CLIENT span of one provider call.
+type Attempt struct {
+	run        *Run
+	span       trace.Span
+	recording  bool
+	start      time.Time
+	firstChunk atomic.Bool
+	ended      atomic.Bool
+}
+
+// StartAttempt starts a child span of the run for one provider call. Retries and fallbacks
+// each get their own, siblings under the run span, numbered in tracegate.attempt.
+func (run *Run) StartAttempt(a AttemptStart) *Attempt {
+	n := run.attempts.Add(1)
+	name := "chat"
+	if a.Model != "" {
+		name = "chat " + a.Model
+	}
+	opts := make([]trace.SpanStartOption, 0, 2)
+	opts = append(opts, trace.WithSpanKind(trace.SpanKindClient))
+	if run.recording {
+		opts = append(opts, trace.WithAttributes(run.attemptStartAttributes(&a, int(n))...))
+	}
+	_, span := run.rec.tracer.Start(run.ctx, name, opts...)
+	return &Attempt{run: run, span: span, recording: run.recording && span.IsRecording(), start: time.Now()}
+}
+
+// attemptStartAttributes are set at span start, where samplers can see them.
+func (run *Run) attemptStartAttributes(a *AttemptStart, n int) []attribute.KeyValue {
+	attrs := make([]attribute.KeyValue, 0, 16)
+	attrs = append(attrs, semconv.GenAIOperationNameChat, providerNameAttr(a.ProviderKind), attribute.Int(AttrAttempt, n))
+	if a.Model != "" {
+		attrs = append(attrs, semconv.GenAIRequestModel(a.Model))
+	}
+	if a.ProviderName != "" {
+		attrs = append(attrs, attribute.String(AttrProvider, a.ProviderName))
+	}
+	if a.ServerAddress != "" {
+		attrs = append(attrs, semconv.ServerAddress(a.ServerAddress))
+		if a.ServerPort > 0 {
+			attrs = append(attrs, semconv.ServerPort(a.ServerPort))
+		}
+	}
+	if run.sessionID != "" {
+		attrs = append(attrs, semconv.GenAIConversationID(run.sessionID))
+	}
+	if a.Request == nil {
+		return attrs
+	}
+	attrs = appendRequest(attrs, a.Request)
+	if run.rec.opts.CaptureContent {
+		input, instructions := conversationJSON(a.Request.Messages)
+		if input != "" {
+			attrs = append(attrs, semconv.GenAIInputMessagesKey.String(input))
+		}
+		if instructions != "" {
+			attrs = append(attrs, semconv.GenAISystemInstructionsKey.String(instructions))
+		}
+		if len(a.Request.Tools) > 0 {
+			attrs = append(attrs, semconv.GenAIToolDefinitionsKey.String(toolDefinitionsJSON(a.Request.Tools)))
+		}
+	}
+	return attrs
+}
+
+// FirstChunk records gen_ai.response.time_to_first_chunk for a streamed reply; only the first
+// call counts.
+func (a *Attempt) FirstChunk() {
+	if a.recording && a.firstChunk.CompareAndSwap(false, true) {
+		a.span.SetAttributes(semconv.GenAIResponseTimeToFirstChunk(time.Since(a.start).Seconds()))
+	}
+}
+
+// End ends the attempt with its response or error; only the first call counts. A
+// context.Canceled err (the client went away) is recorded as error.type "cancelled".
+func (a *Attempt) End(resp *llm.Response, err error) {
+	if !a.ended.CompareAndSwap(false, true) {
+		return
+	}
+	if a.recording {
+		attrs := make([]attribute.KeyValue, 0, 12)
+		if resp != nil {
+			attrs = appendResponse(attrs, resp)
+			if a.run.rec.opts.CaptureContent {
+				attrs = append(attrs, semconv.GenAIOutputMessagesKey.String(outputJSON(resp)))
+			}
+		}
+		if err != nil {
+			attrs = append(attrs, semconv.ErrorTypeKey.String(errorType(err)))
+			a.span.SetStatus(codes.Error, statusDescription(err))
+		}
+		a.span.SetAttributes(attrs...)
+	}
+	a.span.End()
+}

@@ -1,0 +1,24 @@
+// Package spans owns tracegate's OpenTelemetry side: the tracer provider and its resource, OTLP
+// (HTTP or gRPC), stdout or no export behind a bounded, counting, batching queue, the wire codec
+// for span and trace ids (sp_/tr_ forms and W3C traceparent), and the spans of a run: one SERVER
+// run span per run and one CLIENT span per provider attempt, with the GenAI semantic conventions
+// of semconv v1.41.0 plus tracegate's cost, prompt and tag attributes.
+//
+// Linking follows DESIGN.md section 3: ids from the request body win over a traceparent header,
+// which wins over a new trace; new traces get 64-bit ids (high 8 bytes zero) so the returned
+// traceId keeps the SDK's tr_+16-hex form. Id input is accepted in lowercase hex only, like the
+// wire form and W3C Trace Context; an invalid traceparent header is ignored, as W3C requires.
+//
+// Finish reasons: gen_ai.response.finish_reasons holds the normalised reason (the OpenAI set:
+// stop, length, tool_calls, content_filter) so dashboards work across providers; the provider's
+// own reason, when it differs, is kept in tracegate.response.finish_reason.raw.
+//
+// Content (messages, system instructions, tool definitions, output, variable values) is recorded
+// only with Options.CaptureContent; variable values then go one attribute per variable,
+// tracegate.prompt.variable.<name>, so backends can search them. The package never receives
+// request headers or provider keys, and error descriptions are scrubbed of key-shaped tokens.
+//
+// Nothing here touches the request path beyond building attributes: spans leave through a
+// bounded queue drained by one goroutine, a full queue drops and counts, and a dead collector
+// only shows up in ExportErrors.
+package spans

@@ -1,0 +1,220 @@
+package spans
+
+import (
+	"context"
+	"slices"
+	"sync/atomic"
+
+	"github.com/tracegate/tracegate/llm"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// RunStart describes a run as it begins.
+type RunStart struct {
+	// Name is the span name: "run {slug}" or "chat {model}".
+	Name string
+	// Linking input, raw from the caller. Precedence: body ids, then Traceparent, then new.
+	TraceID      string // body traceId
+	ParentSpanID string // body parentSpanId
+	Traceparent  string // W3C traceparent header
+	Slug         string
+	Version      int
+	Model        string // requested model
+	Tags         []string
+	UserID       string
+	SessionID    string
+	Variables    map[string]string // names always recorded; values only with CaptureContent
+}
+
+// Run is the SERVER span of one run.
+type Run struct {
+	rec  *Recorder
+	span trace.Span
+	sc   trace.SpanContext
+	// ctx carries the run span, the parent of every attempt.
+	ctx context.Context
+	// recording is false for an unsampled parent or the "none" exporter: attributes are skipped.
+	recording bool
+	sessionID string
+	attempts  atomic.Int32
+	ended     atomic.Bool
+}
+
+// StartRun starts a run span. It returns an error wrapping llm.ErrInvalidRequest when the
+// linking ids are malformed or parentSpanId comes without a trace; the Run is then nil.
+// The returned context carries the run span.
+func (r *Recorder) StartRun(ctx context.Context, s RunStart) (context.Context, *Run, error) {
+	linkCtx, newRoot, err := linkContext(ctx, &s)
+	if err != nil {
+		return ctx, nil, err
+	}
+	opts := make([]trace.SpanStartOption, 0, 3)
+	opts = append(opts, trace.WithSpanKind(trace.SpanKindServer))
+	if newRoot {
+		opts = append(opts, trace.WithNewRoot())
+	}
+	if r.exporting {
+		opts = append(opts, trace.WithAttributes(r.runStartAttributes(&s)...))
+	}
+	spanCtx, span := r.tracer.Start(linkCtx, runSpanName(&s), opts...)
+	if linkCtx != ctx && newRoot {
+		// Keep the wanted trace id out of the caller's context: a later run started from it
+		// must not inherit this trace.
+		spanCtx = trace.ContextWithSpan(ctx, span)
+	}
+	run := &Run{
+		rec:       r,
+		span:      span,
+		sc:        span.SpanContext(),
+		ctx:       spanCtx,
+		recording: r.exporting && span.IsRecording(),
+		sessionID: s.SessionID,
+	}
+	return spanCtx, run, nil
+}
+
+func runSpanName(s *RunStart) string {
+	switch {
+	case s.Name != "":
+		return s.Name
+	case s.Slug != "":
+		return "run " + s.Slug
+	case s.Model != "":
+		return "chat " + s.Model
+	}
+	return "run"
+}
+
+func (r *Recorder) runStartAttributes(s *RunStart) []attribute.KeyValue {
+	attrs := make([]attribute.KeyValue, 0, 10)
+	if s.Model != "" {
+		attrs = append(attrs, semconv.GenAIRequestModel(s.Model))
+	}
+	if s.Slug != "" {
+		attrs = append(attrs, attribute.String(AttrPromptSlug, s.Slug))
+	}
+	if s.Version > 0 {
+		attrs = append(attrs, attribute.Int(AttrPromptVersion, s.Version))
+	}
+	if len(s.Tags) > 0 {
+		attrs = append(attrs, attribute.StringSlice(AttrTags, s.Tags))
+	}
+	if s.UserID != "" {
+		attrs = append(attrs, semconv.UserID(s.UserID))
+	}
+	if s.SessionID != "" {
+		attrs = append(attrs, semconv.SessionID(s.SessionID), semconv.GenAIConversationID(s.SessionID))
+	}
+	if len(s.Variables) > 0 {
+		names := make([]string, 0, len(s.Variables))
+		for name := range s.Variables {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		attrs = append(attrs, attribute.StringSlice(AttrPromptVariables, names))
+		if r.opts.CaptureContent {
+			for _, name := range names {
+				attrs = append(attrs, attribute.String(AttrPromptVariableBase+name, s.Variables[name]))
+			}
+		}
+	}
+	return attrs
+}
+
+// SpanID is the run span id in wire form, sp_ + 16 hex.
+func (run *Run) SpanID() string { return FormatSpanID(run.sc.SpanID()) }
+
+// TraceID is the trace id in wire form: tr_ + 16 hex for 64-bit ids, tr_ + 32 hex otherwise.
+func (run *Run) TraceID() string { return FormatTraceID(run.sc.TraceID()) }
+
+// Traceparent is the W3C traceparent header value for the run span.
+func (run *Run) Traceparent() string { return FormatTraceparent(run.sc) }
+
+// SpanContext is the run span's OTel span context.
+func (run *Run) SpanContext() trace.SpanContext { return run.sc }
+
+// SetModel records the requested model once it is known (the run API learns it from the
+// prompt version after the run started).
+func (run *Run) SetModel(model string) {
+	if run.recording && model != "" {
+		run.span.SetAttributes(semconv.GenAIRequestModel(model))
+	}
+}
+
+// SetPromptVersion records the prompt version actually run (the latest, when none was asked for).
+func (run *Run) SetPromptVersion(version int) {
+	if run.recording && version > 0 {
+		run.span.SetAttributes(attribute.Int(AttrPromptVersion, version))
+	}
+}
+
+// SetInput records the conversation sent (content only with CaptureContent).
+func (run *Run) SetInput(messages []llm.Message) {
+	if !run.recording || !run.rec.opts.CaptureContent {
+		return
+	}
+	input, instructions := conversationJSON(messages)
+	if input != "" {
+		run.span.SetAttributes(semconv.GenAIInputMessagesKey.String(input))
+	}
+	if instructions != "" {
+		run.span.SetAttributes(semconv.GenAISystemInstructionsKey.String(instructions))
+	}
+}
+
+// RunEnd is what is known when a run finishes.
+type RunEnd struct {
+	Response      *llm.Response // nil on failure
+	Cost          float64
+	Priced        bool
+	Err           error
+	ErrorType     string // the error code reported to the caller (PROVIDER_ERROR, ...)
+	StaleTemplate bool   // the prompt came from the registry cache past its TTL
+}
+
+// End ends the run span. Only the first call counts.
+func (run *Run) End(e RunEnd) {
+	if !run.ended.CompareAndSwap(false, true) {
+		return
+	}
+	if run.recording {
+		run.setEndAttributes(&e)
+	}
+	run.span.End()
+}
+
+func (run *Run) setEndAttributes(e *RunEnd) {
+	attrs := make([]attribute.KeyValue, 0, 14)
+	if e.Response != nil {
+		attrs = appendResponse(attrs, e.Response)
+	}
+	switch {
+	case e.Priced:
+		attrs = append(attrs, costStatusPriced,
+			attribute.Float64(AttrCost, e.Cost), attribute.Float64(AttrLLMCostTotal, e.Cost))
+	case e.Response != nil:
+		attrs = append(attrs, costStatusUnpriced)
+	}
+	if e.StaleTemplate {
+		attrs = append(attrs, templateStale)
+	}
+	errType := e.ErrorType
+	if errType == "" && e.Err != nil {
+		errType = errorType(e.Err)
+	}
+	if errType != "" {
+		attrs = append(attrs, semconv.ErrorTypeKey.String(errType))
+		desc := statusDescription(e.Err)
+		if desc == "" {
+			desc = errType
+		}
+		run.span.SetStatus(codes.Error, desc)
+	}
+	if e.Response != nil && run.rec.opts.CaptureContent {
+		attrs = append(attrs, semconv.GenAIOutputMessagesKey.String(outputJSON(e.Response)))
+	}
+	run.span.SetAttributes(attrs...)
+}

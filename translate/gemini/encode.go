@@ -1,0 +1,407 @@
+package gemini
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/tracegate/tracegate/llm"
+)
+
+// EncodeRequest appends the GenerateContentRequest body for req to dst. The model is not in
+// the body: it goes in the URL (GeneratePath, StreamPath). On error dst is returned unchanged
+// and the error wraps llm.ErrInvalidRequest.
+//
+// Mapping: system and developer messages become systemInstruction; assistant turns become
+// role "model" with text and functionCall parts (thoughtSignature alongside); each run of
+// consecutive tool messages becomes one user turn of functionResponse parts. Tools are sent as
+// functionDeclarations with parametersJsonSchema (top-level "$schema" removed), tool choice as
+// toolConfig.functionCallingConfig, sampling and structured output in generationConfig.
+// Empty text parts, and turns left with no parts, are not sent: Gemini rejects them.
+func EncodeRequest(dst []byte, req *llm.Request) ([]byte, error) {
+	if req == nil {
+		return dst, fmt.Errorf("encode gemini request: nil request: %w", llm.ErrInvalidRequest)
+	}
+	out, err := encodeRequest(dst, req)
+	if err != nil {
+		return dst, fmt.Errorf("encode gemini request: %w: %w", err, llm.ErrInvalidRequest)
+	}
+	return out, nil
+}
+
+func encodeRequest(b []byte, req *llm.Request) ([]byte, error) {
+	b = append(b, `{"contents":[`...)
+	var (
+		err       error
+		turns     int
+		callNames map[string]string // tool call id -> function name, for tool messages
+	)
+	for i := 0; i < len(req.Messages); i++ {
+		m := &req.Messages[i]
+		switch m.Role {
+		case llm.RoleSystem, llm.RoleDeveloper:
+			continue // gathered into systemInstruction below
+		case llm.RoleUser:
+			if !hasContent(m) {
+				continue
+			}
+			b = appendTurnSeparator(b, turns)
+			if b, err = appendUserTurn(b, m); err != nil {
+				return b, fmt.Errorf("message %d: %w", i, err)
+			}
+		case llm.RoleAssistant:
+			if !hasContent(m) {
+				continue
+			}
+			b = appendTurnSeparator(b, turns)
+			if b, err = appendModelTurn(b, m, &callNames); err != nil {
+				return b, fmt.Errorf("message %d: %w", i, err)
+			}
+		case llm.RoleTool:
+			end := i + 1
+			for end < len(req.Messages) && req.Messages[end].Role == llm.RoleTool {
+				end++
+			}
+			b = appendTurnSeparator(b, turns)
+			if b, err = appendToolResultTurn(b, req.Messages[i:end], i, callNames); err != nil {
+				return b, err
+			}
+			i = end - 1
+		default:
+			return b, fmt.Errorf("message %d: unknown role %q", i, m.Role)
+		}
+		turns++
+	}
+	if turns == 0 {
+		return b, fmt.Errorf("no user, assistant or tool messages")
+	}
+	b = append(b, ']')
+
+	b = appendSystemInstruction(b, req.Messages)
+	if len(req.Tools) > 0 {
+		if b, err = appendTools(b, req.Tools); err != nil {
+			return b, err
+		}
+		if b, err = appendToolConfig(b, req.ToolChoice); err != nil {
+			return b, err
+		}
+	}
+	if b, err = appendGenerationConfig(b, req); err != nil {
+		return b, err
+	}
+	return append(b, '}'), nil
+}
+
+func appendTurnSeparator(b []byte, turns int) []byte {
+	if turns > 0 {
+		return append(b, ',')
+	}
+	return b
+}
+
+// hasContent reports whether m yields at least one Gemini part.
+func hasContent(m *llm.Message) bool {
+	for i := range m.Parts {
+		if m.Parts[i].Type == llm.PartToolCall || m.Parts[i].Text != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func appendUserTurn(b []byte, m *llm.Message) ([]byte, error) {
+	b = append(b, `{"role":"user","parts":[`...)
+	n := 0
+	for i := range m.Parts {
+		p := &m.Parts[i]
+		switch p.Type {
+		case llm.PartText:
+			if p.Text == "" {
+				continue
+			}
+			b = appendPartSeparator(b, n)
+			b = appendTextPart(b, p.Text)
+			n++
+		case llm.PartToolCall:
+			return b, fmt.Errorf("user message holds a tool call")
+		default:
+			return b, fmt.Errorf("unknown part type %q", p.Type)
+		}
+	}
+	return append(b, "]}"...), nil
+}
+
+func appendModelTurn(b []byte, m *llm.Message, callNames *map[string]string) ([]byte, error) {
+	b = append(b, `{"role":"model","parts":[`...)
+	n := 0
+	var err error
+	for i := range m.Parts {
+		p := &m.Parts[i]
+		switch p.Type {
+		case llm.PartText:
+			if p.Text == "" {
+				continue
+			}
+			b = appendPartSeparator(b, n)
+			b = appendTextPart(b, p.Text)
+		case llm.PartToolCall:
+			b = appendPartSeparator(b, n)
+			if b, err = appendFunctionCallPart(b, &p.ToolCall); err != nil {
+				return b, err
+			}
+			if p.ToolCall.ID != "" {
+				if *callNames == nil {
+					*callNames = make(map[string]string)
+				}
+				(*callNames)[p.ToolCall.ID] = p.ToolCall.Name
+			}
+		default:
+			return b, fmt.Errorf("unknown part type %q", p.Type)
+		}
+		n++
+	}
+	return append(b, "]}"...), nil
+}
+
+func appendPartSeparator(b []byte, n int) []byte {
+	if n > 0 {
+		return append(b, ',')
+	}
+	return b
+}
+
+func appendTextPart(b []byte, text string) []byte {
+	b = append(b, `{"text":`...)
+	b = appendString(b, text)
+	return append(b, '}')
+}
+
+func appendFunctionCallPart(b []byte, c *llm.ToolCall) ([]byte, error) {
+	if c.Name == "" {
+		return b, fmt.Errorf("tool call %q has no name", c.ID)
+	}
+	b = append(b, `{"functionCall":{`...)
+	if echoableCallID(c.ID) {
+		b = append(b, `"id":`...)
+		b = appendString(b, c.ID)
+		b = append(b, ',')
+	}
+	b = append(b, `"name":`...)
+	b = appendString(b, c.Name)
+	b = append(b, `,"args":`...)
+	if isNullJSON(c.Arguments) {
+		b = append(b, "{}"...)
+	} else {
+		args, err := checkObject(c.Arguments)
+		if err != nil {
+			return b, fmt.Errorf("tool call %q arguments: %w", c.Name, err)
+		}
+		b = append(b, args...)
+	}
+	b = append(b, '}')
+	if c.Signature != "" {
+		b = append(b, `,"thoughtSignature":`...)
+		b = appendString(b, c.Signature)
+	}
+	return append(b, '}'), nil
+}
+
+// appendToolResultTurn writes a run of tool messages as one user turn, since Gemini expects
+// all answers to one model turn together, in call order.
+func appendToolResultTurn(b []byte, msgs []llm.Message, first int, callNames map[string]string) ([]byte, error) {
+	b = append(b, `{"role":"user","parts":[`...)
+	for i := range msgs {
+		m := &msgs[i]
+		name := m.ToolName
+		if name == "" {
+			name = callNames[m.ToolCallID]
+		}
+		if name == "" {
+			return b, fmt.Errorf("message %d: tool result for call %q names no tool and answers no earlier assistant call", first+i, m.ToolCallID)
+		}
+		b = appendPartSeparator(b, i)
+		b = append(b, `{"functionResponse":{`...)
+		if echoableCallID(m.ToolCallID) {
+			b = append(b, `"id":`...)
+			b = appendString(b, m.ToolCallID)
+			b = append(b, ',')
+		}
+		b = append(b, `"name":`...)
+		b = appendString(b, name)
+		b = append(b, `,"response":`...)
+		// Gemini wants an object: a JSON object result goes as is, anything else is wrapped.
+		content := m.Text()
+		if obj, ok := objectText(content); ok {
+			b = append(b, obj...)
+		} else {
+			b = append(b, `{"output":`...)
+			b = appendString(b, content)
+			b = append(b, '}')
+		}
+		b = append(b, "}}"...)
+	}
+	return append(b, "]}"...), nil
+}
+
+func appendSystemInstruction(b []byte, msgs []llm.Message) []byte {
+	n := 0
+	for i := range msgs {
+		m := &msgs[i]
+		if !m.Role.IsInstruction() {
+			continue
+		}
+		text := m.Text()
+		if text == "" {
+			continue
+		}
+		if n == 0 {
+			b = append(b, `,"systemInstruction":{"parts":[`...)
+		}
+		b = appendPartSeparator(b, n)
+		b = appendTextPart(b, text)
+		n++
+	}
+	if n > 0 {
+		b = append(b, "]}"...)
+	}
+	return b
+}
+
+var schemaKey = []byte(`"$schema"`)
+
+func appendTools(b []byte, tools []llm.Tool) ([]byte, error) {
+	b = append(b, `,"tools":[{"functionDeclarations":[`...)
+	for i := range tools {
+		t := &tools[i]
+		if t.Name == "" {
+			return b, fmt.Errorf("tool %d has no name", i)
+		}
+		b = appendPartSeparator(b, i)
+		b = append(b, `{"name":`...)
+		b = appendString(b, t.Name)
+		if t.Description != "" {
+			b = append(b, `,"description":`...)
+			b = appendString(b, t.Description)
+		}
+		if !isNullJSON(t.Parameters) {
+			var err error
+			b = append(b, `,"parametersJsonSchema":`...)
+			if b, err = appendSchemaWithoutDialect(b, t.Parameters); err != nil {
+				return b, fmt.Errorf("tool %q parameters: %w", t.Name, err)
+			}
+		}
+		b = append(b, '}')
+	}
+	return append(b, "]}]"...), nil
+}
+
+// appendSchemaWithoutDialect copies a JSON Schema object minus its top-level "$schema",
+// which function declarations do not accept.
+func appendSchemaWithoutDialect(b []byte, schema []byte) ([]byte, error) {
+	schema, err := checkObject(schema)
+	if err != nil {
+		return b, err
+	}
+	if !bytes.Contains(schema, schemaKey) {
+		return append(b, schema...), nil
+	}
+	p := parserPool.Get()
+	defer parserPool.Put(p)
+	v, err := p.ParseBytes(schema)
+	if err != nil {
+		return b, err
+	}
+	return appendValueSkipping(b, v, "$schema")
+}
+
+func appendToolConfig(b []byte, choice llm.ToolChoice) ([]byte, error) {
+	var mode string
+	switch choice.Mode {
+	case llm.ToolChoiceDefault:
+		return b, nil
+	case llm.ToolChoiceAuto:
+		mode = "AUTO"
+	case llm.ToolChoiceNone:
+		mode = "NONE"
+	case llm.ToolChoiceRequired, llm.ToolChoiceFunction:
+		mode = "ANY"
+	default:
+		return b, fmt.Errorf("unknown tool choice mode %q", choice.Mode)
+	}
+	b = append(b, `,"toolConfig":{"functionCallingConfig":{"mode":"`...)
+	b = append(b, mode...)
+	b = append(b, '"')
+	if choice.Mode == llm.ToolChoiceFunction {
+		if choice.Name == "" {
+			return b, fmt.Errorf("tool choice names no function")
+		}
+		b = append(b, `,"allowedFunctionNames":[`...)
+		b = appendString(b, choice.Name)
+		b = append(b, ']')
+	}
+	return append(b, "}}"...), nil
+}
+
+func appendGenerationConfig(b []byte, req *llm.Request) ([]byte, error) {
+	b = append(b, `,"generationConfig":{`...)
+	n := 0
+	field := func(name string) {
+		if n > 0 {
+			b = append(b, ',')
+		}
+		n++
+		b = append(b, '"')
+		b = append(b, name...)
+		b = append(b, `":`...)
+	}
+	var err error
+	if req.Temperature != nil {
+		field("temperature")
+		if b, err = appendFloat(b, *req.Temperature); err != nil {
+			return b, fmt.Errorf("temperature: %w", err)
+		}
+	}
+	if req.TopP != nil {
+		field("topP")
+		if b, err = appendFloat(b, *req.TopP); err != nil {
+			return b, fmt.Errorf("top_p: %w", err)
+		}
+	}
+	if req.MaxTokens < 0 {
+		return b, fmt.Errorf("max tokens %d is negative", req.MaxTokens)
+	}
+	if req.MaxTokens > 0 {
+		field("maxOutputTokens")
+		b = appendInt(b, req.MaxTokens)
+	}
+	if len(req.Stop) > 0 {
+		field("stopSequences")
+		b = append(b, '[')
+		for i, s := range req.Stop {
+			b = appendPartSeparator(b, i)
+			b = appendString(b, s)
+		}
+		b = append(b, ']')
+	}
+	if f := req.ResponseFormat; f != nil {
+		switch f.Type {
+		case llm.FormatText, "":
+		case llm.FormatJSONObject:
+			field("responseMimeType")
+			b = append(b, `"application/json"`...)
+		case llm.FormatJSONSchema:
+			field("responseMimeType")
+			b = append(b, `"application/json"`...)
+			if !isNullJSON(f.Schema) {
+				schema, err := checkObject(f.Schema)
+				if err != nil {
+					return b, fmt.Errorf("response format schema: %w", err)
+				}
+				field("responseJsonSchema")
+				b = append(b, schema...)
+			}
+		default:
+			return b, fmt.Errorf("unknown response format %q", f.Type)
+		}
+	}
+	return append(b, '}'), nil
+}

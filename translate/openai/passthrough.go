@@ -1,0 +1,287 @@
+package openai
+
+import (
+	"bytes"
+
+	"github.com/tracegate/tracegate/llm"
+)
+
+// ScanRequest reads model, stream and stream_options.include_usage from a Chat Completions
+// request body without decoding the rest. Errors wrap llm.ErrInvalidRequest: the body is not a
+// JSON object, the model is missing or not a string, or stream/include_usage is not a boolean.
+// A repeated key counts by its last occurrence.
+func ScanRequest(body []byte) (model string, stream bool, includeUsage bool, err error) {
+	s, ok := newObjectScanner(body, 0)
+	if !ok {
+		return "", false, false, invalidf("body must be a JSON object")
+	}
+	hasModel := false
+	for {
+		m, ok := s.next()
+		if !ok {
+			break
+		}
+		v := body[m.start:m.end]
+		switch {
+		case keyIs(m.key, "model"):
+			if v[0] != '"' {
+				return "", false, false, invalidf("model must be a string")
+			}
+			if model, ok = unquote(v[1 : len(v)-1]); !ok {
+				return "", false, false, invalidf("model is not a valid JSON string")
+			}
+			hasModel = true
+		case keyIs(m.key, "stream"):
+			if stream, ok = scanBool(v); !ok {
+				return "", false, false, invalidf("stream must be a boolean")
+			}
+		case keyIs(m.key, "stream_options"):
+			if includeUsage, ok = scanIncludeUsage(v); !ok {
+				return "", false, false, invalidf("stream_options must be an object with a boolean include_usage")
+			}
+		}
+	}
+	if !s.finish() {
+		return "", false, false, invalidf("body is not valid JSON")
+	}
+	if !hasModel || model == "" {
+		return "", false, false, invalidf("model is required")
+	}
+	return model, stream, includeUsage, nil
+}
+
+// scanBool reads a boolean value; null counts as false.
+func scanBool(v []byte) (value, ok bool) {
+	switch string(v) {
+	case "true":
+		return true, true
+	case "false", "null":
+		return false, true
+	}
+	return false, false
+}
+
+func scanIncludeUsage(v []byte) (includeUsage, ok bool) {
+	if string(v) == "null" {
+		return false, true
+	}
+	s, ok := newObjectScanner(v, 0)
+	if !ok {
+		return false, false
+	}
+	for {
+		m, ok := s.next()
+		if !ok {
+			break
+		}
+		if keyIs(m.key, "include_usage") {
+			if includeUsage, ok = scanBool(v[m.start:m.end]); !ok {
+				return false, false
+			}
+		}
+	}
+	return includeUsage, s.finish()
+}
+
+// WithIncludeUsage appends body to dst with stream_options.include_usage set to true, inserted
+// or replaced by splicing bytes: everything else, including other stream_options, is kept as
+// sent. Only a streaming request may carry stream_options (OpenAI rejects it otherwise), so the
+// caller applies this when ScanRequest reported stream. A body that is not a JSON object is
+// appended unchanged, for the upstream to reject.
+func WithIncludeUsage(dst, body []byte) []byte {
+	const field = `"stream_options":{"include_usage":true}`
+	s, ok := newObjectScanner(body, 0)
+	if !ok {
+		return append(dst, body...)
+	}
+	orig := len(dst)
+	copied := 0 // body[:copied] is already in dst
+	found, members := false, 0
+	for {
+		m, ok := s.next()
+		if !ok {
+			break
+		}
+		members++
+		if !keyIs(m.key, "stream_options") {
+			continue
+		}
+		found = true
+		dst = append(dst, body[copied:m.start]...)
+		dst = appendIncludeUsage(dst, body[m.start:m.end])
+		copied = m.end
+	}
+	if !s.finish() {
+		return append(dst[:orig], body...)
+	}
+	if !found {
+		dst = append(dst, body[copied:s.close]...)
+		if members > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, field...)
+		copied = s.close
+	}
+	return append(dst, body[copied:]...)
+}
+
+// appendIncludeUsage appends a stream_options value with include_usage forced to true.
+func appendIncludeUsage(dst, v []byte) []byte {
+	s, ok := newObjectScanner(v, 0)
+	if !ok {
+		return append(dst, `{"include_usage":true}`...)
+	}
+	start := len(dst)
+	copied, found, members := 0, false, 0
+	for {
+		m, ok := s.next()
+		if !ok {
+			break
+		}
+		members++
+		if keyIs(m.key, "include_usage") {
+			found = true
+			dst = append(dst, v[copied:m.start]...)
+			dst = append(dst, "true"...)
+			copied = m.end
+		}
+	}
+	if s.failed {
+		return append(dst[:start], `{"include_usage":true}`...)
+	}
+	if !found {
+		dst = append(dst, v[copied:s.close]...)
+		if members > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"include_usage":true`...)
+		copied = s.close
+	}
+	return append(dst, v[copied:]...)
+}
+
+// WithModel appends body to dst with the top-level "model" value replaced by model (inserted
+// when absent), splicing bytes so the rest is forwarded as sent. A body that is not a JSON
+// object is appended unchanged.
+func WithModel(dst, body []byte, model string) []byte {
+	s, ok := newObjectScanner(body, 0)
+	if !ok {
+		return append(dst, body...)
+	}
+	orig := len(dst)
+	copied, found, members := 0, false, 0
+	for {
+		m, ok := s.next()
+		if !ok {
+			break
+		}
+		members++
+		if keyIs(m.key, "model") {
+			found = true
+			dst = append(dst, body[copied:m.start]...)
+			dst = appendJSONString(dst, model)
+			copied = m.end
+		}
+	}
+	if !s.finish() {
+		return append(dst[:orig], body...)
+	}
+	if !found {
+		dst = append(dst, body[:s.open+1]...)
+		dst = append(dst, `"model":`...)
+		dst = appendJSONString(dst, model)
+		if members > 0 {
+			dst = append(dst, ',')
+		}
+		copied = s.open + 1
+	}
+	return append(dst, body[copied:]...)
+}
+
+// ScanUsage reads the top-level usage of a complete chat.completion body. ok is false when the
+// body has none.
+func ScanUsage(body []byte) (llm.Usage, bool) {
+	v, ok := topLevel(body, "usage")
+	if !ok || v[0] != '{' {
+		return llm.Usage{}, false
+	}
+	return parseUsage(v)
+}
+
+// ScanChunk reads one SSE data payload of a Chat Completions stream. hasUsage says the chunk
+// carries a usage object; usageOnly says it is the extra usage chunk (choices: []) that
+// include_usage adds, which a gateway drops for clients that did not ask for it. The [DONE]
+// marker and non-object payloads report nothing.
+func ScanChunk(data []byte) (usage llm.Usage, hasUsage bool, usageOnly bool) {
+	// Most chunks carry no usage at all; one vectorised search settles them.
+	if !bytes.Contains(data, []byte(`"usage"`)) {
+		return llm.Usage{}, false, false
+	}
+	s, ok := newObjectScanner(data, 0)
+	if !ok {
+		return llm.Usage{}, false, false
+	}
+	var usageValue []byte
+	emptyChoices := false
+	for {
+		m, ok := s.next()
+		if !ok {
+			break
+		}
+		v := data[m.start:m.end]
+		switch {
+		case keyIs(m.key, "usage"):
+			usageValue = v
+		case keyIs(m.key, "choices"):
+			emptyChoices = len(v) >= 2 && v[0] == '[' && skipSpace(v, 1) == len(v)-1
+		}
+	}
+	if s.failed || len(usageValue) == 0 || usageValue[0] != '{' {
+		return llm.Usage{}, false, false
+	}
+	usage, hasUsage = parseUsage(usageValue)
+	return usage, hasUsage, hasUsage && emptyChoices
+}
+
+// ScanModel reads the top-level model of a response body or chunk; "" when absent.
+func ScanModel(body []byte) string {
+	v, ok := topLevel(body, "model")
+	if !ok || v[0] != '"' {
+		return ""
+	}
+	model, _ := unquote(v[1 : len(v)-1])
+	return model
+}
+
+// topLevel returns the raw value of the last top-level member named key.
+func topLevel(body []byte, key string) ([]byte, bool) {
+	s, ok := newObjectScanner(body, 0)
+	if !ok {
+		return nil, false
+	}
+	var found []byte
+	for {
+		m, ok := s.next()
+		if !ok {
+			break
+		}
+		if keyIs(m.key, key) {
+			found = body[m.start:m.end]
+		}
+	}
+	if s.failed || found == nil {
+		return nil, false
+	}
+	return found, true
+}
+
+// parseUsage decodes a usage object found by the scanner.
+func parseUsage(v []byte) (llm.Usage, bool) {
+	p := parsers.Get()
+	defer parsers.Put(p)
+	u, err := p.ParseBytes(v)
+	if err != nil {
+		return llm.Usage{}, false
+	}
+	return usageFrom(u)
+}

@@ -1,0 +1,316 @@
+package openai
+
+import (
+	"bytes"
+	"strconv"
+
+	"github.com/tracegate/tracegate/llm"
+)
+
+// defaultSchemaName names a json_schema response format whose caller gave no name: OpenAI
+// requires one.
+const defaultSchemaName = "response"
+
+// EncodeRequest appends the Chat Completions body for req to dst. Max tokens go out as
+// max_completion_tokens (max_tokens is deprecated and rejected by reasoning models); streaming
+// requests always ask for the usage chunk. tool_choice and parallel_tool_calls are sent only
+// with tools, since OpenAI rejects them otherwise. Errors wrap llm.ErrInvalidRequest.
+func EncodeRequest(dst []byte, req *llm.Request) ([]byte, error) {
+	if req == nil {
+		return dst, invalidf("request is nil")
+	}
+	if req.Model == "" {
+		return dst, invalidf("model is required")
+	}
+	if len(req.Messages) == 0 {
+		return dst, invalidf("messages must not be empty")
+	}
+	orig := len(dst)
+	var err error
+	dst = append(dst, `{"model":`...)
+	dst = appendJSONString(dst, req.Model)
+	dst = append(dst, `,"messages":[`...)
+	for i := range req.Messages {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if dst, err = appendMessage(dst, i, &req.Messages[i]); err != nil {
+			return dst[:orig], err
+		}
+	}
+	dst = append(dst, ']')
+	if len(req.Tools) > 0 {
+		if dst, err = appendTools(dst, req.Tools); err != nil {
+			return dst[:orig], err
+		}
+		if dst, err = appendToolChoice(dst, req.ToolChoice); err != nil {
+			return dst[:orig], err
+		}
+		if req.ParallelToolCalls != nil {
+			dst = appendKey(dst, "parallel_tool_calls")
+			dst = strconv.AppendBool(dst, *req.ParallelToolCalls)
+		}
+	}
+	if req.ResponseFormat != nil {
+		if dst, err = appendResponseFormat(dst, req.ResponseFormat); err != nil {
+			return dst[:orig], err
+		}
+	}
+	if req.Temperature != nil {
+		dst = appendKey(dst, "temperature")
+		if dst, err = appendFloat(dst, "temperature", *req.Temperature); err != nil {
+			return dst[:orig], err
+		}
+	}
+	if req.TopP != nil {
+		dst = appendKey(dst, "top_p")
+		if dst, err = appendFloat(dst, "top_p", *req.TopP); err != nil {
+			return dst[:orig], err
+		}
+	}
+	if req.MaxTokens < 0 {
+		return dst[:orig], invalidf("max tokens must not be negative")
+	}
+	if req.MaxTokens > 0 {
+		dst = appendKey(dst, "max_completion_tokens")
+		dst = strconv.AppendInt(dst, int64(req.MaxTokens), 10)
+	}
+	if len(req.Stop) > 0 {
+		dst = appendKey(dst, "stop")
+		dst = append(dst, '[')
+		for i, s := range req.Stop {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONString(dst, s)
+		}
+		dst = append(dst, ']')
+	}
+	if req.User != "" {
+		dst = appendKey(dst, "user")
+		dst = appendJSONString(dst, req.User)
+	}
+	if req.Stream {
+		dst = append(dst, `,"stream":true,"stream_options":{"include_usage":true}`...)
+	}
+	return append(dst, '}'), nil
+}
+
+func appendMessage(dst []byte, i int, m *llm.Message) ([]byte, error) {
+	if !m.Role.Valid() {
+		return dst, invalidf("messages[%d]: unknown role %q", i, m.Role)
+	}
+	dst = append(dst, `{"role":"`...)
+	dst = append(dst, m.Role...)
+	dst = append(dst, '"')
+	var calls int
+	for j := range m.Parts {
+		switch m.Parts[j].Type {
+		case llm.PartText:
+		case llm.PartToolCall:
+			calls++
+		default:
+			return dst, invalidf("messages[%d]: unknown part type %q", i, m.Parts[j].Type)
+		}
+	}
+	if calls > 0 && m.Role != llm.RoleAssistant {
+		return dst, invalidf("messages[%d]: only assistant messages may carry tool calls", i)
+	}
+	dst = append(dst, `,"content":`...)
+	switch {
+	case calls > 0 && calls == len(m.Parts):
+		dst = append(dst, "null"...)
+	case m.Role == llm.RoleUser && textParts(m) > 1:
+		// Keep the user's part boundaries: they matter for prompt caching.
+		dst = append(dst, '[')
+		first := true
+		for j := range m.Parts {
+			if m.Parts[j].Type != llm.PartText {
+				continue
+			}
+			if !first {
+				dst = append(dst, ',')
+			}
+			first = false
+			dst = append(dst, `{"type":"text","text":`...)
+			dst = appendJSONString(dst, m.Parts[j].Text)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	default:
+		dst = appendMessageText(dst, m)
+	}
+	if calls > 0 {
+		var err error
+		dst = append(dst, `,"tool_calls":[`...)
+		first := true
+		for j := range m.Parts {
+			if m.Parts[j].Type != llm.PartToolCall {
+				continue
+			}
+			if !first {
+				dst = append(dst, ',')
+			}
+			first = false
+			if dst, err = appendRequestToolCall(dst, i, &m.Parts[j].ToolCall); err != nil {
+				return dst, err
+			}
+		}
+		dst = append(dst, ']')
+	}
+	if m.Role == llm.RoleTool {
+		if m.ToolCallID == "" {
+			return dst, invalidf("messages[%d]: tool message needs a tool call id", i)
+		}
+		dst = append(dst, `,"tool_call_id":`...)
+		dst = appendJSONString(dst, m.ToolCallID)
+	}
+	return append(dst, '}'), nil
+}
+
+func textParts(m *llm.Message) int {
+	n := 0
+	for j := range m.Parts {
+		if m.Parts[j].Type == llm.PartText {
+			n++
+		}
+	}
+	return n
+}
+
+// appendMessageText appends the message's text parts joined as one JSON string, without
+// building the joined string first.
+func appendMessageText(dst []byte, m *llm.Message) []byte {
+	if textParts(m) == 1 {
+		for j := range m.Parts {
+			if m.Parts[j].Type == llm.PartText {
+				return appendJSONString(dst, m.Parts[j].Text)
+			}
+		}
+	}
+	dst = append(dst, '"')
+	for j := range m.Parts {
+		if m.Parts[j].Type == llm.PartText {
+			dst = appendEscaped(dst, m.Parts[j].Text)
+		}
+	}
+	return append(dst, '"')
+}
+
+func appendRequestToolCall(dst []byte, i int, c *llm.ToolCall) ([]byte, error) {
+	if c.Name == "" {
+		return dst, invalidf("messages[%d]: tool call without a name", i)
+	}
+	dst = append(dst, `{"id":`...)
+	dst = appendJSONString(dst, c.ID)
+	dst = append(dst, `,"type":"function","function":{"name":`...)
+	dst = appendJSONString(dst, c.Name)
+	dst = append(dst, `,"arguments":`...)
+	args, err := toolArguments(c.Arguments)
+	if err != nil {
+		return dst, invalidf("messages[%d]: tool call %q: %s", i, c.Name, err)
+	}
+	dst = appendJSONString(dst, args)
+	return append(dst, '}', '}'), nil
+}
+
+// toolArguments returns a call's arguments as the JSON text OpenAI wants inside its string.
+func toolArguments(raw []byte) ([]byte, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return []byte("{}"), nil
+	}
+	if !isJSONObject(raw) {
+		return nil, errArgumentsNotObject
+	}
+	return raw, nil
+}
+
+func appendTools(dst []byte, tools []llm.Tool) ([]byte, error) {
+	var err error
+	dst = appendKey(dst, "tools")
+	dst = append(dst, '[')
+	for i := range tools {
+		t := &tools[i]
+		if t.Name == "" {
+			return dst, invalidf("tools[%d]: name is required", i)
+		}
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"type":"function","function":{"name":`...)
+		dst = appendJSONString(dst, t.Name)
+		if t.Description != "" {
+			dst = append(dst, `,"description":`...)
+			dst = appendJSONString(dst, t.Description)
+		}
+		if len(bytes.TrimSpace(t.Parameters)) > 0 {
+			dst = append(dst, `,"parameters":`...)
+			if dst, err = appendRawObject(dst, "tools["+strconv.Itoa(i)+"].parameters", t.Parameters); err != nil {
+				return dst, err
+			}
+		}
+		if t.Strict {
+			dst = append(dst, `,"strict":true`...)
+		}
+		dst = append(dst, '}', '}')
+	}
+	return append(dst, ']'), nil
+}
+
+func appendToolChoice(dst []byte, tc llm.ToolChoice) ([]byte, error) {
+	switch tc.Mode {
+	case llm.ToolChoiceDefault:
+		return dst, nil
+	case llm.ToolChoiceAuto, llm.ToolChoiceNone, llm.ToolChoiceRequired:
+		dst = appendKey(dst, "tool_choice")
+		dst = append(dst, '"')
+		dst = append(dst, tc.Mode...)
+		return append(dst, '"'), nil
+	case llm.ToolChoiceFunction:
+		if tc.Name == "" {
+			return dst, invalidf("tool_choice: function mode needs a tool name")
+		}
+		dst = appendKey(dst, "tool_choice")
+		dst = append(dst, `{"type":"function","function":{"name":`...)
+		dst = appendJSONString(dst, tc.Name)
+		return append(dst, '}', '}'), nil
+	}
+	return dst, invalidf("tool_choice: unknown mode %q", tc.Mode)
+}
+
+func appendResponseFormat(dst []byte, f *llm.ResponseFormat) ([]byte, error) {
+	switch f.Type {
+	case llm.FormatText:
+		dst = appendKey(dst, "response_format")
+		return append(dst, `{"type":"text"}`...), nil
+	case llm.FormatJSONObject:
+		dst = appendKey(dst, "response_format")
+		return append(dst, `{"type":"json_object"}`...), nil
+	case llm.FormatJSONSchema:
+	default:
+		return dst, invalidf("response_format: unknown type %q", f.Type)
+	}
+	name := f.Name
+	if name == "" {
+		name = defaultSchemaName
+	}
+	dst = appendKey(dst, "response_format")
+	dst = append(dst, `{"type":"json_schema","json_schema":{"name":`...)
+	dst = appendJSONString(dst, name)
+	if f.Description != "" {
+		dst = append(dst, `,"description":`...)
+		dst = appendJSONString(dst, f.Description)
+	}
+	if len(bytes.TrimSpace(f.Schema)) > 0 {
+		var err error
+		dst = append(dst, `,"schema":`...)
+		if dst, err = appendRawObject(dst, "response_format.schema", f.Schema); err != nil {
+			return dst, err
+		}
+	}
+	if f.Strict {
+		dst = append(dst, `,"strict":true`...)
+	}
+	return append(dst, '}', '}'), nil
+}
