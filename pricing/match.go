@@ -2,18 +2,9 @@ package pricing
 
 import "strings"
 
-// match finds the entry for a model name, in steps; the first step with a hit wins:
-//
-//  1. the name itself, after dropping Gemini's "models/" prefix;
-//  2. a fine-tune "ft:<base>:<org>:...:<id>" as "ft:<base>" (fine-tunes have their own price);
-//  3. a Bedrock cross-region id ("us.", "eu.", "apac.", "global.", ...) as the in-region id;
-//  4. an Azure data-zone id ("azure/eu/", "azure/us/") as the global one;
-//  5. a dated id ("-YYYY-MM-DD", "-YYYYMMDD", "@YYYYMMDD") as its undated alias.
-//
-// Each step goes on from the previous one's name, so a dated id is tried as such before its
-// alias: a snapshot can cost more than the alias (gpt-4o-2024-05-13 is twice gpt-4o).
-// Within a step, both the provider-namespaced and the bare form are tried (see nameForms), an
-// override in either form first.
+// match applies the name rules documented on Lookup. Each step goes on from the previous
+// step's name, so a dated id is tried as such before its alias: a snapshot can cost more than
+// the alias (gpt-4o-2024-05-13 is twice gpt-4o).
 func (t *Table) match(kind, model string) (*Price, string) {
 	name := strings.TrimPrefix(model, "models/")
 	if p, key := t.matchForms(kind, name); p != nil {

@@ -131,16 +131,21 @@ func implausible(name string, p *Price) []string {
 func fromOverride(p Price) rawEntry {
 	var e rawEntry
 	stated := func(s *rateSet, r *Price, always bool) {
-		for f, v := range map[litellm.Field]float64{
-			litellm.Input:        r.InputPerToken,
-			litellm.Output:       r.OutputPerToken,
-			litellm.CacheRead:    r.CacheReadPerToken,
-			litellm.CacheWrite:   r.CacheWritePerToken,
-			litellm.CacheWrite1h: r.CacheWrite1hPerToken,
-			litellm.Reasoning:    r.ReasoningPerToken,
+		for _, rate := range [...]struct {
+			field litellm.Field
+			value float64
+		}{
+			{litellm.Input, r.InputPerToken},
+			{litellm.Output, r.OutputPerToken},
+			{litellm.CacheRead, r.CacheReadPerToken},
+			{litellm.CacheWrite, r.CacheWritePerToken},
+			{litellm.CacheWrite1h, r.CacheWrite1hPerToken},
+			{litellm.Reasoning, r.ReasoningPerToken},
 		} {
-			if v != 0 || (always && (f == litellm.Input || f == litellm.Output)) {
-				s.set(f, v)
+			// A base price always states input and output, so a tier cannot inherit a
+			// "not given" one from nowhere; zero there means free.
+			if rate.value != 0 || (always && (rate.field == litellm.Input || rate.field == litellm.Output)) {
+				s.set(rate.field, rate.value)
 			}
 		}
 	}

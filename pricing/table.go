@@ -111,9 +111,22 @@ func (t *Table) Len() int {
 }
 
 // Lookup finds the price of model as served by a provider of kind providerKind ("openai",
-// "anthropic", "gemini", "mock", or "" when unknown), and the table key it matched. See
-// match for the name rules. A repeat lookup is served from a bounded cache without
-// allocating; the returned Price shares its Tiers with the table and must not be modified.
+// "anthropic", "gemini", "mock", or "" when unknown) and the table key it matched. Gemini's
+// "models/" prefix is dropped, then these steps run in order and the first hit wins:
+//
+//  1. the name as given;
+//  2. a fine-tune "ft:<base>:<org>:...:<id>" as "ft:<base>";
+//  3. a Bedrock cross-region id ("us.", "eu.", "apac.", "global.", "au.", "jp.", ...) as the
+//     in-region id;
+//  4. an Azure data-zone id ("azure/eu/...", "azure/us/...") as the global "azure/..." one;
+//  5. a dated id ("-YYYY-MM-DD", "-YYYYMMDD", "@YYYYMMDD") as its undated alias.
+//
+// Each step tries the name both bare and under the provider's namespace: bare first for
+// openai and anthropic (LiteLLM keys their models bare), "gemini/<name>" first for gemini
+// (the bare key is the Vertex AI price). Within a step an override beats a table entry.
+//
+// Results, misses included, are cached (bounded), so a repeat lookup does not allocate. The
+// returned Price shares its Tiers with the table and must not be modified.
 func (t *Table) Lookup(providerKind, model string) (price Price, matchedKey string, ok bool) {
 	p, key, ok := t.lookup(providerKind, model)
 	if !ok {

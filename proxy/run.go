@@ -17,14 +17,19 @@ import (
 // handleRun serves POST /api/v1/prompts/{slug}/run.
 func (s *Server) handleRun(ctx *fasthttp.RequestCtx, slug string) {
 	start := time.Now()
+	sum := RequestSummary{Route: RouteRun}
+	defer func() {
+		sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
+		s.obs.RequestDone(sum)
+	}()
 	rt := s.runtime.Load()
 	if !authorized(ctx, rt.AuthKeys) {
-		writeRunError(ctx, errUnauthorized)
+		sum.Code = writeRunError(ctx, errUnauthorized).Code
 		return
 	}
 	req, err := decodeRunRequest(ctx.PostBody())
 	if err != nil {
-		writeRunError(ctx, err)
+		sum.Code = writeRunError(ctx, err).Code
 		return
 	}
 	runCtx, run, err := s.spans.StartRun(context.Background(), spans.RunStart{
@@ -41,15 +46,17 @@ func (s *Server) handleRun(ctx *fasthttp.RequestCtx, slug string) {
 		Variables:    req.Variables,
 	})
 	if err != nil {
-		writeRunError(ctx, err)
+		sum.Code = writeRunError(ctx, err).Code
 		return
 	}
 	ctx.Response.Header.Set("traceparent", run.Traceparent())
 
 	out, stale, err := s.run(runCtx, rt, run, slug, req, string(callerKey(ctx)))
 	end := spans.RunEnd{StaleTemplate: stale}
+	sum.StaleTemplate = stale
 	if err != nil {
 		c := writeRunError(ctx, err)
+		sum.Code = c.Code
 		end.Err, end.ErrorType = err, c.Code
 		run.End(end)
 		s.log.LogAttrs(context.Background(), slog.LevelWarn, "run failed",
@@ -69,6 +76,7 @@ func (s *Server) handleRun(ctx *fasthttp.RequestCtx, slug string) {
 	bytebufferpool.Put(buf)
 
 	u := out.Response.Usage
+	sum.Provider, sum.Model, sum.Usage, sum.Cost, sum.Priced = out.provider, out.Response.Model, u, out.Cost, out.priced
 	s.log.LogAttrs(context.Background(), slog.LevelInfo, "run",
 		slog.String("slug", slug), slog.Int("version", out.PromptVersion),
 		slog.String("trace_id", run.TraceID()), slog.String("span_id", run.SpanID()),
@@ -101,7 +109,7 @@ func (s *Server) run(ctx context.Context, rt *Runtime, run *spans.Run, slug stri
 		model = v.Model
 	}
 	run.SetInput(creq.Messages)
-	result, err := rt.Dispatcher.Complete(ctx, model, creq, attemptObserver(run, creq))
+	result, err := rt.Dispatcher.Complete(ctx, model, creq, s.attemptObserver(run, creq))
 	if err != nil {
 		return nil, res.Stale, err
 	}
@@ -122,8 +130,8 @@ func (s *Server) run(ctx context.Context, rt *Runtime, run *spans.Run, slug stri
 	return out, res.Stale, nil
 }
 
-// attemptObserver turns provider attempts into attempt spans.
-func attemptObserver(run *spans.Run, req *llm.Request) provider.AttemptObserver {
+// attemptObserver turns provider attempts into attempt spans and attempt metrics.
+func (s *Server) attemptObserver(run *spans.Run, req *llm.Request) provider.AttemptObserver {
 	return func(a provider.Attempt) func(*llm.Response, error) {
 		sent := *req
 		sent.Model = a.Target.Model
@@ -135,8 +143,25 @@ func attemptObserver(run *spans.Run, req *llm.Request) provider.AttemptObserver 
 			ServerPort:    a.Target.Backend.Port,
 			Request:       &sent,
 		})
-		return att.End
+		start := time.Now()
+		return func(resp *llm.Response, err error) {
+			att.End(resp, err)
+			s.obs.AttemptDone(attemptSummary(a, time.Since(start), err))
+		}
 	}
+}
+
+// attemptSummary describes an attempt's outcome for metrics.
+func attemptSummary(a provider.Attempt, d time.Duration, err error) AttemptSummary {
+	sum := AttemptSummary{Provider: a.Target.Backend.Name, Model: a.Target.Model, Duration: d, Status: fasthttp.StatusOK}
+	if err != nil {
+		c := classify(err)
+		sum.Status, sum.ErrType = 0, c.Code
+		if c.Upstream != nil {
+			sum.Status = c.Upstream.Status
+		}
+	}
+	return sum
 }
 
 // buildRequest turns a prompt version and the run request into a canonical request.

@@ -66,6 +66,7 @@ type Server struct {
 	runtime  atomic.Pointer[Runtime]
 	fast     *fasthttp.Server
 	inFlight atomic.Int64
+	obs      Observer
 }
 
 // New builds a server. rt may be swapped later with SetRuntime.
@@ -73,7 +74,7 @@ func New(opts Options, prompts promptStore, rec runRecorder, log *slog.Logger, r
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{opts: opts, prompts: prompts, spans: rec, log: log}
+	s := &Server{opts: opts, prompts: prompts, spans: rec, log: log, obs: nopObserver{}}
 	s.runtime.Store(rt)
 	s.fast = &fasthttp.Server{
 		Handler:                       s.Handle,
@@ -93,6 +94,13 @@ func New(opts Options, prompts promptStore, rec runRecorder, log *slog.Logger, r
 		Logger:                        fasthttpLogger{log},
 	}
 	return s
+}
+
+// SetObserver installs the metrics observer; call it before Serve.
+func (s *Server) SetObserver(o Observer) {
+	if o != nil {
+		s.obs = o
+	}
 }
 
 // SetRuntime replaces the reloadable part of the server; requests in flight keep the old one.
