@@ -32,7 +32,7 @@ func Parse(data []byte) (*Table, error) {
 		if v.Type() != fastjson.TypeObject {
 			return
 		}
-		if mode := v.GetStringBytes("mode"); mode != nil && !litellm.ChatMode(string(mode)) {
+		if mode := v.GetStringBytes("mode"); len(mode) > 0 && !litellm.ChatMode(string(mode)) {
 			return
 		}
 		var e rawEntry

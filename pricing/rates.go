@@ -142,8 +142,8 @@ func fromOverride(p Price) rawEntry {
 			{litellm.CacheWrite1h, r.CacheWrite1hPerToken},
 			{litellm.Reasoning, r.ReasoningPerToken},
 		} {
-			// A base price always states input and output, so a tier cannot inherit a
-			// "not given" one from nowhere; zero there means free.
+			// The base always states input and output (zero there means free); a tier's
+			// zero inherits the base rate like any rate it leaves out.
 			if rate.value != 0 || (always && (rate.field == litellm.Input || rate.field == litellm.Output)) {
 				s.set(rate.field, rate.value)
 			}

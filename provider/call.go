@@ -31,6 +31,9 @@ func complete(ctx context.Context, t Target, req *llm.Request) (*llm.Response, e
 	if b.Kind == KindMock {
 		return mockComplete(ctx, t.Model, req)
 	}
+	if b.codec.keepsSignatures {
+		req = signatures.restore(req)
+	}
 	sent := *req
 	sent.Model = t.Model
 	sent.Stream = false
@@ -60,6 +63,9 @@ func complete(ctx context.Context, t Target, req *llm.Request) (*llm.Response, e
 	}
 	if resp.Model == "" {
 		resp.Model = t.Model
+	}
+	if b.codec.keepsSignatures {
+		signatures.remember(resp.ToolCalls)
 	}
 	return resp, nil
 }

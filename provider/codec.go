@@ -2,8 +2,6 @@ package provider
 
 import (
 	"io"
-	"net/url"
-	"strings"
 
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/translate"
@@ -26,6 +24,8 @@ type codec struct {
 	decode        func(body []byte) (*llm.Response, error)
 	decodeError   func(provider string, status int, body []byte, h translate.HeaderGetter) *llm.UpstreamError
 	streamDecoder func(r io.Reader) streamDecoder
+	// keepsSignatures marks formats whose tool calls carry state that must be replayed.
+	keepsSignatures bool
 }
 
 var codecs = map[string]*codec{
@@ -45,17 +45,17 @@ var codecs = map[string]*codec{
 		streamDecoder: func(r io.Reader) streamDecoder { return anthropic.NewStreamDecoder(r) },
 	},
 	KindGemini: {
-		path:   geminiPath,
-		auth:   func(set func(k, v string), key string) { set("x-goog-api-key", key) },
-		encode: gemini.EncodeRequest, decode: gemini.DecodeResponse, decodeError: gemini.DecodeError,
+		path:            geminiPath,
+		keepsSignatures: true,
+		auth:            func(set func(k, v string), key string) { set("x-goog-api-key", key) },
+		encode:          gemini.EncodeRequest, decode: gemini.DecodeResponse, decodeError: gemini.DecodeError,
 		streamDecoder: func(r io.Reader) streamDecoder { return gemini.NewStreamDecoder(r) },
 	},
 }
 
 func geminiPath(model string, stream bool) string {
-	model = url.PathEscape(strings.TrimPrefix(model, "models/"))
 	if stream {
-		return "/v1beta/models/" + model + ":streamGenerateContent?alt=sse"
+		return gemini.StreamPath(model)
 	}
-	return "/v1beta/models/" + model + ":generateContent"
+	return gemini.GeneratePath(model)
 }

@@ -108,3 +108,14 @@ func globMatch(pattern, s string) bool {
 	}
 	return true
 }
+
+// Models returns the routes' patterns that name one model exactly (no wildcards).
+func (r *Router) Models() []string {
+	var out []string
+	for _, rt := range r.routes {
+		if !strings.ContainsAny(rt.glob, "*?") {
+			out = append(out, rt.glob)
+		}
+	}
+	return out
+}

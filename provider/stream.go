@@ -50,8 +50,16 @@ func (s *Stream) Next() (llm.StreamEvent, error) {
 	ev, err := s.dec.Next()
 	if err != nil {
 		s.done = true
+		var ue *llm.UpstreamError
+		if errors.As(err, &ue) && s.Target.Backend != nil {
+			ue.Provider = s.Target.Backend.Name // decoders do not know the configured name
+		}
+		return ev, err
 	}
-	return ev, err
+	if ev.Type == llm.EventToolCallStart && ev.Signature != "" {
+		signatures.remember([]llm.ToolCall{{ID: ev.ToolCallID, Signature: ev.Signature}})
+	}
+	return ev, nil
 }
 
 // Close releases the upstream connection; it cancels the request if the stream is unfinished.
@@ -75,6 +83,9 @@ func openStream(ctx context.Context, t Target, req *llm.Request) (*Stream, error
 	}
 	if b.Kind == KindMock {
 		return mockStream(ctx, t, req)
+	}
+	if b.codec.keepsSignatures {
+		req = signatures.restore(req)
 	}
 	sent := *req
 	sent.Model = t.Model

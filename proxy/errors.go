@@ -30,10 +30,11 @@ const (
 )
 
 var (
-	errUnauthorized  = errors.New("missing or invalid API key")
-	errBodyTooLarge  = errors.New("request body too large")
-	errRouteNotFound = errors.New("no such endpoint")
-	errMethod        = errors.New("method not allowed")
+	errUnauthorized     = errors.New("missing or invalid API key")
+	errBodyTooLarge     = errors.New("request body too large")
+	errRouteNotFound    = errors.New("no such endpoint")
+	errMethod           = errors.New("method not allowed")
+	errUnsupportedMedia = fmt.Errorf("unsupported media type: %w", llm.ErrInvalidRequest)
 )
 
 // statusClientClosed is nginx's convention for a request whose client went away.
@@ -61,6 +62,8 @@ func classify(err error) classified {
 	switch {
 	case errors.As(err, &mv):
 		return classified{http.StatusBadRequest, codeMissingVariables, msg, nil}
+	case errors.Is(err, errUnsupportedMedia):
+		return classified{http.StatusUnsupportedMediaType, codeInvalidRequest, msg, nil}
 	case errors.Is(err, errBodyTooLarge):
 		return classified{http.StatusRequestEntityTooLarge, codeInvalidRequest, msg, nil}
 	case errors.Is(err, llm.ErrInvalidRequest):
@@ -79,6 +82,9 @@ func classify(err error) classified {
 		return classified{statusClientClosed, codeAborted, "request cancelled", nil}
 	case errors.Is(err, provider.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return classified{http.StatusGatewayTimeout, codeTimeout, msg, nil}
+	case errors.Is(err, errOverloaded):
+		// The run API has no code for it; UNKNOWN keeps the SDKs' enum, the status says it.
+		return classified{http.StatusServiceUnavailable, codeUnknown, msg, nil}
 	case errors.Is(err, registry.ErrUnavailable):
 		return classified{http.StatusServiceUnavailable, codeNetworkError, msg, nil}
 	case errors.As(err, &ue):

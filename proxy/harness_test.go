@@ -30,6 +30,9 @@ type fakeUpstream struct {
 	mu      sync.Mutex
 	got     []upstreamRequest
 	replies []upstreamReply
+	// cancelled receives one value each time a request's context ends before its reply was
+	// fully written (the client, i.e. tracegate, went away).
+	cancelled chan struct{}
 }
 
 type upstreamRequest struct {
@@ -43,11 +46,15 @@ type upstreamReply struct {
 	Header map[string]string
 	Body   []byte
 	Delay  time.Duration
+	// Chunks, when set, are written one by one with ChunkDelay between them and a flush after
+	// each, like a live stream.
+	Chunks     [][]byte
+	ChunkDelay time.Duration
 }
 
 func newFakeUpstream(t *testing.T, replies ...upstreamReply) *fakeUpstream {
 	t.Helper()
-	f := &fakeUpstream{replies: replies}
+	f := &fakeUpstream{replies: replies, cancelled: make(chan struct{}, 16)}
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
@@ -73,6 +80,16 @@ func newFakeUpstream(t *testing.T, replies ...upstreamReply) *fakeUpstream {
 		}
 		w.WriteHeader(reply.Status)
 		w.Write(reply.Body)
+		for _, c := range reply.Chunks {
+			w.Write(c)
+			w.(http.Flusher).Flush()
+			select {
+			case <-time.After(reply.ChunkDelay):
+			case <-r.Context().Done():
+				f.cancelled <- struct{}{}
+				return
+			}
+		}
 	}))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -99,19 +116,23 @@ func okReply(t *testing.T, name string) upstreamReply {
 
 // harness is a running tracegate with an OpenAI-format fake upstream and in-memory spans.
 type harness struct {
-	t        *testing.T
-	base     string
-	upstream *fakeUpstream
-	spans    *tracetest.InMemoryExporter
-	server   *Server
+	t         *testing.T
+	base      string
+	upstream  *fakeUpstream
+	anthropic *fakeUpstream
+	gemini    *fakeUpstream
+	spans     *tracetest.InMemoryExporter
+	server    *Server
 }
 
 type harnessOptions struct {
-	replies   []upstreamReply
-	authKeys  []string
-	extraYAML string
-	openAIKey string
-	maxBody   int
+	replies          []upstreamReply
+	anthropicReplies []upstreamReply
+	geminiReplies    []upstreamReply
+	authKeys         []string
+	extraYAML        string
+	openAIKey        string
+	maxBody          int
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -120,10 +141,18 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		o.replies = []upstreamReply{okReply(t, "openai/plain_text.response.json")}
 	}
 	up := newFakeUpstream(t, o.replies...)
+	anth, gem := up, up
+	if len(o.anthropicReplies) > 0 {
+		anth = newFakeUpstream(t, o.anthropicReplies...)
+	}
+	if len(o.geminiReplies) > 0 {
+		gem = newFakeUpstream(t, o.geminiReplies...)
+	}
 	if o.openAIKey == "" {
 		o.openAIKey = "sk-test-secret-key-123456"
 	}
-	env := map[string]string{"FAKE_OPENAI_URL": up.srv.URL, "TEST_OPENAI_KEY": o.openAIKey}
+	env := map[string]string{"FAKE_OPENAI_URL": up.srv.URL, "TEST_OPENAI_KEY": o.openAIKey,
+		"FAKE_ANTHROPIC_URL": anth.srv.URL, "FAKE_GEMINI_URL": gem.srv.URL}
 	if o.openAIKey == "-" {
 		env["TEST_OPENAI_KEY"] = ""
 	}
@@ -133,10 +162,14 @@ registry:
   sources: [{type: file, path: testdata/prompts}]
 providers:
   - {name: openai, type: openai, base_url: "${FAKE_OPENAI_URL}", api_key: "${TEST_OPENAI_KEY:-}", timeout: 2s}
+  - {name: anthropic, type: anthropic, base_url: "${FAKE_ANTHROPIC_URL}", api_key: sk-ant-test-key-0000000000, timeout: 2s}
+  - {name: google, type: gemini, base_url: "${FAKE_GEMINI_URL}", api_key: AIzaTestKey00000000000000000, timeout: 2s}
   - {name: mock, type: mock}
 routes:
   - {match: "mock-*", provider: mock}
   - {match: "gpt-*", provider: openai}
+  - {match: "claude-*", provider: anthropic}
+  - {match: "gemini-*", provider: google}
 retry: {max_attempts: 2, initial_backoff: 1ms, max_backoff: 5ms}
 pricing:
   overrides: {mock-1: {input_per_token: 0.000001, output_per_token: 0.000002}}
@@ -181,7 +214,7 @@ spans: {exporter: none}
 		defer cancel()
 		srv.Shutdown(ctx)
 	})
-	return &harness{t: t, base: "http://" + ln.Addr().String(), upstream: up, spans: exp, server: srv}
+	return &harness{t: t, base: "http://" + ln.Addr().String(), upstream: up, anthropic: anth, gemini: gem, spans: exp, server: srv}
 }
 
 func itoa(n, def int) string {
@@ -245,4 +278,9 @@ func errorCode(t *testing.T, out map[string]any) (string, string) {
 	code, _ := e["code"].(string)
 	msg, _ := e["message"].(string)
 	return code, msg
+}
+
+// sseReply replays a recorded SSE transcript in one write.
+func sseReply(t *testing.T, name string) upstreamReply {
+	return upstreamReply{Status: 200, Header: map[string]string{"Content-Type": "text/event-stream"}, Body: fixture(t, name)}
 }

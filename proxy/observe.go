@@ -50,7 +50,24 @@ type AttemptSummary struct {
 	Duration time.Duration
 }
 
+// StreamObserver is optionally implemented by an Observer that also tracks streaming
+// responses in flight. The streaming handler calls StreamStarted once the stream is committed
+// (status and headers sent) and StreamEnded exactly once when it finishes, however it ends;
+// use Server.streamStarted and Server.streamEnded, which do nothing for observers without it.
+type StreamObserver interface {
+	StreamStarted()
+	StreamEnded()
+}
+
 type nopObserver struct{}
 
 func (nopObserver) RequestDone(RequestSummary) {}
 func (nopObserver) AttemptDone(AttemptSummary) {}
+func (nopObserver) StreamStarted()             {}
+func (nopObserver) StreamEnded()               {}
+
+// streamStarted tells the observer a stream began relaying.
+func (s *Server) streamStarted() { s.streams.StreamStarted() }
+
+// streamEnded tells the observer a stream finished; call it once per streamStarted.
+func (s *Server) streamEnded() { s.streams.StreamEnded() }

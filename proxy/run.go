@@ -108,6 +108,8 @@ func (s *Server) run(ctx context.Context, rt *Runtime, run *spans.Run, slug stri
 	if model == "" {
 		model = v.Model
 	}
+	run.SetPromptVersion(v.Version)
+	run.SetModel(model)
 	run.SetInput(creq.Messages)
 	result, err := rt.Dispatcher.Complete(ctx, model, creq, s.attemptObserver(run, creq))
 	if err != nil {
@@ -133,20 +135,24 @@ func (s *Server) run(ctx context.Context, rt *Runtime, run *spans.Run, slug stri
 // attemptObserver turns provider attempts into attempt spans and attempt metrics.
 func (s *Server) attemptObserver(run *spans.Run, req *llm.Request) provider.AttemptObserver {
 	return func(a provider.Attempt) func(*llm.Response, error) {
-		sent := *req
-		sent.Model = a.Target.Model
-		att := run.StartAttempt(spans.AttemptStart{
+		start := spans.AttemptStart{
 			ProviderName:  a.Target.Backend.Name,
 			ProviderKind:  a.Target.Backend.Kind,
 			Model:         a.Target.Model,
 			ServerAddress: a.Target.Backend.Host,
 			ServerPort:    a.Target.Backend.Port,
-			Request:       &sent,
-		})
-		start := time.Now()
+		}
+		if req != nil { // nil for passed-through bodies, which are not decoded
+			sent := *req
+			sent.Model = a.Target.Model
+			sent.Stream = a.Stream
+			start.Request = &sent
+		}
+		att := run.StartAttempt(start)
+		began := time.Now()
 		return func(resp *llm.Response, err error) {
 			att.End(resp, err)
-			s.obs.AttemptDone(attemptSummary(a, time.Since(start), err))
+			s.obs.AttemptDone(attemptSummary(a, time.Since(began), err))
 		}
 	}
 }

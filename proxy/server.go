@@ -28,6 +28,8 @@ type promptStore interface {
 type dispatcher interface {
 	Complete(ctx context.Context, model string, req *llm.Request, observe provider.AttemptObserver) (*provider.Result, error)
 	Stream(ctx context.Context, model string, req *llm.Request, observe provider.AttemptObserver) (*provider.Stream, error)
+	Forward(ctx context.Context, model string, body []byte, decode provider.RequestDecoder, observe provider.AttemptObserver) (*provider.Forwarded, error)
+	ForwardStream(ctx context.Context, model string, body []byte, decode provider.RequestDecoder, observe provider.AttemptObserver) (*provider.ForwardedStream, error)
 	Router() *provider.Router
 }
 
@@ -46,6 +48,8 @@ type Runtime struct {
 	Dispatcher dispatcher
 	Prices     pricer
 	AuthKeys   [][]byte
+	// ProtectOps puts /metrics, /healthz and /readyz behind AuthKeys too.
+	ProtectOps bool
 }
 
 // Options are the server's fixed settings.
@@ -54,7 +58,11 @@ type Options struct {
 	ReadTimeout  time.Duration
 	WriteTimeout time.Duration
 	IdleTimeout  time.Duration
-	Concurrency  int
+	// MaxConcurrent bounds the requests handled at once (streams included, ops endpoints
+	// not); past it requests are refused with 503. 0 means no limit.
+	MaxConcurrent int
+	// Concurrency is fasthttp's connection limit; 0 derives a backstop from MaxConcurrent.
+	Concurrency int
 }
 
 // Server serves the run API and the OpenAI-compatible API.
@@ -67,6 +75,13 @@ type Server struct {
 	fast     *fasthttp.Server
 	inFlight atomic.Int64
 	obs      Observer
+	streams  StreamObserver
+	limit    *concurrencyLimit
+	// draining is set by Shutdown, so /readyz turns load balancers away while in-flight
+	// requests finish.
+	draining  atomic.Bool
+	metrics   fasthttp.RequestHandler
+	readiness []namedCheck
 }
 
 // New builds a server. rt may be swapped later with SetRuntime.
@@ -74,8 +89,12 @@ func New(opts Options, prompts promptStore, rec runRecorder, log *slog.Logger, r
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{opts: opts, prompts: prompts, spans: rec, log: log, obs: nopObserver{}}
+	s := &Server{opts: opts, prompts: prompts, spans: rec, log: log, obs: nopObserver{}, streams: nopObserver{},
+		limit: newConcurrencyLimit(opts.MaxConcurrent)}
 	s.runtime.Store(rt)
+	if opts.Concurrency == 0 {
+		opts.Concurrency = fasthttpConcurrency(opts.MaxConcurrent)
+	}
 	s.fast = &fasthttp.Server{
 		Handler:                       s.Handle,
 		ErrorHandler:                  s.handleParseError,
@@ -96,10 +115,14 @@ func New(opts Options, prompts promptStore, rec runRecorder, log *slog.Logger, r
 	return s
 }
 
-// SetObserver installs the metrics observer; call it before Serve.
+// SetObserver installs the metrics observer; call it before Serve. An observer that also
+// implements StreamObserver is told about streams.
 func (s *Server) SetObserver(o Observer) {
 	if o != nil {
 		s.obs = o
+	}
+	if so, ok := o.(StreamObserver); ok {
+		s.streams = so
 	}
 }
 
@@ -109,10 +132,16 @@ func (s *Server) SetRuntime(rt *Runtime) { s.runtime.Store(rt) }
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error { return s.fast.Serve(ln) }
 
-// Shutdown stops accepting and waits for in-flight requests until ctx ends.
-func (s *Server) Shutdown(ctx context.Context) error { return s.fast.ShutdownWithContext(ctx) }
+// Shutdown turns /readyz to not ready, stops accepting, closes idle connections and waits
+// for in-flight requests and streams until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	return s.fast.ShutdownWithContext(ctx)
+}
 
 var (
+	pathChat      = []byte("/v1/chat/completions")
+	pathModels    = []byte("/v1/models")
 	pathRunPrefix = []byte("/api/v1/prompts/")
 	pathPrompts   = []byte("/api/v1/prompts")
 	suffixRun     = []byte("/run")
@@ -126,7 +155,28 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	if i := bytes.IndexByte(path, '?'); i >= 0 {
 		path = path[:i]
 	}
+	if ep := opsEndpointOf(path); ep != notOps {
+		s.handleOps(ctx, ep)
+		return
+	}
+	if !s.limit.acquire() {
+		s.refuseOverloaded(ctx, path)
+		return
+	}
+	defer s.limit.release()
 	switch {
+	case bytes.Equal(path, pathChat):
+		if !ctx.IsPost() {
+			writeOpenAIError(ctx, errMethod)
+			return
+		}
+		s.handleChat(ctx)
+	case bytes.Equal(path, pathModels):
+		if !ctx.IsGet() {
+			writeOpenAIError(ctx, errMethod)
+			return
+		}
+		s.handleModels(ctx)
 	case bytes.Equal(path, pathPrompts) || bytes.Equal(path, pathRunPrefix):
 		s.onlyGET(ctx, s.handleListPrompts)
 	case bytes.HasPrefix(path, pathRunPrefix):

@@ -1,4 +1,10 @@
 // Package registry resolves prompt slugs to versioned templates and renders them. Prompts come
-// from ordered sources: a directory of prompt files (file.go) or an upstream registry speaking
-// the Tracia prompts API (http.go, behind a cache). render.go fills {{variables}} in.
+// from ordered sources (registry.go): a directory of prompt files re-read when they change
+// (file.go), or an upstream registry speaking the Tracia prompts API (http.go) behind a cache
+// (cache.go) with a TTL, an LRU bound, one upstream request per key at a time, stale serving
+// while the upstream fails, remembered 404s and ETag revalidation. render.go fills
+// {{variables}} in.
+//
+// A prompt version's provider (openai, anthropic, google) is kept as metadata only: runs are
+// routed by the version's model, through the configured routes, like any other request.
 package registry

@@ -33,9 +33,11 @@ type Resolved struct {
 	Stale bool
 }
 
-// staleReporter is implemented by sources that can serve stale entries.
-type staleReporter interface {
-	GetWithState(ctx context.Context, slug, callerKey string) (*Prompt, bool, error)
+// cachingSource is implemented by sources that cache (Cache). They are told the version the
+// run wants, because a pinned version is immutable and can be served from cache past its TTL,
+// and they report whether the prompt they return is stale.
+type cachingSource interface {
+	GetWithState(ctx context.Context, slug string, version int, callerKey string) (*Prompt, bool, error)
 }
 
 // Resolve finds slug in the first source that has it and picks version (0 = current).
@@ -50,8 +52,8 @@ func (r *Registry) Resolve(ctx context.Context, slug string, version int, caller
 			stale bool
 			err   error
 		)
-		if sr, ok := src.(staleReporter); ok {
-			p, stale, err = sr.GetWithState(ctx, slug, callerKey)
+		if cs, ok := src.(cachingSource); ok {
+			p, stale, err = cs.GetWithState(ctx, slug, version, callerKey)
 		} else {
 			p, err = src.Get(ctx, slug, callerKey)
 		}

@@ -33,24 +33,30 @@ type Attempt struct {
 
 // StartAttempt starts a child span of the run for one provider call. Retries and fallbacks
 // each get their own, siblings under the run span, numbered in tracegate.attempt.
-func (run *Run) StartAttempt(a AttemptStart) *Attempt {
+func (run *Run) StartAttempt(s AttemptStart) *Attempt {
 	n := run.attempts.Add(1)
 	name := "chat"
-	if a.Model != "" {
-		name = "chat " + a.Model
+	if s.Model != "" {
+		name = "chat " + s.Model
 	}
-	opts := make([]trace.SpanStartOption, 0, 2)
-	opts = append(opts, trace.WithSpanKind(trace.SpanKindClient))
+	var span trace.Span
 	if run.recording {
-		opts = append(opts, trace.WithAttributes(run.attemptStartAttributes(&a, int(n))...))
+		attrs := getAttrs()
+		*attrs = run.appendAttemptStartAttributes(*attrs, &s, int(n))
+		_, span = run.rec.tracer.Start(run.ctx, name, clientKind, trace.WithAttributes(*attrs...))
+		putAttrs(attrs)
+	} else {
+		_, span = run.rec.tracer.Start(run.ctx, name, clientKind)
 	}
-	_, span := run.rec.tracer.Start(run.ctx, name, opts...)
-	return &Attempt{run: run, span: span, recording: run.recording && span.IsRecording(), start: time.Now()}
+	a := &Attempt{run: run, span: span, recording: run.recording && span.IsRecording()}
+	if a.recording {
+		a.start = time.Now()
+	}
+	return a
 }
 
-// attemptStartAttributes are set at span start, where samplers can see them.
-func (run *Run) attemptStartAttributes(a *AttemptStart, n int) []attribute.KeyValue {
-	attrs := make([]attribute.KeyValue, 0, 16)
+// appendAttemptStartAttributes gives what is set at span start, where samplers can see it.
+func (run *Run) appendAttemptStartAttributes(attrs []attribute.KeyValue, a *AttemptStart, n int) []attribute.KeyValue {
 	attrs = append(attrs, semconv.GenAIOperationNameChat, providerNameAttr(a.ProviderKind), attribute.Int(AttrAttempt, n))
 	if a.Model != "" {
 		attrs = append(attrs, semconv.GenAIRequestModel(a.Model))
@@ -101,7 +107,8 @@ func (a *Attempt) End(resp *llm.Response, err error) {
 		return
 	}
 	if a.recording {
-		attrs := make([]attribute.KeyValue, 0, 12)
+		buf := getAttrs()
+		attrs := *buf
 		if resp != nil {
 			attrs = appendResponse(attrs, resp)
 			if a.run.rec.opts.CaptureContent {
@@ -113,6 +120,8 @@ func (a *Attempt) End(resp *llm.Response, err error) {
 			a.span.SetStatus(codes.Error, statusDescription(err))
 		}
 		a.span.SetAttributes(attrs...)
+		*buf = attrs
+		putAttrs(buf)
 	}
 	a.span.End()
 }

@@ -18,6 +18,16 @@
 // tracegate.prompt.variable.<name>, so backends can search them. The package never receives
 // request headers or provider keys, and error descriptions are scrubbed of key-shaped tokens.
 //
+// error.type on an attempt is the provider's error type (or code, or HTTP status as text),
+// "cancelled" for context.Canceled (the client went away), "timeout" for deadlines and network
+// timeouts, "connection_error", "stream_truncated", "invalid_request", else "_OTHER"; on the run
+// span it is the caller-facing code (RunEnd.ErrorType). gen_ai.provider.name maps the provider
+// kind: openai, anthropic, gcp.gemini, and tracegate.mock for the built-in mock.
+//
+// The service name is Options.ServiceName when set, else OTEL_SERVICE_NAME (or service.name in
+// OTEL_RESOURCE_ATTRIBUTES), else "tracegate". With Options.Endpoint empty the exporter follows
+// the standard OTEL_EXPORTER_OTLP_* variables.
+//
 // Nothing here touches the request path beyond building attributes: spans leave through a
 // bounded queue drained by one goroutine, a full queue drops and counts, and a dead collector
 // only shows up in ExportErrors.

@@ -58,16 +58,16 @@ func allAttributeText(spans tracetest.SpanStubs) string {
 	for _, s := range spans {
 		b.WriteString(s.Name)
 		for _, kv := range s.Attributes {
-			b.WriteString(string(kv.Key) + "=" + kv.Value.Emit() + "\n")
+			b.WriteString(string(kv.Key) + "=" + kv.Value.String() + "\n")
 		}
 		if s.Resource != nil {
 			for _, kv := range s.Resource.Attributes() {
-				b.WriteString(string(kv.Key) + "=" + kv.Value.Emit() + "\n")
+				b.WriteString(string(kv.Key) + "=" + kv.Value.String() + "\n")
 			}
 		}
 		for _, ev := range s.Events {
 			for _, kv := range ev.Attributes {
-				b.WriteString(string(kv.Key) + "=" + kv.Value.Emit() + "\n")
+				b.WriteString(string(kv.Key) + "=" + kv.Value.String() + "\n")
 			}
 		}
 		b.WriteString(s.Status.Description + "\n")

@@ -3,6 +3,7 @@ package spans
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,5 +154,50 @@ func TestShutdownHonoursItsDeadline(t *testing.T) {
 	<-exp.shutdown
 	if rec.ExportErrors() != 1 {
 		t.Errorf("ExportErrors() = %d, want the cancelled export counted", rec.ExportErrors())
+	}
+}
+
+func TestConcurrentRunsAndAttempts(t *testing.T) {
+	exp := &keptExporter{}
+	rec := NewWithExporter(exp, Options{}, false)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				_, run, err := rec.StartRun(context.Background(), RunStart{Name: "run c", Slug: "c"})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				var attempts sync.WaitGroup
+				for range 2 { // hedged attempts share the run
+					attempts.Go(func() {
+						a := run.StartAttempt(AttemptStart{ProviderKind: "mock", Model: "m"})
+						a.FirstChunk()
+						a.End(&llm.Response{ID: "r"}, nil)
+					})
+				}
+				run.SetModel("m")
+				attempts.Wait()
+				run.End(RunEnd{Response: &llm.Response{}})
+			}
+		})
+	}
+	wg.Wait()
+	if err := rec.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	spans := exp.Spans()
+	if len(spans) != 8*50*3 || rec.Exported() != 8*50*3 {
+		t.Fatalf("exported %d (counter %d), want %d", len(spans), rec.Exported(), 8*50*3)
+	}
+	numbers := map[int64]int{}
+	for _, s := range spans {
+		if n, ok := attrMap(s.Attributes)["tracegate.attempt"].(int64); ok {
+			numbers[n]++
+		}
+	}
+	if numbers[1] != 400 || numbers[2] != 400 {
+		t.Errorf("attempt numbers %v, want 400 each of 1 and 2", numbers)
 	}
 }

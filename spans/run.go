@@ -3,6 +3,7 @@ package spans
 import (
 	"context"
 	"slices"
+	"sync"
 	"sync/atomic"
 
 	"github.com/tracegate/tracegate/llm"
@@ -10,6 +11,13 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"go.opentelemetry.io/otel/trace"
+)
+
+// Start options are interface values; built once, they cost no allocation per span.
+var (
+	serverKind    = trace.WithSpanKind(trace.SpanKindServer)
+	clientKind    = trace.WithSpanKind(trace.SpanKindClient)
+	newRootOption = trace.WithNewRoot()
 )
 
 // RunStart describes a run as it begins.
@@ -41,6 +49,11 @@ type Run struct {
 	sessionID string
 	attempts  atomic.Int32
 	ended     atomic.Bool
+
+	// pending holds the run span's attributes until End sets them in one call: every
+	// SetAttributes on an SDK span regrows its attribute slice. Nil when not recording.
+	mu      sync.Mutex
+	pending *[]attribute.KeyValue
 }
 
 // StartRun starts a run span. It returns an error wrapping llm.ErrInvalidRequest when the
@@ -51,15 +64,13 @@ func (r *Recorder) StartRun(ctx context.Context, s RunStart) (context.Context, *
 	if err != nil {
 		return ctx, nil, err
 	}
-	opts := make([]trace.SpanStartOption, 0, 3)
-	opts = append(opts, trace.WithSpanKind(trace.SpanKindServer))
+	var span trace.Span
+	var spanCtx context.Context
 	if newRoot {
-		opts = append(opts, trace.WithNewRoot())
+		spanCtx, span = r.tracer.Start(linkCtx, runSpanName(&s), serverKind, newRootOption)
+	} else {
+		spanCtx, span = r.tracer.Start(linkCtx, runSpanName(&s), serverKind)
 	}
-	if r.exporting {
-		opts = append(opts, trace.WithAttributes(r.runStartAttributes(&s)...))
-	}
-	spanCtx, span := r.tracer.Start(linkCtx, runSpanName(&s), opts...)
 	if linkCtx != ctx && newRoot {
 		// Keep the wanted trace id out of the caller's context: a later run started from it
 		// must not inherit this trace.
@@ -72,6 +83,10 @@ func (r *Recorder) StartRun(ctx context.Context, s RunStart) (context.Context, *
 		ctx:       spanCtx,
 		recording: r.exporting && span.IsRecording(),
 		sessionID: s.SessionID,
+	}
+	if run.recording {
+		run.pending = getAttrs()
+		*run.pending = r.appendRunStartAttributes(*run.pending, &s)
 	}
 	return spanCtx, run, nil
 }
@@ -88,8 +103,7 @@ func runSpanName(s *RunStart) string {
 	return "run"
 }
 
-func (r *Recorder) runStartAttributes(s *RunStart) []attribute.KeyValue {
-	attrs := make([]attribute.KeyValue, 0, 10)
+func (r *Recorder) appendRunStartAttributes(attrs []attribute.KeyValue, s *RunStart) []attribute.KeyValue {
 	if s.Model != "" {
 		attrs = append(attrs, semconv.GenAIRequestModel(s.Model))
 	}
@@ -139,15 +153,27 @@ func (run *Run) SpanContext() trace.SpanContext { return run.sc }
 // SetModel records the requested model once it is known (the run API learns it from the
 // prompt version after the run started).
 func (run *Run) SetModel(model string) {
-	if run.recording && model != "" {
-		run.span.SetAttributes(semconv.GenAIRequestModel(model))
+	if model != "" {
+		run.addAttributes(semconv.GenAIRequestModel(model))
 	}
 }
 
 // SetPromptVersion records the prompt version actually run (the latest, when none was asked for).
 func (run *Run) SetPromptVersion(version int) {
-	if run.recording && version > 0 {
-		run.span.SetAttributes(attribute.Int(AttrPromptVersion, version))
+	if version > 0 {
+		run.addAttributes(attribute.Int(AttrPromptVersion, version))
+	}
+}
+
+// addAttributes queues attributes for End; a key set twice keeps its last value.
+func (run *Run) addAttributes(attrs ...attribute.KeyValue) {
+	if !run.recording {
+		return
+	}
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	if run.pending != nil {
+		*run.pending = append(*run.pending, attrs...)
 	}
 }
 
@@ -158,10 +184,10 @@ func (run *Run) SetInput(messages []llm.Message) {
 	}
 	input, instructions := conversationJSON(messages)
 	if input != "" {
-		run.span.SetAttributes(semconv.GenAIInputMessagesKey.String(input))
+		run.addAttributes(semconv.GenAIInputMessagesKey.String(input))
 	}
 	if instructions != "" {
-		run.span.SetAttributes(semconv.GenAISystemInstructionsKey.String(instructions))
+		run.addAttributes(semconv.GenAISystemInstructionsKey.String(instructions))
 	}
 }
 
@@ -187,7 +213,9 @@ func (run *Run) End(e RunEnd) {
 }
 
 func (run *Run) setEndAttributes(e *RunEnd) {
-	attrs := make([]attribute.KeyValue, 0, 14)
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	attrs := *run.pending
 	if e.Response != nil {
 		attrs = appendResponse(attrs, e.Response)
 	}
@@ -217,4 +245,7 @@ func (run *Run) setEndAttributes(e *RunEnd) {
 		attrs = append(attrs, semconv.GenAIOutputMessagesKey.String(outputJSON(e.Response)))
 	}
 	run.span.SetAttributes(attrs...)
+	*run.pending = attrs
+	putAttrs(run.pending)
+	run.pending = nil
 }

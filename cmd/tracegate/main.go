@@ -1,21 +1,15 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/tracegate/tracegate/config"
-	"github.com/tracegate/tracegate/proxy"
-	"github.com/tracegate/tracegate/spans"
 )
 
 func main() {
@@ -45,79 +39,43 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s: configuration is valid\n", *configPath)
 		return 0
 	}
-	log := newLogger(cfg.Log, stderr)
-	if err := serve(cfg, *configPath, log); err != nil {
+	log, level := newLogger(cfg.Log, stderr)
+	if err := serve(cfg, *configPath, log, level); err != nil {
 		log.Error("tracegate stopped", "error", err)
 		return 1
 	}
 	return 0
 }
 
-func newLogger(c config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(c.Level))
+// newLogger builds the structured log. Its level is a LevelVar so that a reload can change
+// it; the format is fixed for the life of the process.
+func newLogger(c config.Log, w io.Writer) (*slog.Logger, *slog.LevelVar) {
+	level := new(slog.LevelVar)
+	level.Set(logLevel(c.Level))
 	opts := &slog.HandlerOptions{Level: level}
 	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(slog.NewJSONHandler(w, opts)), level
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(slog.NewTextHandler(w, opts)), level
 }
 
-func serve(cfg *config.Config, configPath string, log *slog.Logger) error {
-	rt, err := newRuntime(cfg, log)
+// logLevel parses a validated log.level; config.Validate has rejected anything else.
+func logLevel(name string) slog.Level {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(name))
+	return level
+}
+
+// serve runs the gateway until a signal stops it: SIGHUP reloads the configuration,
+// SIGINT or SIGTERM drains and returns nil, a second one returns errForcedExit.
+func serve(cfg *config.Config, configPath string, log *slog.Logger, level *slog.LevelVar) error {
+	// Subscribe before starting, so a signal sent as soon as the port is open is not lost.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	a, err := start(cfg, configPath, log, level)
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
-	rec, err := spans.New(ctx, spanOptions(cfg.Spans))
-	if err != nil {
-		return fmt.Errorf("start span export: %w", err)
-	}
-	reg, err := newRegistry(cfg, log)
-	if err != nil {
-		return err
-	}
-	srv := proxy.New(proxy.Options{
-		MaxBodyBytes: cfg.Server.MaxBodyBytes,
-		ReadTimeout:  cfg.Server.ReadTimeout.D(),
-		WriteTimeout: cfg.Server.WriteTimeout.D(),
-		IdleTimeout:  cfg.Server.IdleTimeout.D(),
-		Concurrency:  cfg.Server.MaxConcurrent,
-	}, reg, rec, log, rt)
-
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	log.Info("tracegate listening", "addr", ln.Addr().String(), "config", configPath,
-		"providers", len(cfg.Providers), "span_exporter", cfg.Spans.Exporter)
-
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	select {
-	case err := <-serveErr:
-		return fmt.Errorf("serve: %w", err)
-	case sig := <-sigs:
-		log.Info("shutting down", "signal", sig.String(), "grace", cfg.Server.ShutdownGrace.D().String())
-	}
-	grace, cancel := context.WithTimeout(ctx, cfg.Server.ShutdownGrace.D())
-	defer cancel()
-	go func() {
-		<-sigs
-		log.Warn("second signal: exiting without draining")
-		cancel()
-	}()
-	if err := srv.Shutdown(grace); err != nil && !errors.Is(err, context.Canceled) {
-		log.Warn("shutdown did not drain every request", "error", err)
-	}
-	flush, cancelFlush := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancelFlush()
-	if err := rec.Shutdown(flush); err != nil {
-		log.Warn("span flush incomplete", "error", err)
-	}
-	log.Info("stopped")
-	return nil
+	return a.waitForSignals(sigs)
 }

@@ -28,7 +28,8 @@ func newRuntime(cfg *config.Config, log *slog.Logger) (*proxy.Runtime, error) {
 			InitialBackoff: cfg.Retry.InitialBackoff.D(),
 			MaxBackoff:     cfg.Retry.MaxBackoff.D(),
 		}, cfg.Fallbacks),
-		Prices: prices,
+		Prices:     prices,
+		ProtectOps: cfg.Server.ProtectOps,
 	}
 	for _, k := range cfg.Server.AuthKeys {
 		rt.AuthKeys = append(rt.AuthKeys, []byte(k))
@@ -70,16 +71,43 @@ func newPriceTable(c config.Pricing, log *slog.Logger) (*pricing.Table, error) {
 }
 
 func newRegistry(cfg *config.Config, log *slog.Logger) (*registry.Registry, error) {
+	sources, err := newSources(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return registry.New(sources...), nil
+}
+
+// newSources builds the registry's sources in order, each HTTP source behind its cache.
+func newSources(cfg *config.Config, log *slog.Logger) ([]registry.Source, error) {
 	var sources []registry.Source
+	cacheOpts := registry.CacheOptions{
+		TTL:          cfg.Registry.Cache.TTL.D(),
+		StaleIfError: cfg.Registry.Cache.StaleIfError.D(),
+		NegativeTTL:  cfg.Registry.Cache.NegativeTTL.D(),
+		MaxEntries:   cfg.Registry.Cache.MaxEntries,
+	}
 	for i, s := range cfg.Registry.Sources {
 		switch s.Type {
 		case "file":
 			sources = append(sources, registry.NewFileSource(s.Path, log))
+		case "http":
+			upstream, err := registry.NewHTTPSource(registry.HTTPOptions{
+				BaseURL:       s.BaseURL,
+				APIKey:        s.APIKey,
+				PassCallerKey: s.PassCallerKey,
+				Timeout:       s.Timeout.D(),
+			})
+			if err != nil {
+				return nil, fmt.Errorf("registry.sources[%d]: %w", i, err)
+			}
+			// Each upstream gets its own cache, bounded by the shared cache settings.
+			sources = append(sources, registry.NewCache(upstream, cacheOpts, log))
 		default:
-			return nil, fmt.Errorf("registry.sources[%d]: type %q is not supported yet", i, s.Type)
+			return nil, fmt.Errorf("registry.sources[%d]: type %q is not supported", i, s.Type)
 		}
 	}
-	return registry.New(sources...), nil
+	return sources, nil
 }
 
 func spanOptions(c config.Spans) spans.Options {

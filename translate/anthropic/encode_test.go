@@ -354,15 +354,15 @@ func TestEncodeToolsAndChoice(t *testing.T) {
 func TestEncodeRejectsBadToolInput(t *testing.T) {
 	hi := []llm.Message{userText("hi")}
 	cases := map[string]*llm.Request{
-		"nil request":         nil,
+		"nil request":          nil,
 		"choice names no tool": {Model: "m", Messages: hi, Tools: []llm.Tool{{Name: "a"}}, ToolChoice: llm.ToolChoice{Mode: llm.ToolChoiceFunction, Name: "b"}},
-		"required, no tools":  {Model: "m", Messages: hi, ToolChoice: llm.ToolChoice{Mode: llm.ToolChoiceRequired}},
-		"unknown choice":      {Model: "m", Messages: hi, ToolChoice: llm.ToolChoice{Mode: "sometimes"}},
-		"schema not object":   {Model: "m", Messages: hi, Tools: []llm.Tool{{Name: "a", Parameters: json.RawMessage(`[1]`)}}},
-		"schema invalid":      {Model: "m", Messages: hi, Tools: []llm.Tool{{Name: "a", Parameters: json.RawMessage(`{"type":`)}}},
-		"tool without name":   {Model: "m", Messages: hi, Tools: []llm.Tool{{}}},
-		"reserved tool name":  {Model: "m", Messages: hi, Tools: []llm.Tool{{Name: JSONToolName}}},
-		"format schema array": {Model: "m", Messages: hi, ResponseFormat: &llm.ResponseFormat{Type: llm.FormatJSONSchema, Schema: json.RawMessage(`[]`)}},
+		"required, no tools":   {Model: "m", Messages: hi, ToolChoice: llm.ToolChoice{Mode: llm.ToolChoiceRequired}},
+		"unknown choice":       {Model: "m", Messages: hi, ToolChoice: llm.ToolChoice{Mode: "sometimes"}},
+		"schema not object":    {Model: "m", Messages: hi, Tools: []llm.Tool{{Name: "a", Parameters: json.RawMessage(`[1]`)}}},
+		"schema invalid":       {Model: "m", Messages: hi, Tools: []llm.Tool{{Name: "a", Parameters: json.RawMessage(`{"type":`)}}},
+		"tool without name":    {Model: "m", Messages: hi, Tools: []llm.Tool{{}}},
+		"reserved tool name":   {Model: "m", Messages: hi, Tools: []llm.Tool{{Name: JSONToolName}}},
+		"format schema array":  {Model: "m", Messages: hi, ResponseFormat: &llm.ResponseFormat{Type: llm.FormatJSONSchema, Schema: json.RawMessage(`[]`)}},
 		"arguments not object": {Model: "m", Messages: []llm.Message{userText("hi"),
 			{Role: llm.RoleAssistant, Parts: []llm.Part{toolCallPart("t1", "a", `"{\"x\":1}"`)}}}},
 		"tool call from user": {Model: "m", Messages: []llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{toolCallPart("t1", "a", `{}`)}}}},

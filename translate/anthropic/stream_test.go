@@ -101,16 +101,16 @@ func TestStreamDecoderFixtures(t *testing.T) {
 		},
 		{
 			fixture: "streaming_tool_call.sse", id: "msg_01P7nF1bmxyzFZjF8zwbUDBM", model: "claude-3-7-sonnet-20250219",
-			text:  "I'd be happy to check the weather in San Francisco for you. Let me get that information for you right away.",
-			calls: []wantCall{{"toolu_017QoD96fYwGzCWvLfaPADWg", "get_weather", `{"city":"San Francisco"}`}},
+			text:   "I'd be happy to check the weather in San Francisco for you. Let me get that information for you right away.",
+			calls:  []wantCall{{"toolu_017QoD96fYwGzCWvLfaPADWg", "get_weather", `{"city":"San Francisco"}`}},
 			finish: llm.FinishToolCalls, raw: "tool_use",
 			firstUsage: llm.Usage{InputTokens: 394, OutputTokens: 1, Known: true},
 			usage:      llm.Usage{InputTokens: 394, OutputTokens: 79, Known: true}, // 79, not 1+79
 		},
 		{
 			fixture: "streaming_tool_call_2.sse", id: "msg_019Q1hrJbZG26Fb9BQhrkHEr", model: "claude-sonnet-4-20250514",
-			text:  "I'll check the current weather in Paris for you.",
-			calls: []wantCall{{"toolu_01NRLabsLyVHZPKxbKvkfSMn", "get_weather", `{"location":"Paris"}`}},
+			text:   "I'll check the current weather in Paris for you.",
+			calls:  []wantCall{{"toolu_01NRLabsLyVHZPKxbKvkfSMn", "get_weather", `{"location":"Paris"}`}},
 			finish: llm.FinishToolCalls, raw: "tool_use",
 			firstUsage: llm.Usage{InputTokens: 377, OutputTokens: 1, Known: true},
 			usage:      llm.Usage{InputTokens: 377, OutputTokens: 65, Known: true},

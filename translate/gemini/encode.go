@@ -31,9 +31,8 @@ func EncodeRequest(dst []byte, req *llm.Request) ([]byte, error) {
 func encodeRequest(b []byte, req *llm.Request) ([]byte, error) {
 	b = append(b, `{"contents":[`...)
 	var (
-		err       error
-		turns     int
-		callNames map[string]string // tool call id -> function name, for tool messages
+		err   error
+		turns int
 	)
 	for i := 0; i < len(req.Messages); i++ {
 		m := &req.Messages[i]
@@ -53,7 +52,7 @@ func encodeRequest(b []byte, req *llm.Request) ([]byte, error) {
 				continue
 			}
 			b = appendTurnSeparator(b, turns)
-			if b, err = appendModelTurn(b, m, &callNames); err != nil {
+			if b, err = appendModelTurn(b, m); err != nil {
 				return b, fmt.Errorf("message %d: %w", i, err)
 			}
 		case llm.RoleTool:
@@ -62,7 +61,7 @@ func encodeRequest(b []byte, req *llm.Request) ([]byte, error) {
 				end++
 			}
 			b = appendTurnSeparator(b, turns)
-			if b, err = appendToolResultTurn(b, req.Messages[i:end], i, callNames); err != nil {
+			if b, err = appendToolResultTurn(b, req.Messages, i, end); err != nil {
 				return b, err
 			}
 			i = end - 1
@@ -130,7 +129,7 @@ func appendUserTurn(b []byte, m *llm.Message) ([]byte, error) {
 	return append(b, "]}"...), nil
 }
 
-func appendModelTurn(b []byte, m *llm.Message, callNames *map[string]string) ([]byte, error) {
+func appendModelTurn(b []byte, m *llm.Message) ([]byte, error) {
 	b = append(b, `{"role":"model","parts":[`...)
 	n := 0
 	var err error
@@ -147,12 +146,6 @@ func appendModelTurn(b []byte, m *llm.Message, callNames *map[string]string) ([]
 			b = appendPartSeparator(b, n)
 			if b, err = appendFunctionCallPart(b, &p.ToolCall); err != nil {
 				return b, err
-			}
-			if p.ToolCall.ID != "" {
-				if *callNames == nil {
-					*callNames = make(map[string]string)
-				}
-				(*callNames)[p.ToolCall.ID] = p.ToolCall.Name
 			}
 		default:
 			return b, fmt.Errorf("unknown part type %q", p.Type)
@@ -205,20 +198,20 @@ func appendFunctionCallPart(b []byte, c *llm.ToolCall) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// appendToolResultTurn writes a run of tool messages as one user turn, since Gemini expects
-// all answers to one model turn together, in call order.
-func appendToolResultTurn(b []byte, msgs []llm.Message, first int, callNames map[string]string) ([]byte, error) {
+// appendToolResultTurn writes the tool messages msgs[start:end] as one user turn, since
+// Gemini expects all answers to one model turn together, in call order.
+func appendToolResultTurn(b []byte, msgs []llm.Message, start, end int) ([]byte, error) {
 	b = append(b, `{"role":"user","parts":[`...)
-	for i := range msgs {
+	for i := start; i < end; i++ {
 		m := &msgs[i]
 		name := m.ToolName
 		if name == "" {
-			name = callNames[m.ToolCallID]
+			name = calledName(msgs[:start], m.ToolCallID)
 		}
 		if name == "" {
-			return b, fmt.Errorf("message %d: tool result for call %q names no tool and answers no earlier assistant call", first+i, m.ToolCallID)
+			return b, fmt.Errorf("message %d: tool result for call %q names no tool and answers no earlier assistant call", i, m.ToolCallID)
 		}
-		b = appendPartSeparator(b, i)
+		b = appendPartSeparator(b, i-start)
 		b = append(b, `{"functionResponse":{`...)
 		if echoableCallID(m.ToolCallID) {
 			b = append(b, `"id":`...)
@@ -240,6 +233,25 @@ func appendToolResultTurn(b []byte, msgs []llm.Message, first int, callNames map
 		b = append(b, "}}"...)
 	}
 	return append(b, "]}"...), nil
+}
+
+// calledName finds the function an earlier assistant turn called with id. It searches from
+// the latest turn back, where the answer normally sits, and needs no index to be built.
+func calledName(earlier []llm.Message, id string) string {
+	if id == "" {
+		return ""
+	}
+	for i := len(earlier) - 1; i >= 0; i-- {
+		if earlier[i].Role != llm.RoleAssistant {
+			continue
+		}
+		for j := range earlier[i].Parts {
+			if p := &earlier[i].Parts[j]; p.Type == llm.PartToolCall && p.ToolCall.ID == id {
+				return p.ToolCall.Name
+			}
+		}
+	}
+	return ""
 }
 
 func appendSystemInstruction(b []byte, msgs []llm.Message) []byte {

@@ -250,9 +250,9 @@ func TestEncodeRequestCallIDs(t *testing.T) {
 		id   string
 		echo bool
 	}{
-		{"fc-8d2f1c", true},               // Gemini-issued: must be echoed on call and response
-		{"call_gm_xyz_0", false},          // minted here
-		{"call_abc123", false},            // OpenAI's
+		{"fc-8d2f1c", true},                   // Gemini-issued: must be echoed on call and response
+		{"call_gm_xyz_0", false},              // minted here
+		{"call_abc123", false},                // OpenAI's
 		{"toolu_01A09q90qw90lq917835", false}, // Anthropic's
 	} {
 		body, err := EncodeRequest(nil, &llm.Request{Messages: []llm.Message{userMsg("hi"), call(tc.id), toolMsg(tc.id, "", "ok")}})
@@ -274,7 +274,7 @@ func TestEncodeRequestFields(t *testing.T) {
 			{Role: llm.RoleDeveloper, Parts: []llm.Part{llm.TextPart("and "), llm.TextPart("kind")}},
 			{Role: llm.RoleUser, Parts: []llm.Part{llm.TextPart(""), llm.TextPart("a\"b\\c\n\u0001é")}},
 			{Role: llm.RoleAssistant, Parts: []llm.Part{llm.TextPart("")}}, // empty: not sent
-			toolMsg("x", "lookup", "[1,2]"),                                  // not an object: wrapped
+			toolMsg("x", "lookup", "[1,2]"), // not an object: wrapped
 		},
 		Temperature: &temp, TopP: &topP, MaxTokens: 64, Stop: []string{"END", "\n\n"},
 		ResponseFormat: &llm.ResponseFormat{Type: llm.FormatJSONObject},

@@ -96,6 +96,9 @@ func upstreamErrorFrom(provider string, status int, e *fastjson.Value) *llm.Upst
 	case c.Type() == fastjson.TypeNumber:
 		ue.Code = string(c.MarshalTo(nil))
 	}
+	if ue.Message == "" {
+		ue.Message = str(e, "detail") // FastAPI-based servers
+	}
 	if ue.Type == "" {
 		if t := e.Get("status"); t != nil && t.Type() == fastjson.TypeString {
 			ue.Type = string(t.GetStringBytes())

@@ -32,7 +32,7 @@ func TestEncodeResponseRoundTripsFixtures(t *testing.T) {
 func TestEncodeResponseShape(t *testing.T) {
 	resp := &llm.Response{
 		ID: "msg_01", Model: "claude-sonnet-4",
-		ToolCalls: []llm.ToolCall{{ID: "toolu_1", Name: "get_weather", Arguments: json.RawMessage(`{"city":"Paris"}`)}},
+		ToolCalls:    []llm.ToolCall{{ID: "toolu_1", Name: "get_weather", Arguments: json.RawMessage(`{"city":"Paris"}`)}},
 		FinishReason: llm.FinishToolCalls, RawFinishReason: "tool_use",
 		Usage: llm.Usage{InputTokens: 120, OutputTokens: 30, CacheReadTokens: 100, CacheWriteTokens: 10, CacheWrite1hTokens: 5, ReasoningTokens: 12, Known: true},
 	}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// targetCheck is one DESIGN.md section 9 target against this run's numbers.
+type targetCheck struct {
+	Target   string `json:"target"`
+	Measured string `json:"measured"`
+	Verdict  string `json:"verdict"` // pass, fail, n/a (not measured), info (no threshold)
+}
+
+// Thresholds from DESIGN.md section 9.
+const (
+	targetAddedP50US      = 50
+	targetThroughputRatio = 0.35
+	targetRunAPICPURatio  = 1.3
+	targetAddedTTFBUS     = 100
+	targetIdleRSSKB       = 50 * 1024
+)
+
+func findPhase(results []phaseResult, name string, conc int) *phaseResult {
+	for i := range results {
+		if r := &results[i]; r.Phase == name && r.Concurrency == conc && r.Error == "" && r.Summary != nil {
+			return r
+		}
+	}
+	return nil
+}
+
+func checkTargets(rep *compareReport, chunkDelay time.Duration) []targetCheck {
+	var out []targetCheck
+	check := func(target string, ok bool, measured string) {
+		v := "fail"
+		if ok {
+			v = "pass"
+		}
+		out = append(out, targetCheck{Target: target, Measured: measured, Verdict: v})
+	}
+	notMeasured := func(target, why string) {
+		out = append(out, targetCheck{Target: target, Measured: why, Verdict: "n/a"})
+	}
+
+	t := fmt.Sprintf("passthrough, c=1: added median latency < %d µs", targetAddedP50US)
+	if r := findPhase(rep.Phases, "passthrough", 1); r != nil && r.AddedP50US != nil {
+		check(t, *r.AddedP50US < targetAddedP50US, fmt.Sprintf("%+.1f µs", *r.AddedP50US))
+	} else {
+		notMeasured(t, "needs passthrough and direct at c=1")
+	}
+
+	t = fmt.Sprintf("passthrough, c=16: throughput >= %.0f%% of direct", targetThroughputRatio*100)
+	if r := findPhase(rep.Phases, "passthrough", 16); r != nil && r.ThroughputRatio != nil {
+		check(t, *r.ThroughputRatio >= targetThroughputRatio, fmt.Sprintf("%.0f%%", *r.ThroughputRatio*100))
+	} else {
+		notMeasured(t, "needs passthrough and direct at c=16")
+	}
+
+	t = fmt.Sprintf("run API CPU per request <= %.1fx passthrough's", targetRunAPICPURatio)
+	measured := false
+	// The highest concurrency has the most requests, so the 10 ms CPU ticks weigh least there.
+	for i := len(rep.Phases) - 1; i >= 0 && !measured; i-- {
+		run := &rep.Phases[i]
+		if run.Phase != "run-api" || run.CPUPerRequestUS == nil {
+			continue
+		}
+		pass := findPhase(rep.Phases, "passthrough", run.Concurrency)
+		if pass == nil || pass.CPUPerRequestUS == nil || *pass.CPUPerRequestUS <= 0 {
+			continue
+		}
+		ratio := *run.CPUPerRequestUS / *pass.CPUPerRequestUS
+		check(t, ratio <= targetRunAPICPURatio, fmt.Sprintf("%.2fx at c=%d (%.1f vs %.1f µs)",
+			ratio, run.Concurrency, *run.CPUPerRequestUS, *pass.CPUPerRequestUS))
+		measured = true
+	}
+	if !measured {
+		notMeasured(t, "needs run-api and passthrough with the gateway's pid")
+	}
+
+	t = fmt.Sprintf("streaming, c=1: added time to first byte < %d µs", targetAddedTTFBUS)
+	if r := findPhase(rep.Phases, "passthrough-stream", 1); r != nil && r.AddedTTFBP50US != nil {
+		check(t, *r.AddedTTFBP50US < targetAddedTTFBUS, fmt.Sprintf("%+.1f µs (p50)", *r.AddedTTFBP50US))
+	} else {
+		notMeasured(t, "needs passthrough-stream and direct-stream at c=1")
+	}
+
+	// With a pause before each upstream chunk after the first, a first byte sooner than the
+	// pause proves the first chunk was relayed alone rather than with the rest of the stream.
+	t = "streaming: each chunk flushed as it arrives"
+	if r := findPhase(rep.Phases, "passthrough-stream", 1); r != nil && r.Summary.TTFBUS != nil && chunkDelay > 0 {
+		check(t, r.Summary.TTFBUS.P50 < micros(chunkDelay), fmt.Sprintf("TTFB p50 %s vs %s between upstream chunks",
+			formatMicros(r.Summary.TTFBUS.P50), chunkDelay))
+	} else {
+		notMeasured(t, "needs passthrough-stream at c=1 and -mock-chunk-delay > 0")
+	}
+
+	t = fmt.Sprintf("idle RSS < %d MiB", targetIdleRSSKB/1024)
+	if rep.IdleRSSKB > 0 {
+		check(t, rep.IdleRSSKB < targetIdleRSSKB, formatMiB(rep.IdleRSSKB))
+	} else {
+		notMeasured(t, "needs the gateway's pid")
+	}
+	if rep.PeakRSSKB > 0 {
+		out = append(out, targetCheck{Target: "RSS bounded under load", Measured: "peak " + formatMiB(rep.PeakRSSKB) + " (VmHWM)", Verdict: "info"})
+	}
+	return out
+}
+
+func renderMarkdown(rep *compareReport, o *compareOptions) string {
+	var b strings.Builder
+	b.WriteString("# tracegate load comparison\n\n")
+	gateway := "none"
+	if rep.Gateway != "" {
+		gateway = rep.Gateway
+		if o.tracegateBin != "" {
+			gateway += fmt.Sprintf(" (started by the tool, spans: %s)", rep.Spans)
+		}
+	}
+	fmt.Fprintf(&b, "%s, %d CPUs, %s. Upstream: mock at %s (delay %s, %d chunks per stream). Gateway: %s.\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.Version(), rep.Upstream,
+		o.mock.delay, o.mock.chunks, gateway)
+	fmt.Fprintf(&b, "Each phase: one probe request, %s warm-up, then %s measured (closed loop). "+
+		"Latencies of successful requests; req/s counts successful requests.\n\n", o.warmup, o.duration)
+
+	b.WriteString("| phase | c | req/s | p50 | p99 | TTFB p50 | added p50 vs direct | added TTFB p50 | throughput vs direct | tracegate CPU µs/req | tracegate RSS | errors |\n")
+	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	for _, r := range rep.Phases {
+		if r.Error != "" {
+			fmt.Fprintf(&b, "| %s | %d | FAILED | | | | | | | | | %s |\n", r.Phase, r.Concurrency, escapeCell(r.Error))
+			continue
+		}
+		s := r.Summary
+		ttfb := "–"
+		if s.TTFBUS != nil {
+			ttfb = formatMicros(s.TTFBUS.P50)
+		}
+		rss := "–"
+		if r.RSSKB > 0 {
+			rss = formatMiB(r.RSSKB)
+		}
+		fmt.Fprintf(&b, "| %s | %d | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			r.Phase, r.Concurrency, s.RPS, formatMicros(s.LatencyUS.P50), formatMicros(s.LatencyUS.P99), ttfb,
+			signedMicros(r.AddedP50US), signedMicros(r.AddedTTFBP50US), ratioCell(r.ThroughputRatio),
+			floatCell(r.CPUPerRequestUS), rss, errorsCell(*s))
+	}
+
+	b.WriteString("\n## Targets (DESIGN.md section 9)\n\n| target | measured | verdict |\n|---|---|---|\n")
+	for _, t := range rep.Targets {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", t.Target, escapeCell(t.Measured), t.Verdict)
+	}
+	if rep.IdleRSSKB > 0 {
+		fmt.Fprintf(&b, "\nGateway RSS: idle %s, peak %s.\n", formatMiB(rep.IdleRSSKB), formatMiB(rep.PeakRSSKB))
+	}
+	return b.String()
+}
+
+func signedMicros(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%+.0fµs", *v)
+}
+
+func ratioCell(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f%%", *v*100)
+}
+
+func floatCell(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f", *v)
+}
+
+func formatMiB(kb int64) string { return fmt.Sprintf("%.1f MiB", float64(kb)/1024) }
+
+func errorsCell(s summary) string {
+	if s.Failed == 0 {
+		return "0"
+	}
+	parts := make([]string, 0, len(s.Errors))
+	for _, e := range s.Errors {
+		parts = append(parts, fmt.Sprintf("%s ×%d", e.Kind, e.Count))
+	}
+	return escapeCell(strings.Join(parts, ", "))
+}
+
+// escapeCell keeps free text (error bodies) from breaking the table.
+func escapeCell(s string) string {
+	return strings.ReplaceAll(oneLine(s), "|", `\|`)
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/tracegate/tracegate/config"
+	"github.com/tracegate/tracegate/metrics"
+	"github.com/tracegate/tracegate/proxy"
+	"github.com/tracegate/tracegate/registry"
+)
+
+// registryReady is the registry's /readyz check: every file source's directory can be read.
+// HTTP sources count as ready: the registry package has no cheap ping yet, and its cache
+// serves stale prompts through an upstream outage anyway.
+func registryReady(sources []config.Source) proxy.ReadinessCheck {
+	var dirs []string
+	for _, s := range sources {
+		if s.Type == "file" {
+			dirs = append(dirs, s.Path)
+		}
+	}
+	return func(context.Context) error {
+		for _, dir := range dirs {
+			if err := readableDir(dir); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// readableDir opens dir and reads one name: cheap, and it fails for a missing directory, a
+// file in its place and a directory without read permission alike.
+func readableDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("prompt directory: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.Readdirnames(1); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("prompt directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+// cacheCounters is what a registry source implements to have its cache's hits and misses
+// exported. registry.Cache does not implement it yet: this is the hook, and the metrics
+// tracegate_registry_cache_{hits,misses}_total appear as soon as it does.
+type cacheCounters interface {
+	CacheHits() int64
+	CacheMisses() int64
+}
+
+// registryCacheStats sums the cache counters of the sources that have them; nil when none
+// does, which leaves the cache metrics out rather than exporting zeros that mean nothing.
+func registryCacheStats(sources []registry.Source) func() metrics.CacheStats {
+	var caches []cacheCounters
+	for _, s := range sources {
+		if c, ok := s.(cacheCounters); ok {
+			caches = append(caches, c)
+		}
+	}
+	if len(caches) == 0 {
+		return nil
+	}
+	return func() metrics.CacheStats {
+		var st metrics.CacheStats
+		for _, c := range caches {
+			st.Hits += c.CacheHits()
+			st.Misses += c.CacheMisses()
+		}
+		return st
+	}
+}
