@@ -122,20 +122,23 @@ func (c *Cache) GetWithState(ctx context.Context, slug string, version int, call
 		e := el.Value.(*cacheEntry)
 		switch {
 		case e.prompt != nil && version != 0 && hasVersion(e.prompt, version):
+			p := e.prompt
 			c.mu.Unlock()
-			return e.prompt, false, nil
+			return p, false, nil
 		case now.Before(e.expires):
+			p := e.prompt
 			c.mu.Unlock()
-			if e.prompt == nil {
+			if p == nil {
 				return nil, false, fmt.Errorf("prompt %q: %w", slug, ErrNotFound)
 			}
-			return e.prompt, false, nil
+			return p, false, nil
 		case e.failing && e.prompt != nil && now.Before(e.expires.Add(c.opts.StaleIfError)):
 			if _, busy := c.flights[key]; !busy && !now.Before(e.retryAt) {
 				c.startFlight(key, slug, callerKey, e)
 			}
+			p := e.prompt
 			c.mu.Unlock()
-			return e.prompt, true, nil
+			return p, true, nil
 		}
 	}
 	f, ok := c.flights[key]

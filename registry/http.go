@@ -62,7 +62,12 @@ func NewHTTPSource(o HTTPOptions) (*HTTPSource, error) {
 	}
 	client := o.Client
 	if client == nil {
-		transport := http.DefaultTransport.(*http.Transport).Clone()
+		// A transport of its own, so that idle connections to the registry are kept apart
+		// from any other client in the process.
+		transport := &http.Transport{Proxy: http.ProxyFromEnvironment}
+		if def, ok := http.DefaultTransport.(*http.Transport); ok {
+			transport = def.Clone()
+		}
 		transport.MaxIdleConnsPerHost = 16
 		client = &http.Client{Transport: transport}
 	}
