@@ -1,8 +1,11 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"hash/fnv"
+	"strconv"
 
 	"github.com/tracegate/tracegate/registry"
 	"github.com/valyala/fasthttp"
@@ -69,7 +72,23 @@ func (s *Server) handleGetPrompt(ctx *fasthttp.RequestCtx, slug string) {
 	if view.Variables == nil {
 		view.Variables = []string{}
 	}
-	writeJSON(ctx, view)
+	b, err := json.Marshal(view)
+	if err != nil {
+		writeRunError(ctx, err)
+		return
+	}
+	// An ETag lets a downstream tracegate (or any client) revalidate a cached prompt with a
+	// 304 instead of fetching it again.
+	h := fnv.New64a()
+	h.Write(b)
+	etag := `"` + strconv.FormatUint(h.Sum64(), 16) + `"`
+	ctx.Response.Header.Set(fasthttp.HeaderETag, etag)
+	if inm := ctx.Request.Header.Peek(fasthttp.HeaderIfNoneMatch); len(inm) > 0 && bytes.Contains(inm, []byte(etag)) {
+		ctx.SetStatusCode(fasthttp.StatusNotModified)
+		return
+	}
+	ctx.SetContentType("application/json")
+	ctx.Response.SetBodyRaw(b)
 }
 
 func writeJSON(ctx *fasthttp.RequestCtx, v any) {
