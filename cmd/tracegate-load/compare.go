@@ -179,7 +179,8 @@ func (c *comparison) runPhase(ctx context.Context, kind phaseKind, conc int) pha
 	default:
 		r.Target = c.gateway + "/v1/chat/completions"
 	}
-	if c.opts.request.bodyFile != "" && !kind.runAPI {
+	// A -body file is a chat request of one kind, so it replaces only the non-streaming one.
+	if c.opts.request.bodyFile != "" && !kind.runAPI && !kind.stream {
 		b, err := requestBody(c.opts.request, kind.stream)
 		if err != nil {
 			r.Error = err.Error()

@@ -55,7 +55,7 @@ type mockOptions struct {
 
 func addRequestFlags(fs *flag.FlagSet, r *requestOptions) {
 	fs.StringVar(&r.model, "model", "gpt-4o-mini", "model of the default chat request")
-	fs.StringVar(&r.bodyFile, "body", "", "file whose bytes are the request body (overrides -model and -vars)")
+	fs.StringVar(&r.bodyFile, "body", "", "file whose bytes are the request body (overrides -model and -vars; compare: non-streaming chat phases only)")
 	fs.BoolVar(&r.runAPI, "run-api", false, `POST {"variables":{...}} (a tracegate run API body) instead of a chat request`)
 	fs.StringVar(&r.vars, "vars", "name=bench", "run API variables as k=v,k=v")
 	fs.StringVar(&r.authKey, "auth", "", "bearer key sent in Authorization")
