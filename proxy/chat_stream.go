@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/tracegate/tracegate/llm"
@@ -80,9 +81,9 @@ func (s *Server) relayStream(w *bufio.Writer, rt *Runtime, run *spans.Run, fs *p
 	go func() {
 		defer close(frames)
 		if fs.Raw != nil {
-			tally.err = pumpRaw(fs.Raw, cs.includeUsage, frames, &tally.resp)
+			tally.err = pumpRaw(fs.Raw, fs.Target.Backend.Name, cs.includeUsage, frames, &tally.resp)
 		} else {
-			tally.err = pumpEvents(fs.Events, cs.includeUsage, frames, &tally.resp)
+			tally.err = pumpEvents(fs.Events, "chatcmpl-"+strings.TrimPrefix(run.SpanID(), "sp_"), cs.includeUsage, frames, &tally.resp)
 		}
 	}()
 	clientGone := writeFrames(w, frames)
@@ -149,7 +150,7 @@ func writeFrames(w *bufio.Writer, frames <-chan []byte) (clientGone bool) {
 
 // pumpRaw relays an OpenAI-format stream chunk by chunk without re-encoding it. It reads each
 // chunk's usage, and drops the extra usage chunk when the client did not ask for it.
-func pumpRaw(src io.Reader, includeUsage bool, frames chan<- []byte, resp *llm.Response) error {
+func pumpRaw(src io.Reader, providerName string, includeUsage bool, frames chan<- []byte, resp *llm.Response) error {
 	r := sse.NewReader(src)
 	for {
 		ev, err := r.Next()
@@ -174,9 +175,10 @@ func pumpRaw(src io.Reader, includeUsage bool, frames chan<- []byte, resp *llm.R
 		if usageOnly && !includeUsage {
 			continue
 		}
-		if upstreamErr := inStreamError(data); upstreamErr != nil {
+		if ue := openai.ScanStreamError(data); ue != nil {
+			ue.Provider = providerName
 			frames <- frame(data)
-			return upstreamErr
+			return ue
 		}
 		frames <- frame(data)
 	}
@@ -191,21 +193,10 @@ func frame(data []byte) []byte {
 	return append(f, '\n', '\n')
 }
 
-// inStreamError recognises an error object sent after the 200.
-func inStreamError(data []byte) error {
-	if !bytes.Contains(data, []byte(`"error"`)) {
-		return nil
-	}
-	ue := openai.DecodeError("upstream", 0, data, nil)
-	if ue == nil || ue.Message == "" {
-		return nil
-	}
-	return ue
-}
-
 // pumpEvents encodes canonical events from a translated stream as OpenAI chunks, assembling
 // the reply for spans as it goes.
-func pumpEvents(st *provider.Stream, includeUsage bool, frames chan<- []byte, resp *llm.Response) error {
+// fallbackID names the chunks when the provider's stream carries no id of its own.
+func pumpEvents(st *provider.Stream, fallbackID string, includeUsage bool, frames chan<- []byte, resp *llm.Response) error {
 	enc := openai.NewChunkEncoder("", "", time.Now().Unix(), includeUsage)
 	calls := map[int]*llm.ToolCall{}
 	var order []int
@@ -229,6 +220,9 @@ func pumpEvents(st *provider.Stream, includeUsage bool, frames chan<- []byte, re
 		}
 		switch ev.Type {
 		case llm.EventStart:
+			if ev.ID == "" {
+				ev.ID = fallbackID
+			}
 			resp.ID, resp.Model = ev.ID, ev.Model
 		case llm.EventText:
 			resp.Text += ev.Text

@@ -158,6 +158,9 @@ func FuzzScanChunk(f *testing.F) {
 		}
 		ScanUsage(data)
 		ScanModel(data)
+		if ue := ScanStreamError(data); ue != nil && ue.Message == "" && ue.Type == "" {
+			t.Fatalf("empty stream error from %q", data)
+		}
 	})
 }
 

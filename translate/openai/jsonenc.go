@@ -111,14 +111,16 @@ func isJSONObject(raw []byte) bool {
 var errArgumentsNotObject = errors.New("arguments are not a JSON object")
 
 // appendRawObject appends raw, a JSON object supplied by the caller, or "{}" when it is empty.
-func appendRawObject(dst []byte, name string, raw []byte) ([]byte, error) {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return append(dst, '{', '}'), nil
+// ok is false when raw is not a JSON object; the caller names the field in its error.
+func appendRawObject(dst []byte, raw []byte) (out []byte, ok bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return append(dst, '{', '}'), true
 	}
 	if !isJSONObject(raw) {
-		return dst, invalidf("%s must be a JSON object", name)
+		return dst, false
 	}
-	return append(dst, bytes.TrimSpace(raw)...), nil
+	return append(dst, raw...), true
 }
 
 // invalidf builds an error caused by the caller's input.

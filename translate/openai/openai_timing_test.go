@@ -128,8 +128,8 @@ func BenchmarkScanUsage(b *testing.B) {
 
 func BenchmarkScanChunk(b *testing.B) {
 	cases := map[string][]byte{
-		"content": []byte(`{"id":"chatcmpl-A","object":"chat.completion.chunk","created":1725392480,"model":"gpt-4o","choices":[{"index":0,"delta":{"content":" weather"},"logprobs":null,"finish_reason":null}],"usage":null}`),
-		"usage":   []byte(`{"id":"chatcmpl-A","object":"chat.completion.chunk","created":1727346168,"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":14,"completion_tokens":30,"total_tokens":44,"completion_tokens_details":{"reasoning_tokens":0}}}`),
+		"content":  []byte(`{"id":"chatcmpl-A","object":"chat.completion.chunk","created":1725392480,"model":"gpt-4o","choices":[{"index":0,"delta":{"content":" weather"},"logprobs":null,"finish_reason":null}],"usage":null}`),
+		"usage":    []byte(`{"id":"chatcmpl-A","object":"chat.completion.chunk","created":1727346168,"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":14,"completion_tokens":30,"total_tokens":44,"completion_tokens_details":{"reasoning_tokens":0}}}`),
 		"no usage": []byte(`{"id":"chatcmpl-A","object":"chat.completion.chunk","created":1727346168,"model":"gpt-4o","choices":[{"index":0,"delta":{"content":" app"},"logprobs":null,"finish_reason":null}]}`),
 	}
 	for name, data := range cases {

@@ -285,3 +285,23 @@ func parseUsage(v []byte) (llm.Usage, bool) {
 	}
 	return usageFrom(u)
 }
+
+// ScanStreamError returns the error carried by one SSE data payload of a passed-through stream
+// ({"error":{...}} after the 200), or nil when the payload is an ordinary chunk. Only a
+// top-level "error" member counts, so a chunk whose text merely says "error" is not one.
+func ScanStreamError(data []byte) *llm.UpstreamError {
+	if !bytes.Contains(data, []byte(`"error"`)) {
+		return nil
+	}
+	v, ok := topLevel(data, "error")
+	if !ok || string(v) == "null" {
+		return nil
+	}
+	p := parsers.Get()
+	defer parsers.Put(p)
+	e, err := p.ParseBytes(v)
+	if err != nil {
+		return nil
+	}
+	return streamErrorFrom(e)
+}

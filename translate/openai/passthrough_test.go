@@ -198,3 +198,20 @@ func TestScanChunkShapes(t *testing.T) {
 		}
 	}
 }
+
+func TestScanStreamError(t *testing.T) {
+	ue := ScanStreamError([]byte(`{"error":{"message":"The server had an error","type":"server_error","param":null,"code":null}}`))
+	if ue == nil || ue.Type != "server_error" || ue.Message != "The server had an error" || ue.Status != 0 {
+		t.Fatalf("got %+v", ue)
+	}
+	for _, data := range []string{
+		`{"id":"c","choices":[{"index":0,"delta":{"content":"error"}}]}`,
+		`{"id":"c","choices":[{"index":0,"delta":{"content":"\"error\":1"}}]}`,
+		`{"id":"c","error":null}`,
+		`[DONE]`,
+	} {
+		if ue := ScanStreamError([]byte(data)); ue != nil {
+			t.Fatalf("%s: reported %+v", data, ue)
+		}
+	}
+}

@@ -227,7 +227,6 @@ func toolArguments(raw []byte) ([]byte, error) {
 }
 
 func appendTools(dst []byte, tools []llm.Tool) ([]byte, error) {
-	var err error
 	dst = appendKey(dst, "tools")
 	dst = append(dst, '[')
 	for i := range tools {
@@ -246,8 +245,9 @@ func appendTools(dst []byte, tools []llm.Tool) ([]byte, error) {
 		}
 		if len(bytes.TrimSpace(t.Parameters)) > 0 {
 			dst = append(dst, `,"parameters":`...)
-			if dst, err = appendRawObject(dst, "tools["+strconv.Itoa(i)+"].parameters", t.Parameters); err != nil {
-				return dst, err
+			var ok bool
+			if dst, ok = appendRawObject(dst, t.Parameters); !ok {
+				return dst, invalidf("tools[%d].parameters must be a JSON object", i)
 			}
 		}
 		if t.Strict {
@@ -303,10 +303,10 @@ func appendResponseFormat(dst []byte, f *llm.ResponseFormat) ([]byte, error) {
 		dst = appendJSONString(dst, f.Description)
 	}
 	if len(bytes.TrimSpace(f.Schema)) > 0 {
-		var err error
+		var ok bool
 		dst = append(dst, `,"schema":`...)
-		if dst, err = appendRawObject(dst, "response_format.schema", f.Schema); err != nil {
-			return dst, err
+		if dst, ok = appendRawObject(dst, f.Schema); !ok {
+			return dst, invalidf("response_format.schema must be a JSON object")
 		}
 	}
 	if f.Strict {

@@ -18,7 +18,9 @@ var doneMarker = []byte("[DONE]")
 // read. It is not safe for concurrent use.
 type StreamDecoder struct {
 	events *sse.Reader
-	parser fastjson.Parser
+	// parser comes from the pool and goes back when the stream ends; a decoder abandoned
+	// mid-stream just leaves it to the garbage collector.
+	parser *fastjson.Parser
 
 	// pending holds the events decoded from one chunk that Next has not returned yet.
 	pending []llm.StreamEvent
@@ -37,7 +39,7 @@ type StreamDecoder struct {
 
 // NewStreamDecoder reads the stream from r.
 func NewStreamDecoder(r io.Reader) *StreamDecoder {
-	return &StreamDecoder{events: sse.NewReader(r), pending: make([]llm.StreamEvent, 0, 4)}
+	return &StreamDecoder{events: sse.NewReader(r), parser: parsers.Get(), pending: make([]llm.StreamEvent, 0, 4)}
 }
 
 // Next returns the next event. It returns io.EOF after `data: [DONE]`, an error wrapping
@@ -55,7 +57,11 @@ func (d *StreamDecoder) Next() (llm.StreamEvent, error) {
 			return llm.StreamEvent{}, d.err
 		}
 		d.pending, d.next = d.pending[:0], 0
-		d.err = d.readChunk()
+		if d.err = d.readChunk(); d.err != nil && d.parser != nil {
+			// Events already queued hold copies, never parser memory, so it can go back now.
+			parsers.Put(d.parser)
+			d.parser = nil
+		}
 	}
 }
 
