@@ -143,3 +143,38 @@ func TestShippedConfigIsValid(t *testing.T) {
 		t.Errorf("shipped config %+v", c.Server)
 	}
 }
+
+func TestServerLimitsValidated(t *testing.T) {
+	raw := []byte(`
+server: {read_timeout: -1s, write_timeout: -1s, idle_timeout: -1s, shutdown_grace: -1s, protect_ops: true, max_concurrent: -1}
+registry: {sources: [{type: file, path: ./prompts}]}
+providers: [{name: mock, type: mock}]
+`)
+	_, err := Parse(raw, envOf(nil))
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("want *ValidationError, got %v", err)
+	}
+	for _, want := range []string{"server.read_timeout", "server.write_timeout", "server.idle_timeout", "server.shutdown_grace",
+		"server.protect_ops needs server.auth_keys", "server.max_concurrent"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q:\n%v", want, err)
+		}
+	}
+	if len(ve.Errs) != 6 {
+		t.Errorf("got %d problems, want 6:\n%v", len(ve.Errs), err)
+	}
+
+	ok := []byte(`
+server: {write_timeout: 0s, shutdown_grace: 0s, protect_ops: true, auth_keys: [k1]}
+registry: {sources: [{type: file, path: ./prompts}]}
+providers: [{name: mock, type: mock}]
+`)
+	c, err := Parse(ok, envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.WriteTimeout != 0 || !c.Server.ProtectOps || c.Server.MaxConcurrent != 4096 {
+		t.Errorf("server %+v", c.Server)
+	}
+}

@@ -28,6 +28,19 @@ func (c *Config) Validate() error {
 			bad("server.auth_keys[%d] is empty", i)
 		}
 	}
+	for _, d := range []struct {
+		key string
+		val Duration
+	}{{"read_timeout", c.Server.ReadTimeout}, {"write_timeout", c.Server.WriteTimeout},
+		{"idle_timeout", c.Server.IdleTimeout}, {"shutdown_grace", c.Server.ShutdownGrace}} {
+		if d.val < 0 {
+			bad("server.%s must not be negative", d.key)
+		}
+	}
+	// Without keys every caller is let in, so protect_ops would silently protect nothing.
+	if c.Server.ProtectOps && len(c.Server.AuthKeys) == 0 {
+		bad("server.protect_ops needs server.auth_keys: with no keys nothing is protected")
+	}
 
 	if len(c.Registry.Sources) == 0 {
 		bad("registry.sources: at least one source is required")

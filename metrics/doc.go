@@ -1,5 +1,5 @@
-// Package metrics exports tracegate's Prometheus metrics: it implements proxy.Observer (and
-// proxy.StreamObserver) to count requests, provider attempts, tokens and cost, reads the span
+// Package metrics exports tracegate's Prometheus metrics: it implements the proxy's Observer
+// and StreamObserver interfaces to count requests, provider attempts, tokens and cost, reads the span
 // exporter's and the registry cache's counters at scrape time, and serves the text format on
 // a private registry (no global state, so tests and reloads never collide).
 //
@@ -9,6 +9,6 @@
 // maxModelSeries distinct values are folded into model="other", so a caller inventing model
 // names cannot grow the series without limit.
 //
-// metrics sits beside cmd: it imports proxy for the summary types, and proxy never imports it
-// (the server only gets a fasthttp handler and an Observer).
+// It owns the RequestSummary and AttemptSummary types the proxy reports with, so the proxy
+// depends on metrics and metrics on nothing of tracegate's but llm.
 package metrics

@@ -9,7 +9,6 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/tracegate/tracegate/llm"
-	"github.com/tracegate/tracegate/proxy"
 	"github.com/valyala/fasthttp"
 )
 
@@ -80,18 +79,18 @@ func TestRequestAndAttemptMetrics(t *testing.T) {
 	inFlight := int64(3)
 	m := New(Sources{RequestsInFlight: func() int64 { return inFlight }, Spans: fakeSpanStats{7, 2, 1}})
 	usage := llm.Usage{InputTokens: 100, OutputTokens: 40, CacheReadTokens: 30, CacheWriteTokens: 5, CacheWrite1hTokens: 5, ReasoningTokens: 12, Known: true}
-	m.RequestDone(proxy.RequestSummary{Route: proxy.RouteRun, Status: 200, Duration: 1500 * time.Millisecond,
+	m.RequestDone(RequestSummary{Route: RouteRun, Status: 200, Duration: 1500 * time.Millisecond,
 		Provider: "openai", Model: "gpt-4o-mini", Usage: usage, Cost: 0.25, Priced: true})
-	m.RequestDone(proxy.RequestSummary{Route: proxy.RouteRun, Status: 200, Duration: 500 * time.Millisecond,
+	m.RequestDone(RequestSummary{Route: RouteRun, Status: 200, Duration: 500 * time.Millisecond,
 		Provider: "openai", Model: "gpt-4o-mini", Usage: usage, Cost: 0.5, Priced: true, StaleTemplate: true})
-	m.RequestDone(proxy.RequestSummary{Route: proxy.RouteChat, Status: 200, Stream: true, Duration: time.Second,
+	m.RequestDone(RequestSummary{Route: RouteChat, Status: 200, Stream: true, Duration: time.Second,
 		Provider: "local", Model: "llama-3", Usage: llm.Usage{InputTokens: 8, OutputTokens: 2, Known: true}})
-	m.RequestDone(proxy.RequestSummary{Route: proxy.RouteRun, Status: 404, Code: "NOT_FOUND", Duration: time.Millisecond})
+	m.RequestDone(RequestSummary{Route: RouteRun, Status: 404, Code: "NOT_FOUND", Duration: time.Millisecond})
 	// A stream cut before its usage: counted, priced as unknown, no tokens.
-	m.RequestDone(proxy.RequestSummary{Route: proxy.RouteChat, Status: 200, Stream: true, Code: "PROVIDER_ERROR",
+	m.RequestDone(RequestSummary{Route: RouteChat, Status: 200, Stream: true, Code: "PROVIDER_ERROR",
 		Provider: "openai", Model: "gpt-4o-mini", Priced: true})
-	m.AttemptDone(proxy.AttemptSummary{Provider: "openai", Model: "gpt-4o-mini", Status: 429, ErrType: "PROVIDER_ERROR", Duration: 200 * time.Millisecond})
-	m.AttemptDone(proxy.AttemptSummary{Provider: "openai", Model: "gpt-4o-mini", Status: 200, Duration: 1200 * time.Millisecond})
+	m.AttemptDone(AttemptSummary{Provider: "openai", Model: "gpt-4o-mini", Status: 429, ErrType: "PROVIDER_ERROR", Duration: 200 * time.Millisecond})
+	m.AttemptDone(AttemptSummary{Provider: "openai", Model: "gpt-4o-mini", Status: 200, Duration: 1200 * time.Millisecond})
 	m.StreamStarted()
 	m.StreamStarted()
 	m.StreamEnded()
@@ -191,7 +190,7 @@ func TestRegistryCacheStatsReadAtScrape(t *testing.T) {
 func TestModelLabelsAreBounded(t *testing.T) {
 	m := New(Sources{})
 	for i := range maxModelSeries + 50 {
-		m.AttemptDone(proxy.AttemptSummary{Provider: "openai", Model: fmt.Sprintf("gpt-invented-%d", i), Status: 404, ErrType: "PROVIDER_ERROR"})
+		m.AttemptDone(AttemptSummary{Provider: "openai", Model: fmt.Sprintf("gpt-invented-%d", i), Status: 404, ErrType: "PROVIDER_ERROR"})
 	}
 	f := gathered(t, m)
 	if n := len(f["tracegate_provider_attempts_total"].GetMetric()); n > maxModelSeries+1 {
@@ -204,9 +203,9 @@ func TestModelLabelsAreBounded(t *testing.T) {
 
 func TestObserverDoesNotAllocateOnKnownSeries(t *testing.T) {
 	m := New(Sources{})
-	req := proxy.RequestSummary{Route: proxy.RouteRun, Status: 200, Duration: time.Second, Provider: "mock", Model: "mock-1",
+	req := RequestSummary{Route: RouteRun, Status: 200, Duration: time.Second, Provider: "mock", Model: "mock-1",
 		Usage: llm.Usage{InputTokens: 10, OutputTokens: 5, Known: true}, Cost: 0.001, Priced: true}
-	att := proxy.AttemptSummary{Provider: "mock", Model: "mock-1", Status: 200, Duration: time.Second}
+	att := AttemptSummary{Provider: "mock", Model: "mock-1", Status: 200, Duration: time.Second}
 	m.RequestDone(req)
 	m.AttemptDone(att)
 	if n := testing.AllocsPerRun(100, func() { m.RequestDone(req); m.AttemptDone(att) }); n != 0 {
@@ -216,7 +215,7 @@ func TestObserverDoesNotAllocateOnKnownSeries(t *testing.T) {
 
 func TestHandlerServesTextFormat(t *testing.T) {
 	m := New(Sources{})
-	m.RequestDone(proxy.RequestSummary{Route: proxy.RouteOps, Status: 200})
+	m.RequestDone(RequestSummary{Route: RouteOps, Status: 200})
 	var ctx fasthttp.RequestCtx
 	var req fasthttp.Request
 	req.SetRequestURI("/metrics")
@@ -234,7 +233,7 @@ func TestHandlerServesTextFormat(t *testing.T) {
 
 func BenchmarkRequestDone(b *testing.B) {
 	m := New(Sources{})
-	req := proxy.RequestSummary{Route: proxy.RouteRun, Status: 200, Duration: time.Second, Provider: "mock", Model: "mock-1",
+	req := RequestSummary{Route: RouteRun, Status: 200, Duration: time.Second, Provider: "mock", Model: "mock-1",
 		Usage: llm.Usage{InputTokens: 10, OutputTokens: 5, Known: true}, Cost: 0.001, Priced: true}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {

@@ -2,12 +2,6 @@ package metrics
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/tracegate/tracegate/proxy"
-)
-
-var (
-	_ proxy.Observer       = (*Metrics)(nil)
-	_ proxy.StreamObserver = (*Metrics)(nil)
 )
 
 type requestKey struct {
@@ -43,7 +37,7 @@ type modelSeries struct {
 
 // RequestDone counts a finished inbound request and, when a provider answered, its tokens
 // and cost.
-func (m *Metrics) RequestDone(r proxy.RequestSummary) {
+func (m *Metrics) RequestDone(r RequestSummary) {
 	rs := m.requests.get(requestKey{route: r.Route, status: r.Status, code: r.Code, stream: r.Stream})
 	rs.count.Inc()
 	rs.duration.Observe(r.Duration.Seconds())
@@ -81,7 +75,7 @@ func (m *Metrics) RequestDone(r proxy.RequestSummary) {
 }
 
 // AttemptDone counts one provider attempt and its latency.
-func (m *Metrics) AttemptDone(a proxy.AttemptSummary) {
+func (m *Metrics) AttemptDone(a AttemptSummary) {
 	as := m.attempts.get(attemptKey{provider: a.Provider, model: a.Model, status: a.Status, errType: a.ErrType})
 	as.count.Inc()
 	as.duration.Observe(a.Duration.Seconds())

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"github.com/tracegate/tracegate/metrics"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -31,7 +32,7 @@ const (
 // targets are translated both ways.
 func (s *Server) handleChat(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
-	sum := RequestSummary{Route: RouteChat}
+	sum := metrics.RequestSummary{Route: metrics.RouteChat}
 	streaming := false
 	defer func() {
 		if !streaming { // a stream reports when it ends, in its writer

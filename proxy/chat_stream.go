@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/tracegate/tracegate/metrics"
 	"io"
 	"strings"
 	"time"
@@ -54,7 +55,7 @@ func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spa
 		c := writeOpenAIError(ctx, err)
 		run.End(spans.RunEnd{Err: err, ErrorType: c.Code})
 		s.logFailure("chat", cs.model, run, c, cs.start)
-		s.obs.RequestDone(RequestSummary{Route: RouteChat, Stream: true, Status: c.Status, Code: c.Code, Duration: time.Since(cs.start)})
+		s.obs.RequestDone(metrics.RequestSummary{Route: metrics.RouteChat, Stream: true, Status: c.Status, Code: c.Code, Duration: time.Since(cs.start)})
 		return true
 	}
 	ctx.SetContentType("text/event-stream")
@@ -62,7 +63,7 @@ func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spa
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
 	// The writer runs after this handler returns: it must use only what is captured here,
 	// never ctx.
-	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+	s.streamBody(ctx, func(w *bufio.Writer) {
 		s.relayStream(w, rt, run, fs, cancel, cs)
 	})
 	return true
@@ -86,7 +87,7 @@ func (s *Server) relayStream(w *bufio.Writer, rt *Runtime, run *spans.Run, fs *p
 			tally.err = pumpEvents(fs.Events, "chatcmpl-"+strings.TrimPrefix(run.SpanID(), "sp_"), cs.includeUsage, frames, &tally.resp)
 		}
 	}()
-	clientGone := writeFrames(w, frames)
+	clientGone := writeFrames(w, frames, run.FirstChunk)
 	if clientGone {
 		cancel()
 		for range frames { // let the reader finish; cancel makes that prompt
@@ -105,7 +106,7 @@ func (s *Server) relayStream(w *bufio.Writer, rt *Runtime, run *spans.Run, fs *p
 	}
 	fs.Finish(resp, err)
 	cost, priced := priceFor(rt, fs.Target, resp)
-	sum := RequestSummary{Route: RouteChat, Stream: true, Status: fasthttp.StatusOK, Duration: time.Since(cs.start),
+	sum := metrics.RequestSummary{Route: metrics.RouteChat, Stream: true, Status: fasthttp.StatusOK, Duration: time.Since(cs.start),
 		Provider: fs.Target.Backend.Name, Model: resp.Model, Usage: resp.Usage, Cost: cost, Priced: priced}
 	if err != nil {
 		c := classify(err)
@@ -121,7 +122,8 @@ func (s *Server) relayStream(w *bufio.Writer, rt *Runtime, run *spans.Run, fs *p
 
 // writeFrames writes frames as they arrive, flushing each, and probes an idle client. It
 // reports whether the client went away.
-func writeFrames(w *bufio.Writer, frames <-chan []byte) (clientGone bool) {
+// firstChunk is called once, when the first frame has reached the client.
+func writeFrames(w *bufio.Writer, frames <-chan []byte, firstChunk func()) (clientGone bool) {
 	probe := time.NewTicker(probeInterval)
 	defer probe.Stop()
 	for {
@@ -135,6 +137,10 @@ func writeFrames(w *bufio.Writer, frames <-chan []byte) (clientGone bool) {
 			}
 			if err := w.Flush(); err != nil {
 				return true
+			}
+			if firstChunk != nil {
+				firstChunk()
+				firstChunk = nil
 			}
 			probe.Reset(probeInterval)
 		case <-probe.C:

@@ -1,6 +1,9 @@
 // Package proxy is tracegate's inbound side, on fasthttp: routing (server.go), the Tracia run
 // API (run.go with its request decoder and result encoder), the prompt read-through endpoints
 // (prompts.go), auth (auth.go), and the one place errors become HTTP statuses (errors.go).
+// ops.go serves /metrics, /healthz and /readyz (exempt from the concurrency limit, open unless
+// server.protect_ops); limits.go bounds requests in flight (server.max_concurrent) and keeps
+// streams counted until their last byte (streamBody); observe.go reports to the metrics.
 //
 // Lifetimes: a *fasthttp.RequestCtx and every byte slice it hands out belong to one handler
 // call. Nothing here keeps them past the handler's return; values that must outlive it (span

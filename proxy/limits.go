@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/tracegate/tracegate/metrics"
 	"sync/atomic"
 	"time"
 
@@ -81,7 +82,7 @@ func (s *Server) refuseOverloaded(ctx *fasthttp.RequestCtx, path []byte) {
 		c = writeRunError(ctx, s.limit.refusal)
 	}
 	ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, overloadRetryAfter)
-	s.obs.RequestDone(RequestSummary{Route: routeOf(path), Status: c.Status, Code: c.Code, Duration: time.Since(start)})
+	s.obs.RequestDone(metrics.RequestSummary{Route: routeOf(path), Status: c.Status, Code: c.Code, Duration: time.Since(start)})
 }
 
 var pathOpenAIPrefix = []byte("/v1/")
@@ -90,15 +91,15 @@ var pathOpenAIPrefix = []byte("/v1/")
 func routeOf(path []byte) string {
 	switch {
 	case bytes.HasPrefix(path, pathRunPrefix) && bytes.HasSuffix(path, suffixRun):
-		return RouteRun
+		return metrics.RouteRun
 	case bytes.HasPrefix(path, pathPrompts):
-		return RoutePrompts
+		return metrics.RoutePrompts
 	case bytes.Equal(path, pathChat):
-		return RouteChat
+		return metrics.RouteChat
 	case bytes.Equal(path, pathModels):
-		return RouteModels
+		return metrics.RouteModels
 	}
-	return RouteUnknown
+	return metrics.RouteUnknown
 }
 
 // streamBody sets the response body to a stream written by write, and keeps the request

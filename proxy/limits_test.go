@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"github.com/tracegate/tracegate/metrics"
 	"io"
 	"net/http"
 	"strings"
@@ -14,8 +15,10 @@ import (
 
 func TestConcurrencyLimitCounts(t *testing.T) {
 	l := newConcurrencyLimit(2)
-	if !l.acquire() || !l.acquire() {
-		t.Fatal("two slots of two refused")
+	for i := range 2 {
+		if !l.acquire() {
+			t.Fatalf("slot %d of 2 refused", i+1)
+		}
 	}
 	if l.acquire() {
 		t.Fatal("third slot of two granted")
@@ -99,7 +102,7 @@ func TestMaxConcurrentRefusesExcessRequests(t *testing.T) {
 			t.Errorf("%s at the limit: %d %s", path, status, body)
 		}
 	}
-	refused := s.obs.byRoute(RouteRun)
+	refused := s.obs.byRoute(metrics.RouteRun)
 	if len(refused) != 1 || refused[0].Status != 503 || refused[0].Code != "UNKNOWN" {
 		t.Errorf("refusal reported as %+v", refused)
 	}

@@ -1,53 +1,13 @@
 package proxy
 
-import (
-	"time"
-
-	"github.com/tracegate/tracegate/llm"
-)
+import "github.com/tracegate/tracegate/metrics"
 
 // Observer is told about every finished request and provider attempt, for metrics. Calls are
 // made on the request path after the reply is written: implementations must be cheap and
 // must not block.
 type Observer interface {
-	RequestDone(r RequestSummary)
-	AttemptDone(a AttemptSummary)
-}
-
-// Route names, as reported to the Observer.
-const (
-	RouteRun     = "run"
-	RoutePrompts = "prompts"
-	RouteChat    = "chat_completions"
-	RouteModels  = "models"
-	RouteOps     = "ops"
-	RouteUnknown = "unknown"
-)
-
-// RequestSummary describes one finished inbound request.
-type RequestSummary struct {
-	Route    string
-	Status   int
-	Code     string // error code when the request failed
-	Duration time.Duration
-	Stream   bool
-	// Set when a provider answered.
-	Provider string
-	Model    string // the model that served the request
-	Usage    llm.Usage
-	Cost     float64
-	Priced   bool
-	// StaleTemplate is true when the prompt came from the registry cache past its TTL.
-	StaleTemplate bool
-}
-
-// AttemptSummary describes one provider attempt.
-type AttemptSummary struct {
-	Provider string
-	Model    string
-	Status   int    // upstream HTTP status; 0 when no reply arrived
-	ErrType  string // "" on success
-	Duration time.Duration
+	RequestDone(r metrics.RequestSummary)
+	AttemptDone(a metrics.AttemptSummary)
 }
 
 // StreamObserver is optionally implemented by an Observer that also tracks streaming
@@ -61,10 +21,10 @@ type StreamObserver interface {
 
 type nopObserver struct{}
 
-func (nopObserver) RequestDone(RequestSummary) {}
-func (nopObserver) AttemptDone(AttemptSummary) {}
-func (nopObserver) StreamStarted()             {}
-func (nopObserver) StreamEnded()               {}
+func (nopObserver) RequestDone(metrics.RequestSummary) {}
+func (nopObserver) AttemptDone(metrics.AttemptSummary) {}
+func (nopObserver) StreamStarted()                     {}
+func (nopObserver) StreamEnded()                       {}
 
 // streamStarted tells the observer a stream began relaying.
 func (s *Server) streamStarted() { s.streams.StreamStarted() }

@@ -29,6 +29,10 @@ func openAIErrorFields(c classified) (status int, typ, code string) {
 		return status, "timeout_error", "timeout"
 	case codeNetworkError:
 		return status, "api_error", "registry_unavailable"
+	case codeUnknown:
+		if status == http.StatusServiceUnavailable { // server.max_concurrent reached
+			return status, "server_error", "overloaded"
+		}
 	case codeProviderError:
 		typ, code = "upstream_error", "provider_error"
 		if u := c.Upstream; u != nil {

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"github.com/tracegate/tracegate/metrics"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -108,7 +109,7 @@ func anyProviderUsable(rt *Runtime) bool {
 func (s *Server) handleOps(ctx *fasthttp.RequestCtx, ep opsEndpoint) {
 	start := time.Now()
 	defer func() {
-		s.obs.RequestDone(RequestSummary{Route: RouteOps, Status: ctx.Response.StatusCode(), Duration: time.Since(start)})
+		s.obs.RequestDone(metrics.RequestSummary{Route: metrics.RouteOps, Status: ctx.Response.StatusCode(), Duration: time.Since(start)})
 	}()
 	if !ctx.IsGet() && !ctx.IsHead() {
 		writeRunError(ctx, errMethod)

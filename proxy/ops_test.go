@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/tracegate/tracegate/metrics"
 	"io"
 	"log/slog"
 	"net"
@@ -66,23 +67,23 @@ func (g *gatedUpstream) waitArrived(t *testing.T) {
 // countingObserver records what the server reports.
 type countingObserver struct {
 	mu       sync.Mutex
-	requests []RequestSummary
+	requests []metrics.RequestSummary
 	streams  atomic.Int64
 }
 
-func (o *countingObserver) RequestDone(r RequestSummary) {
+func (o *countingObserver) RequestDone(r metrics.RequestSummary) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.requests = append(o.requests, r)
 }
-func (o *countingObserver) AttemptDone(AttemptSummary) {}
-func (o *countingObserver) StreamStarted()             { o.streams.Add(1) }
-func (o *countingObserver) StreamEnded()               { o.streams.Add(-1) }
+func (o *countingObserver) AttemptDone(metrics.AttemptSummary) {}
+func (o *countingObserver) StreamStarted()                     { o.streams.Add(1) }
+func (o *countingObserver) StreamEnded()                       { o.streams.Add(-1) }
 
-func (o *countingObserver) byRoute(route string) []RequestSummary {
+func (o *countingObserver) byRoute(route string) []metrics.RequestSummary {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var out []RequestSummary
+	var out []metrics.RequestSummary
 	for _, r := range o.requests {
 		if r.Route == route {
 			out = append(out, r)
@@ -201,7 +202,7 @@ func TestHealthzAlwaysOK(t *testing.T) {
 	if code, _ := errorCode(t, out); status != 405 || code != "INVALID_REQUEST" {
 		t.Errorf("POST /healthz: %d %s", status, code)
 	}
-	if got := s.obs.byRoute(RouteOps); len(got) != 2 || got[0].Status != 200 || got[1].Status != 405 {
+	if got := s.obs.byRoute(metrics.RouteOps); len(got) != 2 || got[0].Status != 200 || got[1].Status != 405 {
 		t.Errorf("ops requests reported: %+v", got)
 	}
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"encoding/json"
+	"github.com/tracegate/tracegate/metrics"
 	"log/slog"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 // handleRun serves POST /api/v1/prompts/{slug}/run.
 func (s *Server) handleRun(ctx *fasthttp.RequestCtx, slug string) {
 	start := time.Now()
-	sum := RequestSummary{Route: RouteRun}
+	sum := metrics.RequestSummary{Route: metrics.RouteRun}
 	defer func() {
 		sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
 		s.obs.RequestDone(sum)
@@ -141,6 +142,7 @@ func (s *Server) attemptObserver(run *spans.Run, req *llm.Request) provider.Atte
 			Model:         a.Target.Model,
 			ServerAddress: a.Target.Backend.Host,
 			ServerPort:    a.Target.Backend.Port,
+			Stream:        a.Stream,
 		}
 		if req != nil { // nil for passed-through bodies, which are not decoded
 			sent := *req
@@ -158,8 +160,8 @@ func (s *Server) attemptObserver(run *spans.Run, req *llm.Request) provider.Atte
 }
 
 // attemptSummary describes an attempt's outcome for metrics.
-func attemptSummary(a provider.Attempt, d time.Duration, err error) AttemptSummary {
-	sum := AttemptSummary{Provider: a.Target.Backend.Name, Model: a.Target.Model, Duration: d, Status: fasthttp.StatusOK}
+func attemptSummary(a provider.Attempt, d time.Duration, err error) metrics.AttemptSummary {
+	sum := metrics.AttemptSummary{Provider: a.Target.Backend.Name, Model: a.Target.Model, Duration: d, Status: fasthttp.StatusOK}
 	if err != nil {
 		c := classify(err)
 		sum.Status, sum.ErrType = 0, c.Code

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -58,7 +59,17 @@ type Cache struct {
 	entries map[string]*list.Element // of *cacheEntry
 	lru     *list.List               // most recently used at the front
 	flights map[string]*flight
+
+	// hits counts lookups answered from the cache (fresh, pinned or stale); misses those that
+	// waited for the upstream.
+	hits, misses atomic.Int64
 }
+
+// CacheHits is the number of lookups answered from the cache, for metrics.
+func (c *Cache) CacheHits() int64 { return c.hits.Load() }
+
+// CacheMisses is the number of lookups that had to wait for the upstream, for metrics.
+func (c *Cache) CacheMisses() int64 { return c.misses.Load() }
 
 type cacheEntry struct {
 	key     string
@@ -124,10 +135,12 @@ func (c *Cache) GetWithState(ctx context.Context, slug string, version int, call
 		case e.prompt != nil && version != 0 && hasVersion(e.prompt, version):
 			p := e.prompt
 			c.mu.Unlock()
+			c.hits.Add(1)
 			return p, false, nil
 		case now.Before(e.expires):
 			p := e.prompt
 			c.mu.Unlock()
+			c.hits.Add(1)
 			if p == nil {
 				return nil, false, fmt.Errorf("prompt %q: %w", slug, ErrNotFound)
 			}
@@ -138,9 +151,11 @@ func (c *Cache) GetWithState(ctx context.Context, slug string, version int, call
 			}
 			p := e.prompt
 			c.mu.Unlock()
+			c.hits.Add(1)
 			return p, true, nil
 		}
 	}
+	c.misses.Add(1)
 	f, ok := c.flights[key]
 	if !ok {
 		var prev *cacheEntry

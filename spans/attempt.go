@@ -18,7 +18,10 @@ type AttemptStart struct {
 	Model         string // model sent upstream
 	ServerAddress string
 	ServerPort    int
-	Request       *llm.Request
+	// Stream is whether the reply is streamed; it is recorded even when Request is nil (a
+	// passed-through body that was not decoded).
+	Stream  bool
+	Request *llm.Request
 }
 
 // Attempt is the CLIENT span of one provider call.
@@ -52,7 +55,16 @@ func (run *Run) StartAttempt(s AttemptStart) *Attempt {
 	if a.recording {
 		a.start = time.Now()
 	}
+	run.latest.Store(a)
 	return a
+}
+
+// FirstChunk records the time to first chunk on the attempt started last, the one whose
+// stream is being relayed.
+func (run *Run) FirstChunk() {
+	if a := run.latest.Load(); a != nil {
+		a.FirstChunk()
+	}
 }
 
 // appendAttemptStartAttributes gives what is set at span start, where samplers can see it.
@@ -74,7 +86,7 @@ func (run *Run) appendAttemptStartAttributes(attrs []attribute.KeyValue, a *Atte
 		attrs = append(attrs, semconv.GenAIConversationID(run.sessionID))
 	}
 	if a.Request == nil {
-		return attrs
+		return append(attrs, semconv.GenAIRequestStream(a.Stream))
 	}
 	attrs = appendRequest(attrs, a.Request)
 	if run.rec.opts.CaptureContent {

@@ -49,6 +49,8 @@ type Run struct {
 	sessionID string
 	attempts  atomic.Int32
 	ended     atomic.Bool
+	// latest is the attempt started last: the one a stream relay is reading from.
+	latest atomic.Pointer[Attempt]
 
 	// pending holds the run span's attributes until End sets them in one call: every
 	// SetAttributes on an SDK span regrows its attribute slice. Nil when not recording.

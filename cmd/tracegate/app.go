@@ -174,6 +174,10 @@ func (a *app) shutdown(ctx context.Context) {
 	if err := a.srv.Shutdown(ctx); err != nil {
 		a.log.Warn("shutdown grace ended before every request finished", "in_flight", a.srv.InFlight(), "error", err)
 	}
+	// fasthttp only closes listeners its Serve has registered: a signal that arrives before
+	// the serving goroutine has started would leave the port open. Closing it here too makes
+	// that Serve return at once (a second Close is harmless).
+	_ = a.listener.Close()
 	flush, cancel := context.WithTimeout(context.Background(), spanFlushTimeout)
 	defer cancel()
 	if err := a.spans.Shutdown(flush); err != nil {

@@ -32,7 +32,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *checkOnly {
-		if _, err := newRuntime(cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+		if _, err := newRuntime(cfg, quiet); err != nil {
+			fmt.Fprintf(stderr, "tracegate: %v\n", err)
+			return 2
+		}
+		if _, err := newSources(cfg, quiet); err != nil {
 			fmt.Fprintf(stderr, "tracegate: %v\n", err)
 			return 2
 		}

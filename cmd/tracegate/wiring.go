@@ -70,6 +70,7 @@ func newPriceTable(c config.Pricing, log *slog.Logger) (*pricing.Table, error) {
 	return table, nil
 }
 
+// newRegistry builds the prompt registry over the configured sources.
 func newRegistry(cfg *config.Config, log *slog.Logger) (*registry.Registry, error) {
 	sources, err := newSources(cfg, log)
 	if err != nil {

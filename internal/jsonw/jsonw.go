@@ -1,6 +1,7 @@
 package jsonw
 
 import (
+	"errors"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -8,10 +9,23 @@ import (
 
 const hex = "0123456789abcdef"
 
-// String appends s as a quoted JSON string. Invalid UTF-8 becomes U+FFFD; <, > and & are
-// escaped like encoding/json does, so the output is safe to embed in HTML too.
-func String(dst []byte, s string) []byte {
+// ErrNotFinite is FloatChecked's error: JSON has no NaN or infinity.
+var ErrNotFinite = errors.New("not a finite number")
+
+// String appends s as a quoted JSON string, escaped byte for byte as encoding/json escapes it:
+// <, > and & as \u003c etc. so the output is safe inside HTML, U+2028 and U+2029 so it is safe
+// inside JavaScript, and invalid UTF-8 as U+FFFD so the output is always valid JSON whatever the
+// caller handed in. It takes []byte as well as string because converting parser-owned bytes to
+// a string would allocate.
+func String[T ~string | ~[]byte](dst []byte, s T) []byte {
 	dst = append(dst, '"')
+	dst = Escape(dst, s)
+	return append(dst, '"')
+}
+
+// Escape appends s escaped as String escapes it, without the quotes, so that several pieces can
+// be written as one JSON string without joining them first.
+func Escape[T ~string | ~[]byte](dst []byte, s T) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -30,6 +44,10 @@ func String(dst []byte, s string) []byte {
 				dst = append(dst, '\\', 'r')
 			case '\t':
 				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
 			default:
 				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 			}
@@ -37,11 +55,11 @@ func String(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		r, size := decodeRune(s[i:])
 		if r == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)
-			i += size
+			i++
 			start = i
 			continue
 		}
@@ -54,16 +72,34 @@ func String(dst []byte, s string) []byte {
 		}
 		i += size
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(dst, s[start:]...)
 }
 
-// Float appends f as a JSON number; NaN and infinities, which JSON cannot hold, become 0.
+// decodeRune decodes the first rune of s through a small array, because converting a []byte
+// to a string (or back) to reach utf8's functions would allocate.
+func decodeRune[T ~string | ~[]byte](s T) (rune, int) {
+	var buf [utf8.UTFMax]byte
+	n := copy(buf[:], s)
+	return utf8.DecodeRune(buf[:n])
+}
+
+// Float appends f as a JSON number; NaN and infinities, which JSON cannot hold, become 0. It
+// suits values the gateway computed itself, where failing the reply would help no one.
 func Float(dst []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(dst, '0')
 	}
 	return strconv.AppendFloat(dst, f, 'g', -1, 64)
+}
+
+// FloatChecked appends f as a JSON number, or returns dst unchanged and ErrNotFinite for NaN and
+// infinities. It suits values a caller supplied, which should be rejected rather than
+// silently changed.
+func FloatChecked(dst []byte, f float64) ([]byte, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return dst, ErrNotFinite
+	}
+	return strconv.AppendFloat(dst, f, 'g', -1, 64), nil
 }
 
 // Int appends n.

@@ -1,0 +1,47 @@
+package metrics
+
+import (
+	"time"
+
+	"github.com/tracegate/tracegate/llm"
+)
+
+// The summaries are what the proxy reports per request and per provider attempt. They live
+// here, beside the code that counts them, so that proxy depends on metrics and nothing
+// depends on proxy.
+
+// Route names, as reported to the Observer.
+const (
+	RouteRun     = "run"
+	RoutePrompts = "prompts"
+	RouteChat    = "chat_completions"
+	RouteModels  = "models"
+	RouteOps     = "ops"
+	RouteUnknown = "unknown"
+)
+
+// RequestSummary describes one finished inbound request.
+type RequestSummary struct {
+	Route    string
+	Status   int
+	Code     string // error code when the request failed
+	Duration time.Duration
+	Stream   bool
+	// Set when a provider answered.
+	Provider string
+	Model    string // the model that served the request
+	Usage    llm.Usage
+	Cost     float64
+	Priced   bool
+	// StaleTemplate is true when the prompt came from the registry cache past its TTL.
+	StaleTemplate bool
+}
+
+// AttemptSummary describes one provider attempt.
+type AttemptSummary struct {
+	Provider string
+	Model    string
+	Status   int    // upstream HTTP status; 0 when no reply arrived
+	ErrType  string // "" on success
+	Duration time.Duration
+}
