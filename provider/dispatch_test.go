@@ -351,5 +351,13 @@ func TestGlobMatch(t *testing.T) {
 
 func FuzzGlobMatch(f *testing.F) {
 	f.Add("a*b?c", "axbyc")
-	f.Fuzz(func(t *testing.T, p, s string) { globMatch(p, s) })
+	f.Fuzz(func(t *testing.T, p, s string) {
+		got := globMatch(p, s)
+		if !strings.ContainsAny(p, "*?") && got != (p == s) {
+			t.Fatalf("globMatch(%q, %q) = %v: without wildcards it is equality", p, s, got)
+		}
+		if p == "*" && !got {
+			t.Fatalf("* must match %q", s)
+		}
+	})
 }

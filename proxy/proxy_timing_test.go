@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
 	"net"
@@ -39,7 +40,14 @@ func benchServer(b *testing.B) (*fasthttp.Client, func()) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	chunk := `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}` + "\n\n"
+	stream := []byte(chunk + chunk + `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":2,"total_tokens":14}}` + "\n\ndata: [DONE]\n\n")
 	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		if bytes.Contains(ctx.PostBody(), []byte(`"stream":true`)) {
+			ctx.SetContentType("text/event-stream")
+			ctx.SetBody(stream)
+			return
+		}
 		ctx.SetContentType("application/json")
 		ctx.SetBody(reply)
 	}}
@@ -97,4 +105,13 @@ func BenchmarkRunAPI(b *testing.B) {
 	client, stop := benchServer(b)
 	defer stop()
 	benchRoundTrip(b, client, "http://tracegate/api/v1/prompts/greet/run", []byte(`{"version":1,"variables":{"name":"Alice"}}`))
+}
+
+// BenchmarkPassthroughStream is a streamed POST /v1/chat/completions end to end with a
+// three-chunk upstream stream (two content chunks and the usage chunk) and [DONE].
+func BenchmarkPassthroughStream(b *testing.B) {
+	client, stop := benchServer(b)
+	defer stop()
+	benchRoundTrip(b, client, "http://tracegate/v1/chat/completions",
+		[]byte(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say hello"}]}`))
 }
