@@ -3,7 +3,6 @@ package proxy
 import (
 	"bytes"
 	"context"
-	"github.com/tracegate/tracegate/metrics"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
+	"github.com/tracegate/tracegate/metrics"
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/spans"
 	"github.com/tracegate/tracegate/translate/openai"

@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/tracegate/tracegate/metrics"
 	"io"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tracegate/tracegate/llm"
+	"github.com/tracegate/tracegate/metrics"
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/spans"
 	"github.com/tracegate/tracegate/translate/openai"
@@ -22,10 +24,6 @@ import (
 // nothing when its client goes away; a write that fails does, so a client that disconnects
 // while the provider is silent is noticed within this interval and the upstream cancelled.
 const probeInterval = 500 * time.Millisecond
-
-// frameQueue is how many encoded frames may wait between the upstream reader and the client
-// writer; a slow client pushes back on the upstream beyond it.
-const frameQueue = 16
 
 var (
 	sseDone      = []byte("data: [DONE]\n\n")
@@ -69,95 +67,132 @@ func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spa
 	return true
 }
 
-// streamTally is what the upstream reader learned, handed to the writer when the stream ends.
-type streamTally struct {
-	resp llm.Response
-	err  error
-}
-
 // relayStream pumps the upstream stream to the client, then ends the spans and reports.
 func (s *Server) relayStream(w *bufio.Writer, rt *Runtime, run *spans.Run, fs *provider.ForwardedStream, cancel context.CancelFunc, cs chatStream) {
-	frames := make(chan []byte, frameQueue)
-	tally := &streamTally{}
-	go func() {
-		defer close(frames)
-		if fs.Raw != nil {
-			tally.err = pumpRaw(fs.Raw, fs.Target.Backend.Name, cs.includeUsage, frames, &tally.resp)
-		} else {
-			tally.err = pumpEvents(fs.Events, "chatcmpl-"+strings.TrimPrefix(run.SpanID(), "sp_"), cs.includeUsage, frames, &tally.resp)
-		}
-	}()
-	clientGone := writeFrames(w, frames, run.FirstChunk)
-	if clientGone {
-		cancel()
-		for range frames { // let the reader finish; cancel makes that prompt
-		}
+	cw := &clientWriter{w: w, firstChunk: run.FirstChunk}
+	stopWatch := cw.watch(cancel)
+	var resp llm.Response
+	var err error
+	if fs.Raw != nil {
+		err = pumpRaw(fs.Raw, fs.Target.Backend.Name, cs.includeUsage, cw, &resp)
+	} else {
+		err = pumpEvents(fs.Events, "chatcmpl-"+strings.TrimPrefix(run.SpanID(), "sp_"), cs.includeUsage, cw, &resp)
 	}
+	stopWatch()
 	cancel()
 	fs.Close()
-
-	err := tally.err
-	if clientGone {
+	if cw.gone() {
 		err = context.Canceled
 	}
-	resp := &tally.resp
 	if resp.Model == "" {
 		resp.Model = fs.Target.Model
 	}
-	fs.Finish(resp, err)
-	cost, priced := priceFor(rt, fs.Target, resp)
+	fs.Finish(&resp, err)
+	cost, priced := priceFor(rt, fs.Target, &resp)
 	sum := metrics.RequestSummary{Route: metrics.RouteChat, Stream: true, Status: fasthttp.StatusOK, Duration: time.Since(cs.start),
 		Provider: fs.Target.Backend.Name, Model: resp.Model, Usage: resp.Usage, Cost: cost, Priced: priced}
 	if err != nil {
 		c := classify(err)
 		sum.Code = c.Code
-		run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced, Err: err, ErrorType: c.Code})
+		run.End(spans.RunEnd{Response: &resp, Cost: cost, Priced: priced, Err: err, ErrorType: c.Code})
 		s.logFailure("chat stream", cs.model, run, c, cs.start)
 	} else {
-		run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced})
-		s.logSuccess("chat stream", fs.Target.Backend.Name, resp, run, cost, priced, cs.start)
+		run.End(spans.RunEnd{Response: &resp, Cost: cost, Priced: priced})
+		s.logSuccess("chat stream", fs.Target.Backend.Name, &resp, run, cost, priced, cs.start)
 	}
 	s.obs.RequestDone(sum)
 }
 
-// writeFrames writes frames as they arrive, flushing each, and probes an idle client. It
-// reports whether the client went away.
-// firstChunk is called once, when the first frame has reached the client.
-func writeFrames(w *bufio.Writer, frames <-chan []byte, firstChunk func()) (clientGone bool) {
-	probe := time.NewTicker(probeInterval)
-	defer probe.Stop()
-	for {
-		select {
-		case f, ok := <-frames:
-			if !ok {
-				return false
-			}
-			if _, err := w.Write(f); err != nil {
-				return true
-			}
-			if err := w.Flush(); err != nil {
-				return true
-			}
-			if firstChunk != nil {
-				firstChunk()
-				firstChunk = nil
-			}
-			probe.Reset(probeInterval)
-		case <-probe.C:
-			if _, err := w.Write(sseKeepAlive); err != nil {
-				return true
-			}
-			if err := w.Flush(); err != nil {
-				return true
-			}
+// errClientGone ends a pump whose client can no longer be written to.
+var errClientGone = errors.New("client went away")
+
+// clientWriter writes SSE frames to the client, flushing each one. The relay writes from the
+// goroutine that reads the upstream, so a chunk crosses no extra goroutine; a watcher
+// goroutine writes keep-alive comments when the stream is idle, under the same lock.
+type clientWriter struct {
+	mu         sync.Mutex
+	w          *bufio.Writer
+	failed     bool
+	lastWrite  atomic.Int64 // unix nanoseconds
+	firstChunk func()       // called once, after the first frame reached the client
+}
+
+// write writes the parts as one frame and flushes; false when the client is gone.
+func (c *clientWriter) write(parts ...[]byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.failed {
+		return false
+	}
+	for _, p := range parts {
+		if _, err := c.w.Write(p); err != nil {
+			c.failed = true
+			return false
 		}
 	}
+	if err := c.w.Flush(); err != nil {
+		c.failed = true
+		return false
+	}
+	c.lastWrite.Store(time.Now().UnixNano())
+	if c.firstChunk != nil {
+		c.firstChunk()
+		c.firstChunk = nil
+	}
+	return true
 }
+
+func (c *clientWriter) gone() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.failed
+}
+
+// watch probes the client whenever the stream has been idle for probeInterval and calls
+// cancel when the client is gone, which ends the upstream read. The returned func stops it.
+func (c *clientWriter) watch(cancel context.CancelFunc) (stop func()) {
+	done := make(chan struct{})
+	c.lastWrite.Store(time.Now().UnixNano())
+	go func() {
+		t := time.NewTicker(probeInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				if now.UnixNano()-c.lastWrite.Load() < int64(probeInterval) {
+					continue
+				}
+				c.mu.Lock()
+				_, err := c.w.Write(sseKeepAlive)
+				if err == nil {
+					err = c.w.Flush()
+				}
+				if err != nil {
+					c.failed = true
+				}
+				c.mu.Unlock()
+				if err != nil {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+var (
+	dataPrefix = []byte("data: ")
+	frameEnd   = []byte("\n\n")
+)
 
 // pumpRaw relays an OpenAI-format stream chunk by chunk without re-encoding it. It reads each
 // chunk's usage, and drops the extra usage chunk when the client did not ask for it.
-func pumpRaw(src io.Reader, providerName string, includeUsage bool, frames chan<- []byte, resp *llm.Response) error {
+func pumpRaw(src io.Reader, providerName string, includeUsage bool, cw *clientWriter, resp *llm.Response) error {
 	r := sse.NewReader(src)
+	defer r.Release()
 	for {
 		ev, err := r.Next()
 		if err != nil {
@@ -168,7 +203,9 @@ func pumpRaw(src io.Reader, providerName string, includeUsage bool, frames chan<
 		}
 		data := ev.Data
 		if bytes.Equal(data, []byte("[DONE]")) {
-			frames <- sseDone
+			if !cw.write(sseDone) {
+				return errClientGone
+			}
 			return nil
 		}
 		if resp.Model == "" {
@@ -181,31 +218,24 @@ func pumpRaw(src io.Reader, providerName string, includeUsage bool, frames chan<
 		if usageOnly && !includeUsage {
 			continue
 		}
+		if !cw.write(dataPrefix, data, frameEnd) {
+			return errClientGone
+		}
 		if ue := openai.ScanStreamError(data); ue != nil {
 			ue.Provider = providerName
-			frames <- frame(data)
 			return ue
 		}
-		frames <- frame(data)
 	}
-}
-
-// frame copies one SSE data payload into its own buffer: the reader reuses its buffer, and
-// the frame crosses to the writer goroutine.
-func frame(data []byte) []byte {
-	f := make([]byte, 0, len(data)+8)
-	f = append(f, "data: "...)
-	f = append(f, data...)
-	return append(f, '\n', '\n')
 }
 
 // pumpEvents encodes canonical events from a translated stream as OpenAI chunks, assembling
 // the reply for spans as it goes.
 // fallbackID names the chunks when the provider's stream carries no id of its own.
-func pumpEvents(st *provider.Stream, fallbackID string, includeUsage bool, frames chan<- []byte, resp *llm.Response) error {
+func pumpEvents(st *provider.Stream, fallbackID string, includeUsage bool, cw *clientWriter, resp *llm.Response) error {
 	enc := openai.NewChunkEncoder("", "", time.Now().Unix(), includeUsage)
 	calls := map[int]*llm.ToolCall{}
 	var order []int
+	var buf []byte
 	defer func() {
 		for _, i := range order {
 			resp.ToolCalls = append(resp.ToolCalls, *calls[i])
@@ -215,12 +245,14 @@ func pumpEvents(st *provider.Stream, fallbackID string, includeUsage bool, frame
 		ev, err := st.Next()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				frames <- enc.Finish(nil)
+				if !cw.write(enc.Finish(buf[:0])) {
+					return errClientGone
+				}
 				return nil
 			}
 			var ue *llm.UpstreamError
 			if errors.As(err, &ue) {
-				frames <- openai.EncodeStreamError(nil, ue)
+				cw.write(openai.EncodeStreamError(buf[:0], ue))
 			}
 			return err
 		}
@@ -245,8 +277,8 @@ func pumpEvents(st *provider.Stream, fallbackID string, includeUsage bool, frame
 		case llm.EventUsage:
 			resp.Usage = ev.Usage
 		}
-		if f := enc.Encode(nil, ev); len(f) > 0 {
-			frames <- f
+		if buf = enc.Encode(buf[:0], ev); len(buf) > 0 && !cw.write(buf) {
+			return errClientGone
 		}
 	}
 }

@@ -5,10 +5,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/tracegate/tracegate/metrics"
 	"sync/atomic"
 	"time"
 
+	"github.com/tracegate/tracegate/metrics"
 	"github.com/valyala/fasthttp"
 )
 

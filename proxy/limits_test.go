@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bufio"
-	"github.com/tracegate/tracegate/metrics"
 	"io"
 	"net/http"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracegate/tracegate/metrics"
 	"github.com/valyala/fasthttp"
 )
 

@@ -3,9 +3,9 @@ package proxy
 import (
 	"context"
 	"errors"
-	"github.com/tracegate/tracegate/metrics"
 	"time"
 
+	"github.com/tracegate/tracegate/metrics"
 	"github.com/valyala/fasthttp"
 )
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/tracegate/tracegate/metrics"
 	"io"
 	"log/slog"
 	"net"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tracegate/tracegate/config"
+	"github.com/tracegate/tracegate/metrics"
 	"github.com/tracegate/tracegate/pricing"
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/registry"

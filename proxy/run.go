@@ -3,11 +3,11 @@ package proxy
 import (
 	"context"
 	"encoding/json"
-	"github.com/tracegate/tracegate/metrics"
 	"log/slog"
 	"time"
 
 	"github.com/tracegate/tracegate/llm"
+	"github.com/tracegate/tracegate/metrics"
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/registry"
 	"github.com/tracegate/tracegate/spans"

@@ -11,15 +11,15 @@ import (
 const MaxErrorText = 512
 
 // TruncateText returns an error body as message text: without surrounding white space, as
-// valid UTF-8 (invalid bytes become U+FFFD), and cut to at most max bytes of the body with "…"
+// valid UTF-8 (invalid bytes become U+FFFD), and cut to at most limit bytes of the body with "…"
 // marking the cut. The cut backs off to the start of a rune it would split, so a multi-byte
 // character is not turned into U+FFFD by the truncation itself.
-func TruncateText(body []byte, max int) string {
+func TruncateText(body []byte, limit int) string {
 	body = bytes.TrimSpace(body)
-	if len(body) <= max {
+	if len(body) <= limit {
 		return string(bytes.ToValidUTF8(body, []byte("\uFFFD")))
 	}
-	body = body[:max]
+	body = body[:limit]
 	// Only a valid rune start whose rune is incomplete marks a split; stray continuation bytes
 	// are invalid input, which ToValidUTF8 replaces, and must not pull the cut further back.
 	for i := len(body) - 1; i >= 0 && i >= len(body)-utf8.UTFMax; i-- {

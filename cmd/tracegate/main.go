@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/tracegate/tracegate/config"
@@ -23,6 +24,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "config.yaml", "path to the configuration file")
 	checkOnly := fs.Bool("check-config", false, "validate the configuration and exit")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until exit (for performance work)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -45,11 +47,35 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	log, level := newLogger(cfg.Log, stderr)
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "tracegate: %v\n", err)
+			return 2
+		}
+		defer stop()
+	}
 	if err := serve(cfg, *configPath, log, level); err != nil {
 		log.Error("tracegate stopped", "error", err)
 		return 1
 	}
 	return 0
+}
+
+// startCPUProfile profiles the process into path; the returned func stops and writes it.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // newLogger builds the structured log. Its level is a LevelVar so that a reload can change

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
 	"github.com/valyala/fastjson"
 )
@@ -76,10 +77,13 @@ func DecodeResponse(body []byte) (*llm.Response, error) {
 }
 
 // appendObjectOrEmpty serialises a tool input, which the contract says is an object; anything
-// else (absent, null, malformed) counts as no arguments.
+// else (absent, null, or holding a number JSON cannot carry, such as nan) counts as no
+// arguments, so that a reply is never lost over one bad tool input.
 func appendObjectOrEmpty(dst []byte, v *fastjson.Value) []byte {
-	if v == nil || v.Type() != fastjson.TypeObject {
-		return append(dst, "{}"...)
+	if v != nil && v.Type() == fastjson.TypeObject {
+		if out, err := jsonw.Value(dst, v); err == nil {
+			return out
+		}
 	}
-	return appendValue(dst, v)
+	return append(dst, "{}"...)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
 )
 
@@ -52,13 +53,13 @@ func encodeRequest(dst []byte, req *llm.Request, opts EncodeOptions) ([]byte, er
 	}
 
 	dst = append(dst, `{"model":`...)
-	dst = appendString(dst, req.Model)
+	dst = jsonw.String(dst, req.Model)
 	maxTokens := req.MaxTokens
 	if maxTokens <= 0 {
 		maxTokens = DefaultMaxTokens
 	}
 	dst = append(dst, `,"max_tokens":`...)
-	dst = appendInt(dst, int64(maxTokens))
+	dst = jsonw.Int(dst, int64(maxTokens))
 
 	dst = appendSystem(dst, req.Messages)
 	var err error
@@ -68,11 +69,11 @@ func encodeRequest(dst []byte, req *llm.Request, opts EncodeOptions) ([]byte, er
 
 	if t := req.Temperature; t != nil && !math.IsNaN(*t) {
 		dst = append(dst, `,"temperature":`...)
-		dst = appendFloat(dst, clampUnit(*t))
+		dst = jsonw.Float(dst, clampUnit(*t))
 	}
 	if p := req.TopP; p != nil && !math.IsNaN(*p) {
 		dst = append(dst, `,"top_p":`...)
-		dst = appendFloat(dst, clampUnit(*p))
+		dst = jsonw.Float(dst, clampUnit(*p))
 	}
 	dst = appendStopSequences(dst, req.Stop)
 	if req.Stream {
@@ -83,7 +84,7 @@ func encodeRequest(dst []byte, req *llm.Request, opts EncodeOptions) ([]byte, er
 	}
 	if req.User != "" {
 		dst = append(dst, `,"metadata":{"user_id":`...)
-		dst = appendString(dst, req.User)
+		dst = jsonw.String(dst, req.User)
 		dst = append(dst, '}')
 	}
 	if !forceJSONTool {
@@ -96,24 +97,6 @@ func encodeRequest(dst []byte, req *llm.Request, opts EncodeOptions) ([]byte, er
 // routinely send (their range is 0 to 2).
 func clampUnit(f float64) float64 {
 	return math.Min(math.Max(f, 0), 1)
-}
-
-func appendInt(dst []byte, n int64) []byte {
-	if n < 0 {
-		dst = append(dst, '-')
-		n = -n
-	}
-	var buf [20]byte
-	i := len(buf)
-	for {
-		i--
-		buf[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	return append(dst, buf[i:]...)
 }
 
 // appendSystem hoists system and developer messages into the top-level system field: a string
@@ -137,7 +120,7 @@ func appendSystem(dst []byte, msgs []llm.Message) []byte {
 		return dst
 	case 1:
 		dst = append(dst, `,"system":`...)
-		return appendString(dst, only)
+		return jsonw.String(dst, only)
 	}
 	dst = append(dst, `,"system":[`...)
 	first := true
@@ -161,7 +144,7 @@ func appendSystem(dst []byte, msgs []llm.Message) []byte {
 
 func appendTextBlock(dst []byte, text string) []byte {
 	dst = append(dst, `{"type":"text","text":`...)
-	dst = appendString(dst, text)
+	dst = jsonw.String(dst, text)
 	return append(dst, '}')
 }
 
@@ -177,7 +160,7 @@ func appendStopSequences(dst []byte, stop []string) []byte {
 		} else {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, s)
+		dst = jsonw.String(dst, s)
 	}
 	if !first {
 		dst = append(dst, ']')
@@ -195,11 +178,11 @@ func checkTools(req *llm.Request, forceJSONTool bool) error {
 		if t.Name == JSONToolName {
 			return invalid("tool name %q is reserved", JSONToolName)
 		}
-		if t.Parameters != nil && !isJSONObject(t.Parameters) {
+		if t.Parameters != nil && !jsonw.IsObject(t.Parameters) {
 			return invalid("tool %q: parameters are not a JSON object", t.Name)
 		}
 	}
-	if schema := formatSchema(req.ResponseFormat); schema != nil && !isJSONObject(schema) {
+	if schema := formatSchema(req.ResponseFormat); schema != nil && !jsonw.IsObject(schema) {
 		return invalid("response format schema is not a JSON object")
 	}
 	if forceJSONTool {
@@ -247,7 +230,7 @@ func appendTools(dst []byte, req *llm.Request, forceJSONTool bool) ([]byte, erro
 		}
 		dst = appendTool(dst, JSONToolName, desc, formatSchema(f), false)
 		dst = append(dst, `],"tool_choice":{"type":"tool","name":`...)
-		dst = appendString(dst, JSONToolName)
+		dst = jsonw.String(dst, JSONToolName)
 		return append(dst, '}'), nil
 	}
 	dst = append(dst, ']')
@@ -257,10 +240,10 @@ func appendTools(dst []byte, req *llm.Request, forceJSONTool bool) ([]byte, erro
 // appendTool writes one tool; schema was validated by checkTools.
 func appendTool(dst []byte, name, description string, schema []byte, strict bool) []byte {
 	dst = append(dst, `{"name":`...)
-	dst = appendString(dst, name)
+	dst = jsonw.String(dst, name)
 	if description != "" {
 		dst = append(dst, `,"description":`...)
-		dst = appendString(dst, description)
+		dst = jsonw.String(dst, description)
 	}
 	dst = append(dst, `,"input_schema":`...)
 	dst = appendSchema(dst, schema)
@@ -274,7 +257,7 @@ func appendSchema(dst []byte, schema []byte) []byte {
 	if schema == nil {
 		return append(dst, objectSchema...)
 	}
-	return append(dst, trimJSONSpace(schema)...)
+	return append(dst, jsonw.TrimSpace(schema)...)
 }
 
 func appendToolChoice(dst []byte, choice llm.ToolChoice, parallel *bool) []byte {
@@ -289,7 +272,7 @@ func appendToolChoice(dst []byte, choice llm.ToolChoice, parallel *bool) []byte 
 		dst = append(dst, `,"tool_choice":{"type":"any"`...)
 	case llm.ToolChoiceFunction:
 		dst = append(dst, `,"tool_choice":{"type":"tool","name":`...)
-		dst = appendString(dst, choice.Name)
+		dst = jsonw.String(dst, choice.Name)
 	default:
 		if !noParallel {
 			return dst

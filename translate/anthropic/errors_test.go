@@ -4,7 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
+
+	"github.com/tracegate/tracegate/translate"
 )
 
 func TestDecodeErrorFixtures(t *testing.T) {
@@ -53,7 +54,7 @@ func TestDecodeErrorRetryAfter(t *testing.T) {
 }
 
 func TestDecodeErrorNonJSONBodies(t *testing.T) {
-	long := strings.Repeat("é", 400) // 800 bytes: the cut lands inside a rune
+	long := strings.Repeat("é", 400)
 	cases := []struct {
 		body, want string
 		status     int
@@ -69,11 +70,8 @@ func TestDecodeErrorNonJSONBodies(t *testing.T) {
 			t.Errorf("body %q: message = %q, want %q", tc.body, e.Message, tc.want)
 		}
 	}
-	e := DecodeError("a", 500, []byte(long), nil)
-	if !utf8.ValidString(e.Message) || !strings.HasSuffix(e.Message, "…") || len(e.Message) > maxErrorText+len("…") {
-		t.Errorf("truncated message (%d bytes) = %q", len(e.Message), e.Message)
-	}
-	if strings.ContainsRune(e.Message, utf8.RuneError) {
-		t.Error("truncation split a rune")
+	// The truncation rules are translate.TruncateText's and tested there.
+	if e, want := DecodeError("a", 500, []byte(long), nil), translate.TruncateText([]byte(long), translate.MaxErrorText); e.Message != want {
+		t.Errorf("long body: message = %q, want %q", e.Message, want)
 	}
 }

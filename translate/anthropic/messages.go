@@ -1,8 +1,7 @@
 package anthropic
 
 import (
-	"bytes"
-
+	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
 )
 
@@ -87,7 +86,7 @@ func checkMessages(msgs []llm.Message) error {
 				if c.ID == "" || c.Name == "" {
 					return invalid("message %d: tool call without id or name", i)
 				}
-				if !emptyArguments(c.Arguments) && !isJSONObject(c.Arguments) {
+				if !jsonw.IsNull(c.Arguments) && !jsonw.IsObject(c.Arguments) {
 					return invalid("message %d: tool call %q: arguments are not a JSON object", i, c.ID)
 				}
 			default:
@@ -115,13 +114,6 @@ func skipMessage(m *llm.Message) bool {
 	return true
 }
 
-// emptyArguments reports whether a tool call's arguments mean "no arguments": OpenAI clients
-// send "" for a call without parameters.
-func emptyArguments(args []byte) bool {
-	t := trimJSONSpace(args)
-	return len(t) == 0 || bytes.Equal(t, []byte("null"))
-}
-
 func appendAssistantTurn(dst []byte, run []llm.Message) ([]byte, error) {
 	dst = append(dst, `{"role":"assistant","content":[`...)
 	first := true
@@ -144,14 +136,14 @@ func appendAssistantTurn(dst []byte, run []llm.Message) ([]byte, error) {
 				continue
 			}
 			dst = append(dst, `{"type":"tool_use","id":`...)
-			dst = appendString(dst, p.ToolCall.ID)
+			dst = jsonw.String(dst, p.ToolCall.ID)
 			dst = append(dst, `,"name":`...)
-			dst = appendString(dst, p.ToolCall.Name)
+			dst = jsonw.String(dst, p.ToolCall.Name)
 			dst = append(dst, `,"input":`...)
-			if emptyArguments(p.ToolCall.Arguments) {
+			if jsonw.IsNull(p.ToolCall.Arguments) {
 				dst = append(dst, "{}"...)
 			} else {
-				dst = append(dst, trimJSONSpace(p.ToolCall.Arguments)...)
+				dst = append(dst, jsonw.TrimSpace(p.ToolCall.Arguments)...)
 			}
 			dst = append(dst, '}')
 		}
@@ -177,11 +169,11 @@ func appendUserTurn(dst []byte, run, answered []llm.Message) ([]byte, error) {
 		}
 		first = false
 		dst = append(dst, `{"type":"tool_result","tool_use_id":`...)
-		dst = appendString(dst, m.ToolCallID)
+		dst = jsonw.String(dst, m.ToolCallID)
 		// An empty result is sent without content: Anthropic rejects empty text.
 		if text := m.Text(); text != "" {
 			dst = append(dst, `,"content":`...)
-			dst = appendString(dst, text)
+			dst = jsonw.String(dst, text)
 		}
 		dst = append(dst, '}')
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
 )
 
@@ -164,7 +165,7 @@ func appendPartSeparator(b []byte, n int) []byte {
 
 func appendTextPart(b []byte, text string) []byte {
 	b = append(b, `{"text":`...)
-	b = appendString(b, text)
+	b = jsonw.String(b, text)
 	return append(b, '}')
 }
 
@@ -175,13 +176,13 @@ func appendFunctionCallPart(b []byte, c *llm.ToolCall) ([]byte, error) {
 	b = append(b, `{"functionCall":{`...)
 	if echoableCallID(c.ID) {
 		b = append(b, `"id":`...)
-		b = appendString(b, c.ID)
+		b = jsonw.String(b, c.ID)
 		b = append(b, ',')
 	}
 	b = append(b, `"name":`...)
-	b = appendString(b, c.Name)
+	b = jsonw.String(b, c.Name)
 	b = append(b, `,"args":`...)
-	if isNullJSON(c.Arguments) {
+	if jsonw.IsNull(c.Arguments) {
 		b = append(b, "{}"...)
 	} else {
 		args, err := checkObject(c.Arguments)
@@ -193,7 +194,7 @@ func appendFunctionCallPart(b []byte, c *llm.ToolCall) ([]byte, error) {
 	b = append(b, '}')
 	if c.Signature != "" {
 		b = append(b, `,"thoughtSignature":`...)
-		b = appendString(b, c.Signature)
+		b = jsonw.String(b, c.Signature)
 	}
 	return append(b, '}'), nil
 }
@@ -215,11 +216,11 @@ func appendToolResultTurn(b []byte, msgs []llm.Message, start, end int) ([]byte,
 		b = append(b, `{"functionResponse":{`...)
 		if echoableCallID(m.ToolCallID) {
 			b = append(b, `"id":`...)
-			b = appendString(b, m.ToolCallID)
+			b = jsonw.String(b, m.ToolCallID)
 			b = append(b, ',')
 		}
 		b = append(b, `"name":`...)
-		b = appendString(b, name)
+		b = jsonw.String(b, name)
 		b = append(b, `,"response":`...)
 		// Gemini wants an object: a JSON object result goes as is, anything else is wrapped.
 		content := m.Text()
@@ -227,7 +228,7 @@ func appendToolResultTurn(b []byte, msgs []llm.Message, start, end int) ([]byte,
 			b = append(b, obj...)
 		} else {
 			b = append(b, `{"output":`...)
-			b = appendString(b, content)
+			b = jsonw.String(b, content)
 			b = append(b, '}')
 		}
 		b = append(b, "}}"...)
@@ -289,12 +290,12 @@ func appendTools(b []byte, tools []llm.Tool) ([]byte, error) {
 		}
 		b = appendPartSeparator(b, i)
 		b = append(b, `{"name":`...)
-		b = appendString(b, t.Name)
+		b = jsonw.String(b, t.Name)
 		if t.Description != "" {
 			b = append(b, `,"description":`...)
-			b = appendString(b, t.Description)
+			b = jsonw.String(b, t.Description)
 		}
-		if !isNullJSON(t.Parameters) {
+		if !jsonw.IsNull(t.Parameters) {
 			var err error
 			b = append(b, `,"parametersJsonSchema":`...)
 			if b, err = appendSchemaWithoutDialect(b, t.Parameters); err != nil {
@@ -322,7 +323,7 @@ func appendSchemaWithoutDialect(b []byte, schema []byte) ([]byte, error) {
 	if err != nil {
 		return b, err
 	}
-	return appendValueSkipping(b, v, "$schema")
+	return jsonw.ValueWithout(b, v, "$schema")
 }
 
 func appendToolConfig(b []byte, choice llm.ToolChoice) ([]byte, error) {
@@ -347,7 +348,7 @@ func appendToolConfig(b []byte, choice llm.ToolChoice) ([]byte, error) {
 			return b, fmt.Errorf("tool choice names no function")
 		}
 		b = append(b, `,"allowedFunctionNames":[`...)
-		b = appendString(b, choice.Name)
+		b = jsonw.String(b, choice.Name)
 		b = append(b, ']')
 	}
 	return append(b, "}}"...), nil
@@ -368,13 +369,13 @@ func appendGenerationConfig(b []byte, req *llm.Request) ([]byte, error) {
 	var err error
 	if req.Temperature != nil {
 		field("temperature")
-		if b, err = appendFloat(b, *req.Temperature); err != nil {
+		if b, err = jsonw.FloatChecked(b, *req.Temperature); err != nil {
 			return b, fmt.Errorf("temperature: %w", err)
 		}
 	}
 	if req.TopP != nil {
 		field("topP")
-		if b, err = appendFloat(b, *req.TopP); err != nil {
+		if b, err = jsonw.FloatChecked(b, *req.TopP); err != nil {
 			return b, fmt.Errorf("top_p: %w", err)
 		}
 	}
@@ -383,14 +384,14 @@ func appendGenerationConfig(b []byte, req *llm.Request) ([]byte, error) {
 	}
 	if req.MaxTokens > 0 {
 		field("maxOutputTokens")
-		b = appendInt(b, req.MaxTokens)
+		b = jsonw.Int(b, int64(req.MaxTokens))
 	}
 	if len(req.Stop) > 0 {
 		field("stopSequences")
 		b = append(b, '[')
 		for i, s := range req.Stop {
 			b = appendPartSeparator(b, i)
-			b = appendString(b, s)
+			b = jsonw.String(b, s)
 		}
 		b = append(b, ']')
 	}
@@ -403,7 +404,7 @@ func appendGenerationConfig(b []byte, req *llm.Request) ([]byte, error) {
 		case llm.FormatJSONSchema:
 			field("responseMimeType")
 			b = append(b, `"application/json"`...)
-			if !isNullJSON(f.Schema) {
+			if !jsonw.IsNull(f.Schema) {
 				schema, err := checkObject(f.Schema)
 				if err != nil {
 					return b, fmt.Errorf("response format schema: %w", err)

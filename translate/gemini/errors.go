@@ -1,21 +1,16 @@
 package gemini
 
 import (
-	"bytes"
 	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/translate"
 	"github.com/valyala/fastjson"
 )
-
-// maxFallbackMessage bounds how much of a non-JSON error body becomes the message.
-const maxFallbackMessage = 512
 
 // maxRetryDelay bounds a retryDelay hint, so that a hostile value cannot overflow a Duration.
 const maxRetryDelay = 24 * time.Hour
@@ -109,11 +104,7 @@ func parseRetryDelay(b []byte) (time.Duration, bool) {
 
 // fallbackMessage turns a body that is not an error envelope into a bounded, printable message.
 func fallbackMessage(status int, body []byte) string {
-	body = bytes.TrimSpace(body)
-	if len(body) > maxFallbackMessage {
-		body = body[:maxFallbackMessage]
-	}
-	s := strings.ToValidUTF8(string(body), string(utf8.RuneError))
+	s := translate.TruncateText(body, translate.MaxErrorText)
 	if s == "" {
 		s = http.StatusText(status)
 	}

@@ -89,9 +89,11 @@ func TestDecodeErrorFallbacks(t *testing.T) {
 	if e.Message != "Internal Server Error" {
 		t.Errorf("empty body: %+v", e)
 	}
-	e = DecodeError("google", 500, []byte(strings.Repeat("x", 4000)), nil)
-	if len(e.Message) != maxFallbackMessage {
-		t.Errorf("long body message has %d bytes", len(e.Message))
+	// The truncation rules are translate.TruncateText's and tested there.
+	long := []byte(strings.Repeat("x", 4000))
+	e = DecodeError("google", 500, long, nil)
+	if want := translate.TruncateText(long, translate.MaxErrorText); e.Message != want {
+		t.Errorf("long body: message = %q, want %q", e.Message, want)
 	}
 	if got := e.Error(); !strings.HasPrefix(got, "google: status 500") {
 		t.Errorf("Error() = %q", got)

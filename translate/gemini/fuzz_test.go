@@ -81,22 +81,6 @@ func FuzzDecodeError(f *testing.F) {
 	})
 }
 
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "plain", "\"\\\n\x00", "é😀", "\xff\xfe", "\xed\xa0\x80"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		out := appendString(nil, s)
-		var got string
-		if err := json.Unmarshal(out, &got); err != nil {
-			t.Fatalf("appendString(%q) = %s: %v", s, out, err)
-		}
-		if want := string([]rune(s)); got != want {
-			t.Fatalf("round trip of %q = %q, want %q", s, got, want)
-		}
-	})
-}
-
 // FuzzEncodeRequest feeds caller-controlled JSON fragments through the encoder: the output
 // must be valid JSON or the error must blame the request.
 func FuzzEncodeRequest(f *testing.F) {

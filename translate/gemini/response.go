@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
 	"github.com/valyala/fastjson"
 )
@@ -121,7 +122,7 @@ func decodeFunctionCall(buf []byte, part, fc *fastjson.Value) (llm.ToolCall, []b
 		buf = append(buf, "{}"...)
 	case a.Type() == fastjson.TypeObject:
 		var err error
-		if buf, err = appendValue(buf, a); err != nil {
+		if buf, err = jsonw.Value(buf, a); err != nil {
 			return call, buf[:start], fmt.Errorf("function call %q args: %w", call.Name, err)
 		}
 	default:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/translate/sse"
 	"github.com/valyala/fastjson"
@@ -70,7 +71,7 @@ func (d *StreamDecoder) readChunk() error {
 	if err != nil {
 		return d.endOfStream(err)
 	}
-	data := trimJSONSpace(ev.Data)
+	data := jsonw.TrimSpace(ev.Data)
 	switch {
 	case len(data) == 0:
 		return nil

@@ -3,6 +3,7 @@ package openai
 import (
 	"strconv"
 
+	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
 )
 
@@ -53,16 +54,16 @@ func (e *ChunkEncoder) Encode(dst []byte, ev llm.StreamEvent) []byte {
 		}
 		dst = e.open(dst)
 		dst = append(dst, `"content":`...)
-		dst = appendJSONString(dst, ev.Text)
+		dst = jsonw.String(dst, ev.Text)
 		return e.close(dst, "")
 	case llm.EventToolCallStart:
 		dst = e.open(dst)
 		dst = append(dst, `"tool_calls":[{"index":`...)
 		dst = strconv.AppendInt(dst, int64(e.toolIndex(ev.ToolIndex)), 10)
 		dst = append(dst, `,"id":`...)
-		dst = appendJSONString(dst, ev.ToolCallID)
+		dst = jsonw.String(dst, ev.ToolCallID)
 		dst = append(dst, `,"type":"function","function":{"name":`...)
-		dst = appendJSONString(dst, ev.ToolName)
+		dst = jsonw.String(dst, ev.ToolName)
 		dst = append(dst, `,"arguments":""}}]`...)
 		return e.close(dst, "")
 	case llm.EventToolCallDelta:
@@ -73,7 +74,7 @@ func (e *ChunkEncoder) Encode(dst []byte, ev llm.StreamEvent) []byte {
 		dst = append(dst, `"tool_calls":[{"index":`...)
 		dst = strconv.AppendInt(dst, int64(e.toolIndex(ev.ToolIndex)), 10)
 		dst = append(dst, `,"function":{"arguments":`...)
-		dst = appendJSONString(dst, ev.Text)
+		dst = jsonw.String(dst, ev.Text)
 		dst = append(dst, `}}]`...)
 		return e.close(dst, "")
 	case llm.EventFinish:
@@ -121,11 +122,11 @@ func (e *ChunkEncoder) toolIndex(canonical int) int {
 // appendHeader appends `data: {` and the fields every chunk repeats.
 func (e *ChunkEncoder) appendHeader(dst []byte) []byte {
 	dst = append(dst, `data: {"id":`...)
-	dst = appendJSONString(dst, e.id)
+	dst = jsonw.String(dst, e.id)
 	dst = append(dst, `,"object":"chat.completion.chunk","created":`...)
 	dst = strconv.AppendInt(dst, e.created, 10)
 	dst = append(dst, `,"model":`...)
-	dst = appendJSONString(dst, e.model)
+	dst = jsonw.String(dst, e.model)
 	return append(dst, ',')
 }
 

@@ -1,19 +1,14 @@
 package openai
 
 import (
-	"bytes"
 	"net/http"
 	"time"
-	"unicode/utf8"
 
+	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/translate"
 	"github.com/valyala/fastjson"
 )
-
-// maxErrorText bounds the message kept from an error body that is not the JSON envelope (an
-// HTML page from a proxy, say): enough to diagnose, not enough to flood spans and logs.
-const maxErrorText = 512
 
 // DecodeError decodes an error reply into an UpstreamError for the named provider. It reads the
 // OpenAI envelope {"error":{message,type,param,code}} and the looser shapes compatible servers
@@ -22,7 +17,7 @@ const maxErrorText = 512
 func DecodeError(provider string, status int, body []byte, header translate.HeaderGetter) *llm.UpstreamError {
 	ue := decodeErrorBody(provider, status, body)
 	if ue.Message == "" {
-		ue.Message = truncateText(body)
+		ue.Message = translate.TruncateText(body, translate.MaxErrorText)
 	}
 	if ue.Message == "" {
 		ue.Message = http.StatusText(status)
@@ -43,20 +38,6 @@ func decodeErrorBody(provider string, status int, body []byte) *llm.UpstreamErro
 		return upstreamErrorFrom(provider, status, e)
 	}
 	return upstreamErrorFrom(provider, status, v)
-}
-
-// truncateText returns body as trimmed text of at most maxErrorText bytes, cut on a rune
-// boundary.
-func truncateText(body []byte) string {
-	body = bytes.TrimSpace(body)
-	if len(body) <= maxErrorText {
-		return string(bytes.ToValidUTF8(body, []byte("\uFFFD")))
-	}
-	cut := maxErrorText
-	for cut > 0 && !utf8.RuneStart(body[cut]) {
-		cut--
-	}
-	return string(bytes.ToValidUTF8(body[:cut], []byte("\uFFFD"))) + "…"
 }
 
 // EncodeStreamError appends an in-stream error frame, `data: {"error":{...}}`, the shape
@@ -80,14 +61,14 @@ func appendErrorObject(dst []byte, err *llm.UpstreamError) []byte {
 		code = err.Code
 	}
 	dst = append(dst, `{"error":{"message":`...)
-	dst = appendJSONString(dst, msg)
+	dst = jsonw.String(dst, msg)
 	dst = append(dst, `,"type":`...)
-	dst = appendJSONString(dst, typ)
+	dst = jsonw.String(dst, typ)
 	dst = append(dst, `,"param":null,"code":`...)
 	if code == "" {
 		dst = append(dst, "null"...)
 	} else {
-		dst = appendJSONString(dst, code)
+		dst = jsonw.String(dst, code)
 	}
 	return append(dst, '}', '}')
 }

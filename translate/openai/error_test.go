@@ -4,9 +4,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tracegate/tracegate/llm"
+	"github.com/tracegate/tracegate/translate"
 )
 
 func headers(kv ...string) func(string) string {
@@ -82,14 +82,12 @@ func TestDecodeErrorLooseShapes(t *testing.T) {
 	}
 }
 
+// The truncation rules are translate.TruncateText's and tested there; this only checks that
+// DecodeError applies them.
 func TestDecodeErrorTruncatesLongBodies(t *testing.T) {
-	body := strings.Repeat("é", 1000) // 2000 bytes of two-byte runes
-	ue := DecodeError("p", 500, []byte(body), nil)
-	if len(ue.Message) > maxErrorText+len("…") {
-		t.Fatalf("message is %d bytes", len(ue.Message))
-	}
-	if !utf8.ValidString(ue.Message) || !strings.HasSuffix(ue.Message, "…") {
-		t.Fatalf("message not cut on a rune boundary: %q", ue.Message[len(ue.Message)-8:])
+	body := []byte(strings.Repeat("é", 1000))
+	if ue, want := DecodeError("p", 500, body, nil), translate.TruncateText(body, translate.MaxErrorText); ue.Message != want {
+		t.Fatalf("message = %q, want %q", ue.Message, want)
 	}
 }
 

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
+	"github.com/tracegate/tracegate/translate"
 	"github.com/valyala/fastjson"
 )
 
@@ -38,7 +40,7 @@ func FuzzDecodeResponse(f *testing.F) {
 			return
 		}
 		for _, c := range resp.ToolCalls {
-			if !isJSONObject(c.Arguments) {
+			if !jsonw.IsObject(c.Arguments) {
 				t.Fatalf("arguments %q are not a JSON object", c.Arguments)
 			}
 		}
@@ -172,7 +174,7 @@ func FuzzDecodeError(f *testing.F) {
 		if ue == nil || ue.Provider != "p" || ue.Status != status {
 			t.Fatalf("got %+v", ue)
 		}
-		if len(ue.Message) > 4*maxErrorText && len(ue.Message) > len(body) {
+		if len(ue.Message) > 4*translate.MaxErrorText && len(ue.Message) > len(body) {
 			t.Fatalf("message longer than the body: %d bytes", len(ue.Message))
 		}
 	})

@@ -3,6 +3,7 @@ package openai
 import (
 	"bytes"
 
+	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
 )
 
@@ -179,7 +180,7 @@ func WithModel(dst, body []byte, model string) []byte {
 		if keyIs(m.key, "model") {
 			found = true
 			dst = append(dst, body[copied:m.start]...)
-			dst = appendJSONString(dst, model)
+			dst = jsonw.String(dst, model)
 			copied = m.end
 		}
 	}
@@ -189,7 +190,7 @@ func WithModel(dst, body []byte, model string) []byte {
 	if !found {
 		dst = append(dst, body[:s.open+1]...)
 		dst = append(dst, `"model":`...)
-		dst = appendJSONString(dst, model)
+		dst = jsonw.String(dst, model)
 		if members > 0 {
 			dst = append(dst, ',')
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
 	"github.com/valyala/fastjson"
 )
@@ -359,7 +360,7 @@ func (d *requestDecoder) tools(v *fastjson.Value) {
 				d.fail("tools[%d].function.parameters must be an object", i)
 				return
 			}
-			raw, err := appendValue(nil, p)
+			raw, err := jsonw.Value(nil, p)
 			if err != nil {
 				d.fail("tools[%d].function.parameters: %s", i, err)
 				return
@@ -422,7 +423,7 @@ func (d *requestDecoder) responseFormat(v *fastjson.Value) {
 				d.fail("response_format.json_schema.schema must be an object")
 				return
 			}
-			raw, err := appendValue(nil, s)
+			raw, err := jsonw.Value(nil, s)
 			if err != nil {
 				d.fail("response_format.json_schema.schema: %s", err)
 				return

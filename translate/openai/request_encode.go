@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strconv"
 
+	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
 )
 
@@ -28,7 +29,7 @@ func EncodeRequest(dst []byte, req *llm.Request) ([]byte, error) {
 	orig := len(dst)
 	var err error
 	dst = append(dst, `{"model":`...)
-	dst = appendJSONString(dst, req.Model)
+	dst = jsonw.String(dst, req.Model)
 	dst = append(dst, `,"messages":[`...)
 	for i := range req.Messages {
 		if i > 0 {
@@ -58,14 +59,14 @@ func EncodeRequest(dst []byte, req *llm.Request) ([]byte, error) {
 	}
 	if req.Temperature != nil {
 		dst = appendKey(dst, "temperature")
-		if dst, err = appendFloat(dst, "temperature", *req.Temperature); err != nil {
-			return dst[:orig], err
+		if dst, err = jsonw.FloatChecked(dst, *req.Temperature); err != nil {
+			return dst[:orig], invalidf("temperature must be a finite number")
 		}
 	}
 	if req.TopP != nil {
 		dst = appendKey(dst, "top_p")
-		if dst, err = appendFloat(dst, "top_p", *req.TopP); err != nil {
-			return dst[:orig], err
+		if dst, err = jsonw.FloatChecked(dst, *req.TopP); err != nil {
+			return dst[:orig], invalidf("top_p must be a finite number")
 		}
 	}
 	if req.MaxTokens < 0 {
@@ -82,13 +83,13 @@ func EncodeRequest(dst []byte, req *llm.Request) ([]byte, error) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, s)
+			dst = jsonw.String(dst, s)
 		}
 		dst = append(dst, ']')
 	}
 	if req.User != "" {
 		dst = appendKey(dst, "user")
-		dst = appendJSONString(dst, req.User)
+		dst = jsonw.String(dst, req.User)
 	}
 	if req.Stream {
 		dst = append(dst, `,"stream":true,"stream_options":{"include_usage":true}`...)
@@ -133,7 +134,7 @@ func appendMessage(dst []byte, i int, m *llm.Message) ([]byte, error) {
 			}
 			first = false
 			dst = append(dst, `{"type":"text","text":`...)
-			dst = appendJSONString(dst, m.Parts[j].Text)
+			dst = jsonw.String(dst, m.Parts[j].Text)
 			dst = append(dst, '}')
 		}
 		dst = append(dst, ']')
@@ -163,7 +164,7 @@ func appendMessage(dst []byte, i int, m *llm.Message) ([]byte, error) {
 			return dst, invalidf("messages[%d]: tool message needs a tool call id", i)
 		}
 		dst = append(dst, `,"tool_call_id":`...)
-		dst = appendJSONString(dst, m.ToolCallID)
+		dst = jsonw.String(dst, m.ToolCallID)
 	}
 	return append(dst, '}'), nil
 }
@@ -184,14 +185,14 @@ func appendMessageText(dst []byte, m *llm.Message) []byte {
 	if textParts(m) == 1 {
 		for j := range m.Parts {
 			if m.Parts[j].Type == llm.PartText {
-				return appendJSONString(dst, m.Parts[j].Text)
+				return jsonw.String(dst, m.Parts[j].Text)
 			}
 		}
 	}
 	dst = append(dst, '"')
 	for j := range m.Parts {
 		if m.Parts[j].Type == llm.PartText {
-			dst = appendEscaped(dst, m.Parts[j].Text)
+			dst = jsonw.Escape(dst, m.Parts[j].Text)
 		}
 	}
 	return append(dst, '"')
@@ -202,15 +203,15 @@ func appendRequestToolCall(dst []byte, i int, c *llm.ToolCall) ([]byte, error) {
 		return dst, invalidf("messages[%d]: tool call without a name", i)
 	}
 	dst = append(dst, `{"id":`...)
-	dst = appendJSONString(dst, c.ID)
+	dst = jsonw.String(dst, c.ID)
 	dst = append(dst, `,"type":"function","function":{"name":`...)
-	dst = appendJSONString(dst, c.Name)
+	dst = jsonw.String(dst, c.Name)
 	dst = append(dst, `,"arguments":`...)
 	args, err := toolArguments(c.Arguments)
 	if err != nil {
 		return dst, invalidf("messages[%d]: tool call %q: %s", i, c.Name, err)
 	}
-	dst = appendJSONString(dst, args)
+	dst = jsonw.String(dst, args)
 	return append(dst, '}', '}'), nil
 }
 
@@ -220,7 +221,7 @@ func toolArguments(raw []byte) ([]byte, error) {
 	if len(raw) == 0 {
 		return []byte("{}"), nil
 	}
-	if !isJSONObject(raw) {
+	if !jsonw.IsObject(raw) {
 		return nil, errArgumentsNotObject
 	}
 	return raw, nil
@@ -238,10 +239,10 @@ func appendTools(dst []byte, tools []llm.Tool) ([]byte, error) {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"type":"function","function":{"name":`...)
-		dst = appendJSONString(dst, t.Name)
+		dst = jsonw.String(dst, t.Name)
 		if t.Description != "" {
 			dst = append(dst, `,"description":`...)
-			dst = appendJSONString(dst, t.Description)
+			dst = jsonw.String(dst, t.Description)
 		}
 		if len(bytes.TrimSpace(t.Parameters)) > 0 {
 			dst = append(dst, `,"parameters":`...)
@@ -273,7 +274,7 @@ func appendToolChoice(dst []byte, tc llm.ToolChoice) ([]byte, error) {
 		}
 		dst = appendKey(dst, "tool_choice")
 		dst = append(dst, `{"type":"function","function":{"name":`...)
-		dst = appendJSONString(dst, tc.Name)
+		dst = jsonw.String(dst, tc.Name)
 		return append(dst, '}', '}'), nil
 	}
 	return dst, invalidf("tool_choice: unknown mode %q", tc.Mode)
@@ -297,10 +298,10 @@ func appendResponseFormat(dst []byte, f *llm.ResponseFormat) ([]byte, error) {
 	}
 	dst = appendKey(dst, "response_format")
 	dst = append(dst, `{"type":"json_schema","json_schema":{"name":`...)
-	dst = appendJSONString(dst, name)
+	dst = jsonw.String(dst, name)
 	if f.Description != "" {
 		dst = append(dst, `,"description":`...)
-		dst = appendJSONString(dst, f.Description)
+		dst = jsonw.String(dst, f.Description)
 	}
 	if len(bytes.TrimSpace(f.Schema)) > 0 {
 		var ok bool

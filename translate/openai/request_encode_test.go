@@ -197,3 +197,40 @@ func TestEncodeRequestJoinsTextOfNonUserMessages(t *testing.T) {
 	}
 	assertJSONEqual(t, got, []byte(`{"model":"m","messages":[{"role":"system","content":"a\"b\tc"},{"role":"user","content":""}]}`))
 }
+
+// The canonical request survives encode -> decode for every text and tool shape the encoder
+// emits.
+func TestEncodeDecodeRequestRoundTrip(t *testing.T) {
+	req := &llm.Request{
+		Model: "m",
+		Messages: []llm.Message{
+			{Role: llm.RoleDeveloper, Parts: []llm.Part{llm.TextPart("dev \u2028 \x01")}},
+			{Role: llm.RoleUser, Parts: []llm.Part{llm.TextPart("a"), llm.TextPart("b")}},
+			{Role: llm.RoleAssistant, Parts: []llm.Part{{Type: llm.PartToolCall, ToolCall: llm.ToolCall{ID: "1", Name: "f", Arguments: []byte(`{"k":["v",1,true,null]}`)}}}},
+			{Role: llm.RoleTool, ToolCallID: "1", ToolName: "f", Parts: []llm.Part{llm.TextPart("ok")}},
+		},
+		Tools:      []llm.Tool{{Name: "f", Parameters: []byte(`{"type":"object"}`)}},
+		ToolChoice: llm.ToolChoice{Mode: llm.ToolChoiceRequired},
+		MaxTokens:  10,
+		Stop:       []string{"x"},
+		Stream:     true,
+	}
+	body, err := EncodeRequest(nil, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, includeUsage, err := DecodeRequestOptions(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !includeUsage {
+		t.Fatal("streaming request did not ask for usage")
+	}
+	gotBody, err := EncodeRequest(nil, got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(gotBody) != string(body) {
+		t.Fatalf("second encoding differs\n got %s\nwant %s", gotBody, body)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
 	"github.com/valyala/fastjson"
 )
@@ -120,7 +121,7 @@ func parseArguments(a *fastjson.Value) (json.RawMessage, error) {
 	}
 	switch a.Type() {
 	case fastjson.TypeObject:
-		return appendValue(nil, a)
+		return jsonw.Value(nil, a)
 	case fastjson.TypeString:
 		return argumentsObject(a.GetStringBytes())
 	}

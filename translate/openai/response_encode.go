@@ -3,6 +3,7 @@ package openai
 import (
 	"strconv"
 
+	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
 )
 
@@ -15,14 +16,14 @@ func EncodeResponse(dst []byte, resp *llm.Response, created int64) []byte {
 		resp = &llm.Response{}
 	}
 	dst = append(dst, `{"id":`...)
-	dst = appendJSONString(dst, resp.ID)
+	dst = jsonw.String(dst, resp.ID)
 	dst = append(dst, `,"object":"chat.completion","created":`...)
 	dst = strconv.AppendInt(dst, created, 10)
 	dst = append(dst, `,"model":`...)
-	dst = appendJSONString(dst, resp.Model)
+	dst = jsonw.String(dst, resp.Model)
 	dst = append(dst, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
 	if resp.HasText || len(resp.ToolCalls) == 0 {
-		dst = appendJSONString(dst, resp.Text)
+		dst = jsonw.String(dst, resp.Text)
 	} else {
 		dst = append(dst, "null"...)
 	}
@@ -49,15 +50,15 @@ func EncodeResponse(dst []byte, resp *llm.Response, created int64) []byte {
 
 func appendResponseToolCall(dst []byte, c *llm.ToolCall) []byte {
 	dst = append(dst, `{"id":`...)
-	dst = appendJSONString(dst, c.ID)
+	dst = jsonw.String(dst, c.ID)
 	dst = append(dst, `,"type":"function","function":{"name":`...)
-	dst = appendJSONString(dst, c.Name)
+	dst = jsonw.String(dst, c.Name)
 	dst = append(dst, `,"arguments":`...)
 	args, err := toolArguments(c.Arguments)
 	if err != nil {
 		args = []byte("{}")
 	}
-	dst = appendJSONString(dst, args)
+	dst = jsonw.String(dst, args)
 	return append(dst, '}', '}')
 }
 

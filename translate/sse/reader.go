@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // MaxLineBytes bounds one SSE line; a longer line is an error, not an unbounded allocation.
@@ -28,9 +29,29 @@ type Reader struct {
 	data []byte
 }
 
-// NewReader returns a Reader over r.
+// bufferSize is the read buffer of one stream; lines longer than it are assembled in line.
+const bufferSize = 16 << 10
+
+// readers recycles Readers with their buffers: every stream needs one, and 16 KB per stream
+// is most of a stream's allocation otherwise.
+var readers = sync.Pool{New: func() any { return &Reader{br: bufio.NewReaderSize(nil, bufferSize)} }}
+
+// NewReader returns a Reader over r. Call Release when done with it to recycle its buffer.
 func NewReader(r io.Reader) *Reader {
-	return &Reader{br: bufio.NewReaderSize(r, 16<<10)}
+	rd := readers.Get().(*Reader)
+	rd.br.Reset(r)
+	return rd
+}
+
+// Release returns the Reader to the pool; it must not be used afterwards. Readers that grew
+// an oversized line or data buffer are dropped instead, so the pool holds small ones only.
+func (r *Reader) Release() {
+	if cap(r.line) > bufferSize || cap(r.data) > bufferSize {
+		return
+	}
+	r.br.Reset(nil)
+	r.line, r.name, r.data = r.line[:0], r.name[:0], r.data[:0]
+	readers.Put(r)
 }
 
 // Next returns the next event that has data. It returns io.EOF when the stream ends cleanly
