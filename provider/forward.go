@@ -34,7 +34,6 @@ type ForwardedStream struct {
 	Raw    io.ReadCloser
 	Events *Stream
 	finish func(*llm.Response, error)
-	cancel context.CancelFunc
 }
 
 // Finish records the stream's outcome on its attempt span. Call it once.
@@ -53,9 +52,6 @@ func (s *ForwardedStream) Finish(resp *llm.Response, err error) {
 func (s *ForwardedStream) Close() error {
 	if s.Events != nil {
 		return s.Events.Close()
-	}
-	if s.cancel != nil {
-		s.cancel()
 	}
 	return s.Raw.Close()
 }
@@ -123,12 +119,12 @@ func (d *Dispatcher) ForwardStream(ctx context.Context, model string, body []byt
 			end(nil, err)
 			return err
 		}
-		resp, cancel, err := t.Backend.post(ctx, t.Backend.codec.path(t.Model, true), withTargetModel(body, t.Model))
+		rc, err := t.Backend.postStream(ctx, t.Backend.codec.path(t.Model, true), withTargetModel(body, t.Model))
 		if err != nil {
 			end(nil, err)
 			return err
 		}
-		out = &ForwardedStream{Target: t, Raw: resp.Body, finish: end, cancel: cancel}
+		out = &ForwardedStream{Target: t, Raw: rc, finish: end}
 		return nil
 	})
 	return out, err

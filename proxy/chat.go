@@ -72,7 +72,8 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.Set(headerSpanID, run.SpanID())
 	decode := provider.OnceDecoder(body)
 	if stream {
-		streaming = s.startChatStream(ctx, rt, run, runCtx, chatStream{
+		streaming = true // the stream reports when it ends
+		s.startChatStream(ctx, rt, run, runCtx, chatStream{
 			model: model, body: body, includeUsage: includeUsage, decode: decode, start: start,
 		})
 		return

@@ -125,7 +125,7 @@ func TestChatPassthroughStreamingHidesUsageChunkUnlessAsked(t *testing.T) {
 			if so, _ := sent["stream_options"].(map[string]any); so["include_usage"] != true {
 				t.Errorf("upstream must be asked for usage: %v", sent["stream_options"])
 			}
-			run := findSpan(t, h, "chat gpt-4o-mini", trace.SpanKindServer)
+			run := waitSpan(t, h, "chat gpt-4o-mini", trace.SpanKindServer)
 			if attr(run, "gen_ai.usage.input_tokens").AsInt64() != 14 || attr(run, "gen_ai.usage.output_tokens").AsInt64() != 30 {
 				t.Errorf("run span usage %v %v", attr(run, "gen_ai.usage.input_tokens"), attr(run, "gen_ai.usage.output_tokens"))
 			}
@@ -258,8 +258,10 @@ func TestChatClientDisconnectCancelsUpstream(t *testing.T) {
 	for i := 0; i < 50; i++ {
 		chunks = append(chunks, []byte(`data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}`+"\n\n"))
 	}
+	// After the first chunk the provider goes quiet (a model thinking): nothing is written to
+	// the client, so only the disconnect watch can notice the client leaving.
 	h := newHarness(t, harnessOptions{replies: []upstreamReply{{
-		Status: 200, Header: map[string]string{"Content-Type": "text/event-stream"}, Chunks: chunks, ChunkDelay: 100 * time.Millisecond,
+		Status: 200, Header: map[string]string{"Content-Type": "text/event-stream"}, Chunks: chunks, ChunkDelay: time.Minute,
 	}}})
 	ctx, cancel := context.WithCancel(context.Background())
 	stream := h.client().Chat.Completions.NewStreaming(ctx, userParams("gpt-4o-mini"))
@@ -356,6 +358,18 @@ func findSpan(t *testing.T, h *harness, name string, kind trace.SpanKind) sdktra
 	}
 	t.Fatalf("no %v span %q among %d", kind, name, len(h.spans.GetSpans()))
 	return nil
+}
+
+// waitSpan is findSpan for a stream's span, which ends after the client has read the last
+// byte (when the server closes the response body), so a little later than the client returns.
+func waitSpan(t *testing.T, h *harness, name string, kind trace.SpanKind) sdktrace.ReadOnlySpan {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if s := trySpan(h, name, kind); s != nil {
+			return *s
+		}
+	}
+	return findSpan(t, h, name, kind)
 }
 
 func trySpan(h *harness, name string, kind trace.SpanKind) *sdktrace.ReadOnlySpan {

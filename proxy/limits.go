@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -102,20 +101,34 @@ func routeOf(path []byte) string {
 	return metrics.RouteUnknown
 }
 
-// streamBody sets the response body to a stream written by write, and keeps the request
-// counted (InFlight, the concurrency limit, the StreamObserver) until write returns. fasthttp
-// runs write after the handler returns, so without this a long stream would stop counting as
-// soon as its headers were sent, and max_concurrent would not bound streams.
-func (s *Server) streamBody(ctx *fasthttp.RequestCtx, write func(w *bufio.Writer)) {
+// streamBody makes stream the response body, and keeps the request counted (InFlight, the
+// concurrency limit, the StreamObserver) until fasthttp closes it. fasthttp reads the body
+// after the handler returns, so without this a long stream would stop counting as soon as its
+// headers were sent, and max_concurrent would not bound streams. fasthttp writes each Read as
+// one chunk and flushes it.
+func (s *Server) streamBody(ctx *fasthttp.RequestCtx, stream fasthttp.ReadCloserWithError) {
 	s.inFlight.Add(1)
 	s.limit.hold()
 	s.streamStarted()
-	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-		defer func() {
-			s.streamEnded()
-			s.limit.release()
-			s.inFlight.Add(-1)
-		}()
-		write(w)
-	})
+	ctx.Response.SetBodyStream(&countedStream{ReadCloserWithError: stream, s: s}, -1)
+}
+
+// countedStream releases the stream's count when fasthttp closes it.
+type countedStream struct {
+	fasthttp.ReadCloserWithError
+	s    *Server
+	done bool
+}
+
+func (c *countedStream) CloseWithError(err error) error {
+	if c.done {
+		return nil
+	}
+	c.done = true
+	defer func() {
+		c.s.streamEnded()
+		c.s.limit.release()
+		c.s.inFlight.Add(-1)
+	}()
+	return c.ReadCloserWithError.CloseWithError(err)
 }

@@ -135,12 +135,7 @@ func TestStreamBodyHoldsItsSlotUntilTheStreamEnds(t *testing.T) {
 			}
 			defer srv.limit.release()
 			ctx.SetContentType("text/plain")
-			srv.streamBody(ctx, func(w *bufio.Writer) {
-				w.WriteString("first\n")
-				w.Flush()
-				<-release
-				w.WriteString("last\n")
-			})
+			srv.streamBody(ctx, &gatedStream{parts: []string{"first\n", "last\n"}, gate: release})
 		}
 	}})
 
@@ -181,3 +176,25 @@ func TestStreamBodyHoldsItsSlotUntilTheStreamEnds(t *testing.T) {
 		t.Fatalf("after the stream: %d %v", status, out)
 	}
 }
+
+// gatedStream is a response body that yields its first part at once and the rest only after
+// gate closes, like a provider stream that pauses.
+type gatedStream struct {
+	parts []string
+	gate  <-chan struct{}
+	sent  int
+}
+
+func (g *gatedStream) Read(p []byte) (int, error) {
+	if g.sent == len(g.parts) {
+		return 0, io.EOF
+	}
+	if g.sent > 0 {
+		<-g.gate
+	}
+	n := copy(p, g.parts[g.sent])
+	g.sent++
+	return n, nil
+}
+
+func (g *gatedStream) CloseWithError(error) error { return nil }

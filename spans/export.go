@@ -88,7 +88,12 @@ func httpExporterOptions(o Options, endpoint *url.URL) []otlptracehttp.Option {
 	if len(o.Headers) > 0 {
 		opts = append(opts, otlptracehttp.WithHeaders(o.Headers))
 	}
-	if endpoint != nil || !envSet("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION") {
+	compressionFromEnv := endpoint == nil && envSet("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION")
+	if !compressionFromEnv && !envSet(sdkTLSEnv...) {
+		// gzip through tracegate's faster client; the SDK then sends the body as it is.
+		return append(opts, otlptracehttp.WithHTTPClient(exportHTTPClient()), otlptracehttp.WithCompression(otlptracehttp.NoCompression))
+	}
+	if !compressionFromEnv {
 		opts = append(opts, otlptracehttp.WithCompression(otlptracehttp.GzipCompression))
 	}
 	if endpoint != nil || !envSet("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT") {

@@ -41,11 +41,20 @@ func (e *countingExporter) Shutdown(ctx context.Context) error { return e.next.S
 // queueProcessor batches ended spans off the request path. Unlike sdktrace's
 // BatchSpanProcessor it counts what a full queue drops, and its export calls are bounded so a
 // dead collector stalls only its own goroutine.
+//
+// Ending a span only appends it to a slice under a mutex: a channel send per span woke the
+// export goroutine for every span (a futex call each), which cost more CPU than recording the
+// span. The exporter wakes when a batch is full, every batchDelay, or on flush and stop.
 type queueProcessor struct {
 	exporter sdktrace.SpanExporter
 	stats    *exportStats
-	queue    chan sdktrace.ReadOnlySpan
-	flushes  chan chan struct{}
+	max      int
+
+	mu      sync.Mutex
+	pending []sdktrace.ReadOnlySpan
+
+	full    chan struct{} // a batch is ready; buffered, one signal is enough
+	flushes chan chan struct{}
 
 	stopping atomic.Bool
 	stop     chan struct{}
@@ -63,7 +72,9 @@ func newQueueProcessor(exporter sdktrace.SpanExporter, stats *exportStats, queue
 	p := &queueProcessor{
 		exporter:     exporter,
 		stats:        stats,
-		queue:        make(chan sdktrace.ReadOnlySpan, queueSize),
+		max:          queueSize,
+		pending:      make([]sdktrace.ReadOnlySpan, 0, min(queueSize, maxExportBatch)),
+		full:         make(chan struct{}, 1),
 		flushes:      make(chan chan struct{}),
 		stop:         make(chan struct{}),
 		done:         make(chan struct{}),
@@ -82,10 +93,20 @@ func (p *queueProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 		p.stats.dropped.Add(1)
 		return
 	}
-	select {
-	case p.queue <- s:
-	default:
+	p.mu.Lock()
+	if len(p.pending) >= p.max {
+		p.mu.Unlock()
 		p.stats.dropped.Add(1)
+		return
+	}
+	p.pending = append(p.pending, s)
+	n := len(p.pending)
+	p.mu.Unlock()
+	if n == maxExportBatch {
+		select {
+		case p.full <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -130,15 +151,10 @@ func (p *queueProcessor) Shutdown(ctx context.Context) error {
 	}
 	p.cancelExport()
 	// Spans whose OnEnd raced with the stop signal are lost; count them.
-	for {
-		select {
-		case <-p.queue:
-			p.stats.dropped.Add(1)
-			continue
-		default:
-		}
-		break
-	}
+	p.mu.Lock()
+	p.stats.dropped.Add(int64(len(p.pending)))
+	p.pending = p.pending[:0]
+	p.mu.Unlock()
 	if err := p.exporter.Shutdown(ctx); err != nil {
 		return fmt.Errorf("shut down span exporter: %w", err)
 	}
@@ -147,53 +163,34 @@ func (p *queueProcessor) Shutdown(ctx context.Context) error {
 
 func (p *queueProcessor) run() {
 	defer close(p.done)
-	batch := make([]sdktrace.ReadOnlySpan, 0, maxExportBatch)
-	timer := time.NewTimer(batchDelay)
-	timer.Stop()
-	armed := false
-	export := func() {
-		if len(batch) == 0 {
-			return
-		}
-		ctx, cancel := context.WithTimeout(p.exportCtx, exportCallTimeout)
-		_ = p.exporter.ExportSpans(ctx, batch) // counted by countingExporter
-		cancel()
-		clear(batch)
-		batch = batch[:0]
-	}
-	// drain moves what is queued now into batches, exporting each full one.
+	var taken []sdktrace.ReadOnlySpan
+	// drain exports everything queued now, in batches of at most maxExportBatch. The slices
+	// swap roles, so steady state allocates nothing.
 	drain := func() {
-		for {
-			select {
-			case s := <-p.queue:
-				batch = append(batch, s)
-				if len(batch) == maxExportBatch {
-					export()
-				}
-			default:
-				export()
-				return
-			}
+		p.mu.Lock()
+		taken, p.pending = p.pending, taken[:0]
+		p.mu.Unlock()
+		for i := 0; i < len(taken); i += maxExportBatch {
+			batch := taken[i:min(len(taken), i+maxExportBatch)]
+			ctx, cancel := context.WithTimeout(p.exportCtx, exportCallTimeout)
+			_ = p.exporter.ExportSpans(ctx, batch) // counted by countingExporter
+			cancel()
 		}
+		clear(taken)
+		taken = taken[:0]
 	}
+	tick := time.NewTicker(batchDelay)
+	defer tick.Stop()
 	for {
 		select {
-		case s := <-p.queue:
-			batch = append(batch, s)
-			if len(batch) >= maxExportBatch {
-				export()
-			} else if !armed {
-				timer.Reset(batchDelay)
-				armed = true
-			}
-		case <-timer.C:
-			armed = false
-			export()
+		case <-p.full:
+			drain()
+		case <-tick.C:
+			drain()
 		case reply := <-p.flushes:
 			drain()
 			close(reply)
 		case <-p.stop:
-			timer.Stop()
 			drain()
 			return
 		}

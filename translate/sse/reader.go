@@ -106,6 +106,18 @@ func (r *Reader) Next() (Event, error) {
 	}
 }
 
+// HasBufferedEvent reports whether a whole event (through its blank line) is already
+// buffered, so that Next returns it without waiting on the stream. A relay uses it to send
+// events that arrived together in one write.
+func (r *Reader) HasBufferedEvent() bool {
+	n := r.br.Buffered()
+	if n == 0 {
+		return false
+	}
+	b, _ := r.br.Peek(n) // never blocks: n bytes are buffered
+	return bytes.Contains(b, []byte("\n\n")) || bytes.Contains(b, []byte("\n\r\n"))
+}
+
 // readLine returns one line without its terminator (LF or CRLF).
 func (r *Reader) readLine() ([]byte, error) {
 	r.line = r.line[:0]

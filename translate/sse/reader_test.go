@@ -111,3 +111,19 @@ func BenchmarkReader(b *testing.B) {
 		rd.Release()
 	}
 }
+
+func TestHasBufferedEvent(t *testing.T) {
+	rd := NewReader(strings.NewReader("data: 1\n\ndata: 2\n\ndata: 3"))
+	defer rd.Release()
+	if rd.HasBufferedEvent() {
+		t.Fatal("nothing read yet, nothing buffered")
+	}
+	rd.Next()
+	if !rd.HasBufferedEvent() {
+		t.Error("event 2 is buffered")
+	}
+	rd.Next()
+	if rd.HasBufferedEvent() {
+		t.Error("event 3 has no blank line yet")
+	}
+}
