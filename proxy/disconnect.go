@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"errors"
 	"net"
 	"sync/atomic"
 	"syscall"
@@ -21,9 +20,6 @@ type disconnectWatch struct {
 	stopped chan struct{}
 	gone    atomic.Bool
 }
-
-// errPeekPending stops a RawConn.Read wait that found data rather than end of file.
-var errPeekPending = errors.New("client sent more data")
 
 // watchDisconnect starts watching conn and calls cancel when the client goes away. It returns
 // nil (no watching) for connections without a file descriptor, such as in-memory listeners;
