@@ -67,6 +67,9 @@ func newPriceTable(c config.Pricing, log *slog.Logger) (*pricing.Table, error) {
 		}
 		table = table.WithOverrides(o)
 	}
+	for _, w := range table.Warnings() {
+		log.Warn("price table", "warning", w)
+	}
 	return table, nil
 }
 
