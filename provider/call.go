@@ -10,16 +10,14 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// HTTPClient is the fasthttp client used for non-streaming calls. fasthttp pools connections
-// per host and keeps the request path allocation-light; streaming uses net/http (stream.go).
+// defaultClient sends non-streaming calls; streams have their own (upstream_stream.go).
+// fasthttp pools connections per host and keeps the request path allocation-light.
 var defaultClient = &fasthttp.Client{
-	Name:                          "tracegate",
-	NoDefaultUserAgentHeader:      false,
-	MaxConnsPerHost:               1024,
-	MaxIdleConnDuration:           90 * time.Second,
-	ReadBufferSize:                16 << 10,
-	DisableHeaderNamesNormalizing: false,
-	DisablePathNormalizing:        true,
+	Name:                   "tracegate",
+	MaxConnsPerHost:        1024,
+	MaxIdleConnDuration:    90 * time.Second,
+	ReadBufferSize:         16 << 10,
+	DisablePathNormalizing: true,
 }
 
 // complete sends one non-streaming request to target and decodes the reply.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/metrics"
 	"github.com/tracegate/tracegate/provider"
@@ -207,10 +208,8 @@ func buildRequest(v *registry.Version, req *runRequest) (*llm.Request, error) {
 
 // jsonObjectOrNil returns text when it is a JSON object, else nil (structuredOutput: null).
 func jsonObjectOrNil(text string) []byte {
-	b := []byte(text)
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(b, &obj) != nil {
-		return nil
+	if b := []byte(text); jsonw.IsObject(b) {
+		return b
 	}
-	return b
+	return nil
 }

@@ -96,21 +96,17 @@ func New(opts Options, prompts promptStore, rec runRecorder, log *slog.Logger, r
 		opts.Concurrency = fasthttpConcurrency(opts.MaxConcurrent)
 	}
 	s.fast = &fasthttp.Server{
-		Handler:                       s.Handle,
-		ErrorHandler:                  s.handleParseError,
-		Name:                          "tracegate",
-		MaxRequestBodySize:            opts.MaxBodyBytes,
-		ReadTimeout:                   opts.ReadTimeout,
-		WriteTimeout:                  opts.WriteTimeout,
-		IdleTimeout:                   opts.IdleTimeout,
-		Concurrency:                   opts.Concurrency,
-		NoDefaultServerHeader:         false,
-		DisablePreParseMultipartForm:  true,
-		StreamRequestBody:             false,
-		CloseOnShutdown:               true,
-		ReduceMemoryUsage:             false,
-		DisableHeaderNamesNormalizing: false,
-		Logger:                        fasthttpLogger{log},
+		Handler:                      s.Handle,
+		ErrorHandler:                 s.handleParseError,
+		Name:                         "tracegate",
+		MaxRequestBodySize:           opts.MaxBodyBytes,
+		ReadTimeout:                  opts.ReadTimeout,
+		WriteTimeout:                 opts.WriteTimeout,
+		IdleTimeout:                  opts.IdleTimeout,
+		Concurrency:                  opts.Concurrency,
+		DisablePreParseMultipartForm: true,
+		CloseOnShutdown:              true,
+		Logger:                       fasthttpLogger{log},
 	}
 	return s
 }
