@@ -23,10 +23,16 @@ import (
 type FileSource struct {
 	dir string
 	log *slog.Logger
+	// recheck is how long a file's last stat stays good: the run path then costs no system
+	// call, and an edit still shows within a second.
+	recheck time.Duration
 
 	mu    sync.Mutex
 	cache map[string]*fileEntry
 }
+
+// defaultRecheck bounds how stale a served prompt file can be after an edit.
+const defaultRecheck = time.Second
 
 type fileEntry struct {
 	path    string
@@ -34,6 +40,8 @@ type fileEntry struct {
 	size    int64
 	prompt  *Prompt
 	lastErr string
+	// checked is when the file was last stat'ed.
+	checked time.Time
 }
 
 var promptExtensions = []string{".yaml", ".yml", ".json"}
@@ -43,11 +51,14 @@ func NewFileSource(dir string, log *slog.Logger) *FileSource {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &FileSource{dir: dir, log: log, cache: map[string]*fileEntry{}}
+	return &FileSource{dir: dir, log: log, recheck: defaultRecheck, cache: map[string]*fileEntry{}}
 }
 
 // Get returns the prompt stored as slug, or ErrNotFound.
 func (s *FileSource) Get(_ context.Context, slug, _ string) (*Prompt, error) {
+	if p, ok := s.fresh(slug); ok {
+		return p, nil
+	}
 	for _, ext := range promptExtensions {
 		path := filepath.Join(s.dir, slug+ext)
 		info, err := os.Stat(path)
@@ -57,6 +68,20 @@ func (s *FileSource) Get(_ context.Context, slug, _ string) (*Prompt, error) {
 		return s.load(slug, path, info)
 	}
 	return nil, fmt.Errorf("prompt %q: %w", slug, ErrNotFound)
+}
+
+// fresh returns the cached prompt for slug when its file was checked within recheck.
+func (s *FileSource) fresh(slug string) (*Prompt, bool) {
+	if s.recheck <= 0 {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.cache[slug]
+	if e == nil || e.prompt == nil || time.Since(e.checked) >= s.recheck {
+		return nil, false
+	}
+	return e.prompt, true
 }
 
 // List returns every prompt in the directory, sorted by slug. Broken files are skipped (and
@@ -99,6 +124,7 @@ func (s *FileSource) load(slug, path string, info fs.FileInfo) (*Prompt, error) 
 	defer s.mu.Unlock()
 	e := s.cache[slug]
 	if e != nil && e.path == path && e.modTime.Equal(info.ModTime()) && e.size == info.Size() {
+		e.checked = time.Now()
 		if e.prompt == nil {
 			return nil, fmt.Errorf("prompt %q: %s", slug, e.lastErr)
 		}
@@ -109,7 +135,7 @@ func (s *FileSource) load(slug, path string, info fs.FileInfo) (*Prompt, error) 
 		e = &fileEntry{}
 		s.cache[slug] = e
 	}
-	e.path, e.modTime, e.size = path, info.ModTime(), info.Size()
+	e.path, e.modTime, e.size, e.checked = path, info.ModTime(), info.Size(), time.Now()
 	if err != nil {
 		e.lastErr = err.Error()
 		if e.prompt != nil {

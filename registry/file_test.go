@@ -46,6 +46,7 @@ func TestFileSourceReloadsAChangedFile(t *testing.T) {
 	dir := t.TempDir()
 	path := writeFile(t, dir, "mail.yaml", fileV1)
 	src := NewFileSource(dir, discardLog())
+	src.recheck = 0 // see every edit at once
 	p, err := src.Get(context.Background(), "mail", "")
 	if err != nil || p.CurrentVersion != 1 {
 		t.Fatalf("first load: %v %+v", err, p)
@@ -67,6 +68,7 @@ func TestFileSourceKeepsTheLastGoodVersionOfABrokenFile(t *testing.T) {
 	path := writeFile(t, dir, "mail.yaml", fileV1)
 	logs := &syncBuffer{}
 	src := NewFileSource(dir, slog.New(slog.NewTextHandler(logs, nil)))
+	src.recheck = 0 // see every edit at once
 	if _, err := src.Get(context.Background(), "mail", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -110,6 +112,7 @@ func TestFileSourceBrokenFileWithoutAGoodVersionFails(t *testing.T) {
 func TestFileSourceSeesNewAndRemovedFiles(t *testing.T) {
 	dir := t.TempDir()
 	src := NewFileSource(dir, discardLog())
+	src.recheck = 0 // see every edit at once
 	if _, err := src.Get(context.Background(), "mail", ""); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("before the file exists: %v", err)
 	}
@@ -122,5 +125,30 @@ func TestFileSourceSeesNewAndRemovedFiles(t *testing.T) {
 	}
 	if _, err := src.Get(context.Background(), "mail", ""); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("after the file is removed: %v", err)
+	}
+}
+
+func TestFileSourceRechecksAtMostOncePerInterval(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "p.yaml")
+	writePrompt := func(model string) {
+		if err := os.WriteFile(path, []byte("versions: [{version: 1, model: "+model+", messages: [{role: user, content: hi}]}]\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writePrompt("m1")
+	src := NewFileSource(dir, discardLog())
+	src.recheck = time.Hour
+	if p, err := src.Get(context.Background(), "p", ""); err != nil || p.Versions[0].Model != "m1" {
+		t.Fatalf("first read: %v %v", p, err)
+	}
+	writePrompt("m2-longer")
+	touch(t, path, time.Second)
+	if p, _ := src.Get(context.Background(), "p", ""); p.Versions[0].Model != "m1" {
+		t.Errorf("within the recheck interval the cached prompt serves, got %q", p.Versions[0].Model)
+	}
+	src.recheck = 0
+	if p, _ := src.Get(context.Background(), "p", ""); p.Versions[0].Model != "m2-longer" {
+		t.Errorf("after the interval the edit shows, got %q", p.Versions[0].Model)
 	}
 }
