@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# Side-by-side load comparison on this machine: the same mock upstream called directly and
-# through tracegate (OpenAI passthrough, run API, streaming), at concurrency 1 and 16.
-# Writes a markdown table to stdout and to $1 (default bench-results.md; results are not
-# committed). Each phase is bounded (BENCH_DURATION, default 5s, after BENCH_WARMUP, default
-# 1s), so the whole run takes about a minute and a half. A phase that fails (say a 404 before an
-# endpoint exists) is reported in its row and the rest still run; the exit status is then 3.
+# Side-by-side load comparison on this machine: the same mock upstream called directly, through
+# the null gateway (a bare fasthttp relay: the floor any gateway pays for its extra loopback
+# hop) and through tracegate (OpenAI passthrough, run API, streaming), at concurrency 1 and 16.
+# The mock and the null gateway run as processes of their own, as tracegate does, so every
+# call crosses processes. Writes a markdown table to stdout and to $1 (default
+# bench-results.md; results are not committed). Each phase is bounded (BENCH_DURATION, default
+# 4s, after BENCH_WARMUP, default 1s), so the whole run takes about a minute and a half. A
+# phase that fails (say a 404 before an endpoint exists) is reported in its row and the rest
+# still run; the exit status is then 3.
 #
 # Knobs: BENCH_DURATION, BENCH_WARMUP, BENCH_CONCURRENCY (1,16), BENCH_PHASES, BENCH_SPANS
-# (otlp | none), BENCH_MOCK_DELAY, BENCH_CHUNK_DELAY (e.g. 1ms: shows chunk-by-chunk relay),
-# BENCH_JSON (a path: also write the JSON report there). Extra arguments after $1 go to
-# `tracegate-load compare` as they are.
+# (otlp | none), BENCH_MOCK_DELAY, BENCH_CHUNK_DELAY (default 0: the mock sends its chunks
+# back to back, so the latency columns measure the relay and not the mock's pauses; the
+# "each chunk flushed as it arrives" target then needs the flush check below),
+# BENCH_FLUSH_CHECK (default 1; 0 skips it: one extra short run of passthrough-stream at c=1
+# with -mock-chunk-delay BENCH_FLUSH_DELAY, default 2ms, whose first byte must come before the
+# second upstream chunk is even sent; its verdict is appended to the report),
+# BENCH_JSON (a path: also write the JSON report of the main run there). Extra arguments after
+# $1 go to the main `tracegate-load compare` run as they are.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-bench-results.md}
@@ -21,16 +29,18 @@ trap 'rm -rf "$tmp"' EXIT
 echo "== building tracegate and tracegate-load into $tmp" >&2
 (cd "$root" && go build -o "$tmp/tracegate" ./cmd/tracegate && go build -o "$tmp/tracegate-load" ./cmd/tracegate-load)
 
-args=(
-  compare
+common=(
   -tracegate-bin "$tmp/tracegate"
   -tracegate-config "$root/scripts/bench-config.yaml"
-  -concurrency "${BENCH_CONCURRENCY:-1,16}"
-  -phases "${BENCH_PHASES:-direct,passthrough,run-api,direct-stream,passthrough-stream}"
-  -d "${BENCH_DURATION:-5s}"
-  -warmup "${BENCH_WARMUP:-1s}"
   -spans "${BENCH_SPANS:-otlp}"
   -mock-delay "${BENCH_MOCK_DELAY:-0s}"
+)
+args=(
+  compare "${common[@]}"
+  -concurrency "${BENCH_CONCURRENCY:-1,16}"
+  -phases "${BENCH_PHASES:-direct,null,passthrough,run-api,direct-stream,null-stream,passthrough-stream}"
+  -d "${BENCH_DURATION:-4s}"
+  -warmup "${BENCH_WARMUP:-1s}"
   -mock-chunk-delay "${BENCH_CHUNK_DELAY:-0s}"
   -markdown "$tmp/results.md"
 )
@@ -38,6 +48,33 @@ args=(
 echo "== running: tracegate-load ${args[*]} $*" >&2
 status=0
 "$tmp/tracegate-load" "${args[@]}" -json "$@" >"$tmp/results.json" || status=$?
+
+if [ "${BENCH_FLUSH_CHECK:-1}" != 0 ] && [ -f "$tmp/results.md" ]; then
+  flush_delay=${BENCH_FLUSH_DELAY:-2ms}
+  flush=(
+    compare "${common[@]}"
+    -concurrency 1 -phases passthrough-stream -d 2s -warmup 500ms
+    -mock-chunk-delay "$flush_delay"
+    -markdown "$tmp/flush.md"
+  )
+  echo "== flush check: tracegate-load ${flush[*]}" >&2
+  flush_status=0
+  "$tmp/tracegate-load" "${flush[@]}" -json >"$tmp/flush.json" || flush_status=$?
+  {
+    echo
+    echo "## Chunk flush check (separate run: passthrough-stream, c=1, -mock-chunk-delay $flush_delay)"
+    echo
+    echo "| target | measured | verdict |"
+    echo "|---|---|---|"
+    if [ -f "$tmp/flush.md" ]; then
+      grep -F '| streaming: each chunk flushed as it arrives |' "$tmp/flush.md" ||
+        echo "| streaming: each chunk flushed as it arrives | no result (exit $flush_status) | n/a |"
+    else
+      echo "| streaming: each chunk flushed as it arrives | the run failed (exit $flush_status) | n/a |"
+    fi
+  } >>"$tmp/results.md"
+  if [ "$status" = 0 ]; then status=$flush_status; fi
+fi
 
 if [ -f "$tmp/results.md" ]; then
   cp "$tmp/results.md" "$out"

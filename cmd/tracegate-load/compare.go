@@ -2,31 +2,43 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
-// phaseKind is one kind of measured load. Phases through the gateway are compared with the
-// direct phase named by baseline, at the same concurrency.
+// phaseKind is one kind of measured load. Phases through a gateway are compared with the
+// direct phase named by baseline, and tracegate's phases also with the null gateway phase
+// named by nullBaseline, at the same concurrency.
 type phaseKind struct {
-	name       string
-	viaGateway bool
-	stream     bool
-	runAPI     bool
-	baseline   string
+	name         string
+	viaGateway   bool // through tracegate
+	viaNull      bool // through the null gateway
+	stream       bool
+	runAPI       bool
+	baseline     string
+	nullBaseline string
 }
 
 var allPhases = []phaseKind{
 	{name: "direct"},
-	{name: "passthrough", viaGateway: true, baseline: "direct"},
-	{name: "run-api", viaGateway: true, runAPI: true, baseline: "direct"},
+	{name: "null", viaNull: true, baseline: "direct"},
+	{name: "passthrough", viaGateway: true, baseline: "direct", nullBaseline: "null"},
+	{name: "run-api", viaGateway: true, runAPI: true, baseline: "direct", nullBaseline: "null"},
 	{name: "direct-stream", stream: true},
-	{name: "passthrough-stream", viaGateway: true, stream: true, baseline: "direct-stream"},
+	{name: "null-stream", viaNull: true, stream: true, baseline: "direct-stream"},
+	{name: "passthrough-stream", viaGateway: true, stream: true, baseline: "direct-stream", nullBaseline: "null-stream"},
 }
+
+// defaultPhases is every phase, in the order a reader compares them.
+const defaultPhases = "direct,null,passthrough,run-api,direct-stream,null-stream,passthrough-stream"
 
 // phaseResult is one phase at one concurrency. Error is set when the phase could not be
 // measured; the run goes on with the next phase.
@@ -42,26 +54,44 @@ type phaseResult struct {
 	AddedP50US       *float64 `json:"added_p50_us,omitempty"`
 	ThroughputRatio  *float64 `json:"throughput_ratio,omitempty"`
 	AddedTTFBP50US   *float64 `json:"added_ttfb_p50_us,omitempty"`
-	kind             phaseKind
+	// Against the null gateway at the same concurrency: tracegate's own share, without the
+	// extra loopback hop any gateway adds (tracegate phases only).
+	AddedP50VsNullUS      *float64 `json:"added_p50_vs_null_us,omitempty"`
+	AddedTTFBP50VsNullUS  *float64 `json:"added_ttfb_p50_vs_null_us,omitempty"`
+	ThroughputRatioVsNull *float64 `json:"throughput_ratio_vs_null,omitempty"`
+	kind                  phaseKind
+}
+
+// nullFloor is what the null gateway adds over direct at concurrency 1: the cost of one extra
+// loopback hop on this machine, which any gateway pays.
+type nullFloor struct {
+	AddedP50US     *float64 `json:"added_p50_us,omitempty"`
+	AddedTTFBP50US *float64 `json:"added_ttfb_p50_us,omitempty"`
 }
 
 type compareReport struct {
-	Gateway   string        `json:"gateway,omitempty"`
-	Upstream  string        `json:"upstream"`
-	Spans     string        `json:"spans,omitempty"`
-	IdleRSSKB int64         `json:"gateway_idle_rss_kb,omitempty"`
-	PeakRSSKB int64         `json:"gateway_peak_rss_kb,omitempty"`
-	Phases    []phaseResult `json:"phases"`
-	Targets   []targetCheck `json:"targets"`
+	Gateway   string `json:"gateway,omitempty"`
+	Upstream  string `json:"upstream"`
+	Spans     string `json:"spans,omitempty"`
+	IdleRSSKB int64  `json:"gateway_idle_rss_kb,omitempty"`
+	PeakRSSKB int64  `json:"gateway_peak_rss_kb,omitempty"`
+	// MockProcess says where the mock upstream ran: "own" (a process of its own, like the
+	// gateway) or "in-process" (inside the load tool, -mock-inprocess).
+	MockProcess string        `json:"mock_process"`
+	NullGateway string        `json:"null_gateway,omitempty"`
+	NullFloor   *nullFloor    `json:"null_gateway_floor,omitempty"`
+	Phases      []phaseResult `json:"phases"`
+	Targets     []targetCheck `json:"targets"`
 }
 
 // comparison is a compare run in progress.
 type comparison struct {
 	opts    *compareOptions
-	mock    *mockUpstream
+	mock    *upstreamMock
 	gateway string
 	pid     int // 0 when the gateway's process is unknown
 	proc    *gatewayProcess
+	null    *childProcess // the null gateway, when a phase goes through it
 	log     io.Writer
 }
 
@@ -106,17 +136,37 @@ func runCompareCommand(ctx context.Context, args []string, stdout, stderr io.Wri
 // compare runs every phase at every concurrency. Only setup failures are errors; a phase that
 // fails is recorded in its result and the next one runs.
 func compare(ctx context.Context, o *compareOptions, progress io.Writer) (*compareReport, error) {
-	m, err := startMock(o.mockAddr, o.mock)
+	m, err := startUpstreamMock(ctx, o)
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
-		grace, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = m.shutdown(grace)
+		if err := m.stop(); err != nil {
+			fmt.Fprintf(progress, "compare: %v\n", err)
+		}
 	}()
 	c := &comparison{opts: o, mock: m, gateway: o.gateway, pid: o.gatewayPID, log: progress}
-	report := &compareReport{Upstream: m.baseURL(), Phases: []phaseResult{}}
+	report := &compareReport{Upstream: m.baseURL(), MockProcess: "own", Phases: []phaseResult{}}
+	if m.proc != nil {
+		fmt.Fprintf(progress, "compare: mock upstream pid %d on %s\n", m.proc.pid(), m.addr)
+	} else {
+		report.MockProcess = "in-process"
+	}
+	if needsNullGateway(o.phases) {
+		null, err := startSelf(ctx, "null gateway", []string{"nullgw", "-listen", "127.0.0.1:0",
+			"-upstream", "http://" + m.addr, "-timeout", o.timeout.String(),
+			"-d", childLifetime(o).String(), "-exit-on-stdin-eof"}, childReadyLimit)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err := null.stop(); err != nil {
+				fmt.Fprintf(progress, "compare: %v\n", err)
+			}
+		}()
+		c.null, report.NullGateway = null, "http://"+null.addr
+		fmt.Fprintf(progress, "compare: null gateway pid %d on %s\n", null.pid(), null.addr)
+	}
 	if o.tracegateBin != "" {
 		dir, err := os.MkdirTemp("", "tracegate-load-*")
 		if err != nil {
@@ -159,6 +209,7 @@ func compare(ctx context.Context, o *compareOptions, progress io.Writer) (*compa
 		}
 	}
 	addRatios(report.Phases)
+	report.NullFloor = floorOf(report.Phases)
 	report.Targets = checkTargets(report, o.mock.chunkDelay)
 	return report, nil
 }
@@ -167,6 +218,12 @@ func (c *comparison) runPhase(ctx context.Context, kind phaseKind, conc int) pha
 	r := phaseResult{Phase: kind.name, Concurrency: conc, kind: kind}
 	body := chatBody(c.opts.request.model, kind.stream)
 	switch {
+	case kind.viaNull:
+		if c.null == nil {
+			r.Error = "the null gateway is not running"
+			return r
+		}
+		r.Target = "http://" + c.null.addr + "/v1/chat/completions"
 	case !kind.viaGateway:
 		r.Target = c.mock.chatURL()
 	case kind.runAPI:
@@ -196,6 +253,16 @@ func (c *comparison) runPhase(ctx context.Context, kind phaseKind, conc int) pha
 		default:
 		}
 	}
+	if kind.viaNull {
+		if err := c.null.exitError(); err != nil {
+			r.Error = err.Error()
+			return r
+		}
+	}
+	if err := c.mock.exitError(); err != nil {
+		r.Error = err.Error()
+		return r
+	}
 	req, err := newRequester(r.Target, body, kind.stream, conc, c.opts.timeout, c.opts.request.authKey)
 	if err != nil {
 		r.Error = err.Error()
@@ -221,9 +288,13 @@ func (c *comparison) runPhase(ctx context.Context, kind phaseKind, conc int) pha
 	if measureGateway {
 		cpuBefore, _ = cpuTime(c.pid)
 	}
-	upstreamBefore := c.mock.requests.Load()
+	upstreamBefore, errBefore := c.mock.requestCount()
 	s := runLoad(ctx, plan)
-	r.UpstreamRequests = c.mock.requests.Load() - upstreamBefore
+	if upstreamAfter, errAfter := c.mock.requestCount(); errBefore == nil && errAfter == nil {
+		r.UpstreamRequests = upstreamAfter - upstreamBefore
+	} else {
+		r.UpstreamRequests = -1 // unknown
+	}
 	r.Summary = &s
 	if measureGateway {
 		if cpuAfter, err := cpuTime(c.pid); err == nil && s.Requests > 0 {
@@ -265,27 +336,140 @@ func progressLine(r phaseResult) string {
 	return line
 }
 
-// addRatios compares each gateway phase with its baseline at the same concurrency.
+// addRatios compares each gateway phase with its baseline (direct) at the same concurrency,
+// and each tracegate phase with its null gateway phase too.
 func addRatios(results []phaseResult) {
 	for i := range results {
 		r := &results[i]
-		if r.kind.baseline == "" || r.Summary == nil || r.Error != "" {
+		if r.Summary == nil || r.Error != "" {
 			continue
 		}
-		for _, b := range results {
-			if b.Phase != r.kind.baseline || b.Concurrency != r.Concurrency || b.Summary == nil || b.Error != "" {
-				continue
-			}
-			added := r.Summary.LatencyUS.P50 - b.Summary.LatencyUS.P50
-			r.AddedP50US = &added
-			if b.Summary.RPS > 0 {
-				ratio := r.Summary.RPS / b.Summary.RPS
-				r.ThroughputRatio = &ratio
-			}
-			if r.Summary.TTFBUS != nil && b.Summary.TTFBUS != nil {
-				ttfb := r.Summary.TTFBUS.P50 - b.Summary.TTFBUS.P50
-				r.AddedTTFBP50US = &ttfb
-			}
+		if b := findPhase(results, r.kind.baseline, r.Concurrency); b != nil {
+			r.AddedP50US, r.AddedTTFBP50US, r.ThroughputRatio = differences(r.Summary, b.Summary)
+		}
+		if b := findPhase(results, r.kind.nullBaseline, r.Concurrency); b != nil {
+			r.AddedP50VsNullUS, r.AddedTTFBP50VsNullUS, r.ThroughputRatioVsNull = differences(r.Summary, b.Summary)
 		}
 	}
+}
+
+// differences is what s adds over base: median latency and time to first byte (streams
+// only) in µs, and the throughput ratio (nil when base served nothing).
+func differences(s, base *summary) (addedP50, addedTTFB, throughput *float64) {
+	added := s.LatencyUS.P50 - base.LatencyUS.P50
+	addedP50 = &added
+	if base.RPS > 0 {
+		ratio := s.RPS / base.RPS
+		throughput = &ratio
+	}
+	if s.TTFBUS != nil && base.TTFBUS != nil {
+		ttfb := s.TTFBUS.P50 - base.TTFBUS.P50
+		addedTTFB = &ttfb
+	}
+	return addedP50, addedTTFB, throughput
+}
+
+// floorOf reads the null gateway's cost over direct at concurrency 1, or nil if neither null
+// phase was measured.
+func floorOf(results []phaseResult) *nullFloor {
+	var f nullFloor
+	if r := findPhase(results, "null", 1); r != nil {
+		f.AddedP50US = r.AddedP50US
+	}
+	if r := findPhase(results, "null-stream", 1); r != nil {
+		f.AddedTTFBP50US = r.AddedTTFBP50US
+	}
+	if f.AddedP50US == nil && f.AddedTTFBP50US == nil {
+		return nil
+	}
+	return &f
+}
+
+func needsNullGateway(phases []phaseKind) bool {
+	for _, p := range phases {
+		if p.viaNull {
+			return true
+		}
+	}
+	return false
+}
+
+// childLifetime bounds how long compare's child processes serve: every phase at its longest,
+// plus a margin. They normally stop long before, when compare closes their stdin.
+func childLifetime(o *compareOptions) time.Duration {
+	runs := time.Duration(len(o.phases) * len(o.concurrency))
+	return runs*(o.duration+o.warmup+2*o.timeout) + 10*time.Minute
+}
+
+// upstreamMock is the mock upstream compare measures against: a process of its own (the
+// default, so a direct call crosses processes as one through a gateway does) or, with
+// -mock-inprocess, a server inside this process.
+type upstreamMock struct {
+	addr   string
+	proc   *childProcess // nil when in process
+	inproc *mockUpstream // nil when a child process
+}
+
+func startUpstreamMock(ctx context.Context, o *compareOptions) (*upstreamMock, error) {
+	if o.mockInProcess {
+		m, err := startMock(o.mockAddr, o.mock)
+		if err != nil {
+			return nil, err
+		}
+		return &upstreamMock{addr: m.ln.Addr().String(), inproc: m}, nil
+	}
+	p, err := startSelf(ctx, "mock upstream", []string{"mock", "-listen", o.mockAddr,
+		"-mock-delay", o.mock.delay.String(), "-mock-chunks", strconv.Itoa(o.mock.chunks),
+		"-mock-chunk-delay", o.mock.chunkDelay.String(),
+		"-d", childLifetime(o).String(), "-exit-on-stdin-eof"}, childReadyLimit)
+	if err != nil {
+		return nil, err
+	}
+	return &upstreamMock{addr: p.addr, proc: p}, nil
+}
+
+func (u *upstreamMock) baseURL() string { return "http://" + u.addr + "/v1" }
+func (u *upstreamMock) chatURL() string { return u.baseURL() + "/chat/completions" }
+
+// otlpURL is the base an OTLP/HTTP exporter appends /v1/traces to: the mock sinks spans.
+func (u *upstreamMock) otlpURL() string { return "http://" + u.addr }
+
+func (u *upstreamMock) exitError() error {
+	if u.proc == nil {
+		return nil
+	}
+	return u.proc.exitError()
+}
+
+// requestCount is how many chat requests the mock has served so far.
+func (u *upstreamMock) requestCount() (int64, error) {
+	if u.inproc != nil {
+		return u.inproc.requests.Load(), nil
+	}
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI("http://" + u.addr + mockStatsPath)
+	if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
+		return 0, fmt.Errorf("mock stats: %w", err)
+	}
+	var stats struct {
+		Requests int64 `json:"requests"`
+	}
+	if resp.StatusCode() != fasthttp.StatusOK {
+		return 0, fmt.Errorf("mock stats: HTTP %d", resp.StatusCode())
+	}
+	if err := json.Unmarshal(resp.Body(), &stats); err != nil {
+		return 0, fmt.Errorf("mock stats: %w", err)
+	}
+	return stats.Requests, nil
+}
+
+func (u *upstreamMock) stop() error {
+	if u.proc != nil {
+		return u.proc.stop()
+	}
+	grace, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return u.inproc.shutdown(grace)
 }

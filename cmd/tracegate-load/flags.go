@@ -202,6 +202,7 @@ type compareOptions struct {
 	gateway         string
 	gatewayPID      int
 	mockAddr        string
+	mockInProcess   bool
 	concurrency     []int
 	phases          []phaseKind
 	duration        time.Duration
@@ -224,8 +225,9 @@ func parseCompareFlags(args []string, stderr io.Writer) (*compareOptions, error)
 	fs.StringVar(&o.gateway, "gateway", "", "base URL of a running gateway instead, e.g. http://127.0.0.1:8080 (it must route models to -mock-upstream)")
 	fs.IntVar(&o.gatewayPID, "gateway-pid", 0, "with -gateway: its process id, to measure CPU and RSS")
 	fs.StringVar(&o.mockAddr, "mock-upstream", "127.0.0.1:0", "loopback address of the mock upstream")
+	fs.BoolVar(&o.mockInProcess, "mock-inprocess", false, "run the mock upstream inside this process (the old way: direct calls then skip the process hop a gateway's calls pay)")
 	concurrency := fs.String("concurrency", "1,16", "comma-separated concurrency levels, each phase runs at each")
-	phases := fs.String("phases", "direct,passthrough,run-api,direct-stream,passthrough-stream", "phases to run, in this order")
+	phases := fs.String("phases", defaultPhases, "phases to run, in this order: direct, null (through the null gateway), passthrough, run-api, direct-stream, null-stream, passthrough-stream")
 	fs.DurationVar(&o.duration, "d", 5*time.Second, "measured duration of each phase")
 	fs.IntVar(&o.requests, "n", 0, "measured request count of each phase (0 = until -d)")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured warm-up before each phase")

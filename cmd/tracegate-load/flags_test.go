@@ -77,8 +77,12 @@ func TestParseCompareFlags(t *testing.T) {
 	if o.gateway != "http://127.0.0.1:8080" || len(o.concurrency) != 2 || o.concurrency[1] != 4 || len(o.phases) != 2 || !o.phases[1].runAPI {
 		t.Errorf("%+v", o)
 	}
-	if _, err := parseCompareFlags([]string{"-phases", "direct"}, io.Discard); err != nil {
-		t.Errorf("direct phases need no gateway: %v", err)
+	if o, err := parseCompareFlags([]string{"-phases", "direct,null,null-stream", "-mock-inprocess"}, io.Discard); err != nil || !o.mockInProcess {
+		t.Errorf("direct and null gateway phases need no gateway: %v", err)
+	}
+	if o, err := parseCompareFlags([]string{"-gateway", "http://127.0.0.1:8080"}, io.Discard); err != nil || len(o.phases) != len(allPhases) ||
+		o.phases[1].name != "null" || o.mockInProcess {
+		t.Errorf("default phases: every one, the null gateway's included, mock in its own process: %+v %v", o, err)
 	}
 	for _, bad := range [][]string{
 		{}, // gateway phases without a gateway

@@ -30,7 +30,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	mode := ""
 	if len(args) > 0 {
 		switch args[0] {
-		case "mock", "compare", "load":
+		case "mock", "nullgw", "compare", "load":
 			mode, args = args[0], args[1:]
 		case "help", "-h", "-help", "--help":
 			fmt.Fprint(stdout, usageText)
@@ -40,6 +40,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch mode {
 	case "mock":
 		return runMockCommand(ctx, args, stdout, stderr)
+	case "nullgw":
+		return runNullGatewayCommand(ctx, args, stdout, stderr)
 	case "compare":
 		return runCompareCommand(ctx, args, stdout, stderr)
 	default:
@@ -51,7 +53,8 @@ const usageText = `tracegate-load: load generator for OpenAI-compatible endpoint
 
   tracegate-load [load] [flags]   drive -target at -c concurrency or -rate req/s
   tracegate-load mock [flags]     serve the mock upstream only
-  tracegate-load compare [flags]  direct vs through-tracegate, side by side
+  tracegate-load nullgw [flags]   serve the null gateway only: a bare relay to -upstream
+  tracegate-load compare [flags]  direct vs null gateway vs through-tracegate, side by side
 
 Run a mode with -h for its flags.
 `

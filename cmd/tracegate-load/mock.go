@@ -35,6 +35,10 @@ type mockUpstream struct {
 	spanExports atomic.Int64 // OTLP export requests received
 }
 
+// mockStatsPath serves the mock's counters as JSON, so compare can count the requests that
+// reached a mock running in another process.
+const mockStatsPath = "/_mock/stats"
+
 var (
 	sseDoneEvent = []byte("data: [DONE]\n\n")
 	mockError404 = []byte(`{"error":{"message":"mock upstream serves POST /v1/chat/completions only","type":"invalid_request_error","param":null,"code":null}}`)
@@ -73,9 +77,6 @@ func (m *mockUpstream) baseURL() string { return "http://" + m.ln.Addr().String(
 // chatURL is the mock's chat completions endpoint, the direct-call target.
 func (m *mockUpstream) chatURL() string { return m.baseURL() + "/chat/completions" }
 
-// otlpURL is the base an OTLP/HTTP exporter appends /v1/traces to.
-func (m *mockUpstream) otlpURL() string { return "http://" + m.ln.Addr().String() }
-
 func (m *mockUpstream) shutdown(ctx context.Context) error {
 	return m.server.ShutdownWithContext(ctx)
 }
@@ -107,6 +108,10 @@ func (m *mockUpstream) handle(ctx *fasthttp.RequestCtx) {
 	case "/v1/traces":
 		m.spanExports.Add(1)
 		ctx.SetContentType("application/x-protobuf")
+		return
+	case mockStatsPath:
+		ctx.SetContentType("application/json")
+		ctx.SetBody(fmt.Appendf(nil, `{"requests":%d,"span_exports":%d}`, m.requests.Load(), m.spanExports.Load()))
 		return
 	default:
 		ctx.SetStatusCode(fasthttp.StatusNotFound)
@@ -178,8 +183,9 @@ func (m *mockUpstream) streamFlags(body []byte) (stream, includeUsage bool, err 
 func runMockCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tracegate-load mock", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", "127.0.0.1:18081", "loopback address to serve on")
+	listen := fs.String("listen", "127.0.0.1:18081", "loopback address to serve on (port 0: any free port, printed on start)")
 	lifetime := fs.Duration("d", time.Hour, "stop serving after this long")
+	stdinEOF := fs.Bool("exit-on-stdin-eof", false, "also stop when stdin closes (compare starts the mock this way)")
 	var opts mockOptions
 	addMockFlags(fs, &opts)
 	if err := fs.Parse(args); err != nil {
@@ -194,13 +200,11 @@ func runMockCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintf(stderr, "tracegate-load mock: %v\n", err)
 		return exitUsage
 	}
+	fmt.Fprintf(stdout, "mock upstream%s%s\n", listeningMarker, m.ln.Addr())
 	fmt.Fprintf(stdout, "mock upstream: openai base_url %s (chat at %s), serving for %s\n", m.baseURL(), m.chatURL(), *lifetime)
-	timer := time.NewTimer(*lifetime)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-	case <-timer.C:
-	}
+	serveCtx, stopServing := serveContext(ctx, *lifetime, *stdinEOF)
+	defer stopServing()
+	<-serveCtx.Done()
 	grace, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := m.shutdown(grace); err != nil {

@@ -109,8 +109,14 @@ func TestCompareKeepsGoingPastAFailedPhase(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Phases) != 10 {
-		t.Fatalf("%d phase results, want 5 phases x 2 concurrency levels", len(rep.Phases))
+	if len(rep.Phases) != 14 {
+		t.Fatalf("%d phase results, want 7 phases x 2 concurrency levels", len(rep.Phases))
+	}
+	if rep.MockProcess != "own" || !strings.HasPrefix(rep.NullGateway, "http://127.0.0.1:") {
+		t.Errorf("mock %q null gateway %q: both in processes of their own", rep.MockProcess, rep.NullGateway)
+	}
+	if rep.NullFloor == nil || rep.NullFloor.AddedP50US == nil || rep.NullFloor.AddedTTFBP50US == nil {
+		t.Errorf("null gateway floor %+v", rep.NullFloor)
 	}
 	for _, p := range rep.Phases {
 		switch p.Phase {
@@ -119,11 +125,20 @@ func TestCompareKeepsGoingPastAFailedPhase(t *testing.T) {
 				t.Errorf("run-api c=%d: error %q", p.Concurrency, p.Error)
 			}
 		case "passthrough", "passthrough-stream":
-			if p.Error != "" || p.Summary.OK != 40 || p.ThroughputRatio == nil || p.AddedP50US == nil {
+			if p.Error != "" || p.Summary.OK != 40 || p.ThroughputRatio == nil || p.AddedP50US == nil ||
+				p.AddedP50VsNullUS == nil || p.ThroughputRatioVsNull == nil {
 				t.Errorf("%s c=%d: %+v", p.Phase, p.Concurrency, p)
 			}
-			if (p.Phase == "passthrough-stream") != (p.AddedTTFBP50US != nil) {
+			stream := p.Phase == "passthrough-stream"
+			if stream != (p.AddedTTFBP50US != nil) || stream != (p.AddedTTFBP50VsNullUS != nil) {
 				t.Errorf("%s: added TTFB only for streams", p.Phase)
+			}
+		case "null", "null-stream":
+			if p.Error != "" || p.Summary.OK != 40 || p.UpstreamRequests != 40 || p.AddedP50US == nil || p.AddedP50VsNullUS != nil {
+				t.Errorf("%s c=%d: %+v", p.Phase, p.Concurrency, p)
+			}
+			if (p.Phase == "null-stream") != (p.AddedTTFBP50US != nil) || !strings.Contains(p.Target, strings.TrimPrefix(rep.NullGateway, "http://")) {
+				t.Errorf("%s: %+v", p.Phase, p)
 			}
 		case "direct", "direct-stream":
 			if p.Error != "" || p.Summary.OK != 40 || p.UpstreamRequests != 40 || p.ThroughputRatio != nil {
@@ -142,8 +157,18 @@ func TestCompareKeepsGoingPastAFailedPhase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(raw), "| run-api | 1 | FAILED |") || !strings.Contains(string(raw), "| passthrough | 16 | ") {
-		t.Errorf("markdown:\n%s", raw)
+	for _, want := range []string{"| run-api | 1 | FAILED | | | | | | | | | | | probe request failed: HTTP 404", "| passthrough | 16 | ", "| null-stream | 1 | ",
+		"| added p50 vs null gateway | added TTFB vs null gateway |", "Null gateway adds ", "in its own process",
+		"| passthrough, c=1: added median latency over the null gateway | "} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, raw)
+		}
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		cells := strings.Count(line, "|") - strings.Count(line, `\|`) - 1
+		if strings.HasPrefix(line, "| ") && cells != 3 && cells != 14 {
+			t.Errorf("%d cells, want 14 in a phase row and 3 in a target row: %s", cells, line)
+		}
 	}
 	if !strings.Contains(progress.String(), "run-api            c=1   FAILED: probe request failed: HTTP 404") {
 		t.Errorf("progress must name the failure:\n%s", progress.String())
@@ -164,16 +189,21 @@ func TestCheckTargetsVerdicts(t *testing.T) {
 			{Phase: "passthrough-stream", Concurrency: 1, Error: "probe request failed"},
 		},
 	}
+	rep.Phases[0].AddedP50VsNullUS = f(12.5)
+	rep.Phases[1].ThroughputRatioVsNull = f(0.3)
 	got := map[string]string{}
 	for _, c := range checkTargets(rep, time.Millisecond) {
 		got[c.Target] = c.Verdict + " " + c.Measured
 	}
 	want := map[string]string{
-		"passthrough, c=1: added median latency < 50 µs":    "pass +30.0 µs",
-		"passthrough, c=16: throughput >= 35% of direct":    "fail 20%",
-		"run API CPU per request <= 1.3x passthrough's":     "pass 1.20x at c=16 (60.0 vs 50.0 µs)",
-		"streaming, c=1: added time to first byte < 100 µs": "n/a needs passthrough-stream and direct-stream at c=1",
-		"streaming: each chunk flushed as it arrives":       "n/a needs passthrough-stream at c=1 and -mock-chunk-delay > 0",
+		"passthrough, c=1: added median latency < 50 µs":                 "pass +30.0 µs",
+		"passthrough, c=1: added median latency over the null gateway":   "info +12.5 µs (under 50 µs)",
+		"passthrough, c=16: throughput >= 35% of direct":                 "fail 20%",
+		"passthrough, c=16: throughput as a share of the null gateway's": "info 30% (below 35%)",
+		"run API CPU per request <= 1.3x passthrough's":                  "pass 1.20x at c=16 (60.0 vs 50.0 µs)",
+		"streaming, c=1: added time to first byte < 100 µs":              "n/a needs passthrough-stream and direct-stream at c=1",
+		"streaming, c=1: added time to first byte over the null gateway": "n/a needs passthrough-stream and null-stream at c=1",
+		"streaming: each chunk flushed as it arrives":                    "n/a needs passthrough-stream at c=1 and -mock-chunk-delay > 0",
 		"idle RSS < 50 MiB":      "fail 60.0 MiB",
 		"RSS bounded under load": "info peak 70.0 MiB (VmHWM)",
 	}
@@ -184,5 +214,92 @@ func TestCheckTargetsVerdicts(t *testing.T) {
 	}
 	if len(got) != len(want) {
 		t.Errorf("got %d targets: %v", len(got), got)
+	}
+}
+
+func TestRatiosAgainstDirectAndTheNullGateway(t *testing.T) {
+	sum := func(p50, rps float64, ttfb *percentiles) *summary {
+		return &summary{LatencyUS: percentiles{P50: p50}, RPS: rps, TTFBUS: ttfb}
+	}
+	kind := func(name string) phaseKind {
+		for _, k := range allPhases {
+			if k.name == name {
+				return k
+			}
+		}
+		t.Fatalf("no phase %s", name)
+		return phaseKind{}
+	}
+	phase := func(name string, conc int, s *summary) phaseResult {
+		return phaseResult{Phase: name, Concurrency: conc, Summary: s, kind: kind(name)}
+	}
+	results := []phaseResult{
+		phase("direct", 1, sum(20, 1000, nil)),
+		phase("null", 1, sum(110, 500, nil)),
+		phase("passthrough", 1, sum(150, 400, nil)),
+		phase("run-api", 1, sum(160, 380, nil)),
+		phase("direct-stream", 1, sum(40, 800, &percentiles{P50: 30})),
+		phase("null-stream", 1, sum(150, 400, &percentiles{P50: 130})),
+		phase("passthrough-stream", 1, sum(200, 300, &percentiles{P50: 170})),
+		phase("passthrough", 16, sum(900, 4000, nil)), // no null at c=16
+	}
+	addRatios(results)
+	check := func(name string, conc int, get func(*phaseResult) *float64, want float64) {
+		t.Helper()
+		r := findPhase(results, name, conc)
+		if v := get(r); v == nil || *v != want {
+			t.Errorf("%s c=%d: got %v, want %v", name, conc, v, want)
+		}
+	}
+	check("null", 1, func(r *phaseResult) *float64 { return r.AddedP50US }, 90)
+	check("passthrough", 1, func(r *phaseResult) *float64 { return r.AddedP50US }, 130)
+	check("passthrough", 1, func(r *phaseResult) *float64 { return r.AddedP50VsNullUS }, 40)
+	check("passthrough", 1, func(r *phaseResult) *float64 { return r.ThroughputRatioVsNull }, 0.8)
+	check("run-api", 1, func(r *phaseResult) *float64 { return r.AddedP50VsNullUS }, 50)
+	check("null-stream", 1, func(r *phaseResult) *float64 { return r.AddedTTFBP50US }, 100)
+	check("passthrough-stream", 1, func(r *phaseResult) *float64 { return r.AddedTTFBP50VsNullUS }, 40)
+	if r := findPhase(results, "passthrough", 16); r.AddedP50VsNullUS != nil || r.AddedP50US != nil {
+		t.Errorf("c=16 has neither direct nor null: %+v", r)
+	}
+	if r := findPhase(results, "null", 1); r.AddedP50VsNullUS != nil {
+		t.Error("the null gateway is not compared with itself")
+	}
+
+	floor := floorOf(results)
+	if floor == nil || *floor.AddedP50US != 90 || *floor.AddedTTFBP50US != 100 {
+		t.Fatalf("floor %+v", floor)
+	}
+	if line := floorLine(floor); !strings.Contains(line, "Null gateway adds 90 µs p50 / 100 µs TTFB over direct on this machine") ||
+		!strings.Contains(line, "paid by any gateway") {
+		t.Errorf("floor line %q", line)
+	}
+	if floorOf(results[:1]) != nil || floorLine(nil) != "" {
+		t.Error("no null phase, no floor")
+	}
+	var buf bytes.Buffer
+	if err := writeJSON(&buf, &compareReport{NullFloor: floor, Phases: results[2:3]}); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{`"null_gateway_floor": {`, `"added_p50_us": 90`, `"added_ttfb_p50_us": 100`,
+		`"added_p50_vs_null_us": 40`, `"throughput_ratio_vs_null": 0.8`, `"mock_process"`} {
+		if !strings.Contains(buf.String(), key) {
+			t.Errorf("JSON lacks %s:\n%s", key, buf.String())
+		}
+	}
+}
+
+func TestCompareWithTheMockInProcess(t *testing.T) {
+	var out bytes.Buffer
+	code := run(context.Background(), []string{"compare", "-mock-inprocess", "-phases", "direct,null", "-concurrency", "2",
+		"-n", "20", "-warmup", "0s", "-json"}, &out, io.Discard)
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	var rep compareReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.MockProcess != "in-process" || len(rep.Phases) != 2 || rep.Phases[1].UpstreamRequests != 20 || rep.Phases[1].AddedP50US == nil {
+		t.Errorf("%+v", rep)
 	}
 }
