@@ -14,12 +14,20 @@ import (
 // socket to become readable and peeks: end of file (or a reset) means the client closed its
 // side, and the upstream request is cancelled at once. Peeking consumes nothing, so a
 // pipelined next request stays in the socket for fasthttp.
+//
+// The watch starts only once the stream has run for watchDelay: most of its cost (a
+// goroutine, a system call, a wake-up to stop it) is then paid by long streams alone, where a
+// disconnect matters, and a client that leaves in the first instant is noticed after it.
 type disconnectWatch struct {
 	conn    net.Conn
+	start   *time.Timer
 	done    chan struct{}
 	stopped chan struct{}
 	gone    atomic.Bool
 }
+
+// watchDelay is how long a stream runs before its client is watched.
+const watchDelay = 50 * time.Millisecond
 
 // watchDisconnect starts watching conn and calls cancel when the client goes away. It returns
 // nil (no watching) for connections without a file descriptor, such as in-memory listeners;
@@ -34,7 +42,7 @@ func watchDisconnect(conn net.Conn, cancel func()) *disconnectWatch {
 		return nil
 	}
 	w := &disconnectWatch{conn: conn, done: make(chan struct{}), stopped: make(chan struct{})}
-	go func() {
+	w.start = time.AfterFunc(watchDelay, func() {
 		defer close(w.stopped)
 		var buf [1]byte
 		for {
@@ -65,13 +73,13 @@ func watchDisconnect(conn net.Conn, cancel func()) *disconnectWatch {
 			case <-time.After(probeInterval):
 			}
 		}
-	}()
+	})
 	return w
 }
 
 // stop ends the watch and waits for its goroutine, leaving the connection as it found it.
 func (w *disconnectWatch) stop() {
-	if w == nil {
+	if w == nil || w.start.Stop() { // never started
 		return
 	}
 	close(w.done)
