@@ -27,7 +27,7 @@ func benchEnv(prompts string) func(string) (string, bool) {
 // TestBenchConfigIsAValidTracegateConfig loads the generated config with tracegate's own
 // loader, so a change to the config schema shows up here rather than as a failed benchmark.
 func TestBenchConfigIsAValidTracegateConfig(t *testing.T) {
-	c, err := config.Parse([]byte(benchConfig), benchEnv("/tmp/prompts"))
+	c, err := config.Parse([]byte(benchConfig), benchEnv(filepath.Join("bench", "prompts")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestBenchConfigIsAValidTracegateConfig(t *testing.T) {
 	if len(c.Routes) != 1 || c.Routes[0].Match != "*" || c.Routes[0].Provider != "upstream" {
 		t.Errorf("routes %+v", c.Routes)
 	}
-	if c.Registry.Sources[0].Path != "/tmp/prompts" {
+	if c.Registry.Sources[0].Path != filepath.Join("bench", "prompts") {
 		t.Errorf("sources %+v", c.Registry.Sources)
 	}
 }
