@@ -90,84 +90,45 @@ func scanIncludeUsage(v []byte) (includeUsage, ok bool) {
 // caller applies this when ScanRequest reported stream. A body that is not a JSON object is
 // appended unchanged, for the upstream to reject.
 func WithIncludeUsage(dst, body []byte) []byte {
-	const field = `"stream_options":{"include_usage":true}`
-	s, ok := newObjectScanner(body, 0)
+	out, ok := setMember(dst, body, "stream_options", false, appendIncludeUsage)
 	if !ok {
 		return append(dst, body...)
 	}
-	orig := len(dst)
-	copied := 0 // body[:copied] is already in dst
-	found, members := false, 0
-	for {
-		m, ok := s.next()
-		if !ok {
-			break
-		}
-		members++
-		if !keyIs(m.key, "stream_options") {
-			continue
-		}
-		found = true
-		dst = append(dst, body[copied:m.start]...)
-		dst = appendIncludeUsage(dst, body[m.start:m.end])
-		copied = m.end
-	}
-	if !s.finish() {
-		return append(dst[:orig], body...)
-	}
-	if !found {
-		dst = append(dst, body[copied:s.close]...)
-		if members > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, field...)
-		copied = s.close
-	}
-	return append(dst, body[copied:]...)
+	return out
 }
 
-// appendIncludeUsage appends a stream_options value with include_usage forced to true.
+// appendIncludeUsage appends a stream_options value (nil when absent) with include_usage
+// forced to true.
 func appendIncludeUsage(dst, v []byte) []byte {
-	s, ok := newObjectScanner(v, 0)
-	if !ok {
-		return append(dst, `{"include_usage":true}`...)
-	}
-	start := len(dst)
-	copied, found, members := 0, false, 0
-	for {
-		m, ok := s.next()
-		if !ok {
-			break
-		}
-		members++
-		if keyIs(m.key, "include_usage") {
-			found = true
-			dst = append(dst, v[copied:m.start]...)
-			dst = append(dst, "true"...)
-			copied = m.end
+	if v != nil {
+		if out, ok := setMember(dst, v, "include_usage", false, appendTrue); ok {
+			return out
 		}
 	}
-	if s.failed {
-		return append(dst[:start], `{"include_usage":true}`...)
-	}
-	if !found {
-		dst = append(dst, v[copied:s.close]...)
-		if members > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, `"include_usage":true`...)
-		copied = s.close
-	}
-	return append(dst, v[copied:]...)
+	return append(dst, `{"include_usage":true}`...)
 }
+
+func appendTrue(dst, _ []byte) []byte { return append(dst, "true"...) }
 
 // WithModel appends body to dst with the top-level "model" value replaced by model (inserted
 // when absent), splicing bytes so the rest is forwarded as sent. A body that is not a JSON
 // object is appended unchanged.
 func WithModel(dst, body []byte, model string) []byte {
-	s, ok := newObjectScanner(body, 0)
+	out, ok := setMember(dst, body, "model", true, func(dst, _ []byte) []byte { return jsonw.String(dst, model) })
 	if !ok {
 		return append(dst, body...)
+	}
+	return out
+}
+
+// setMember appends the JSON object obj to dst with the value of every member named key
+// replaced by put(dst, old), or, when there is none, with the member added (first when front,
+// else last) and put called with a nil old value. The rest is copied byte for byte. ok is
+// false, and dst returned as it came, when obj is not one well-formed JSON object.
+func setMember(dst, obj []byte, key string, front bool, put func(dst, old []byte) []byte) ([]byte, bool) {
+	s, ok := newObjectScanner(obj, 0)
+	if !ok {
+		return dst, false
 	}
 	orig := len(dst)
 	copied, found, members := 0, false, 0
@@ -177,26 +138,34 @@ func WithModel(dst, body []byte, model string) []byte {
 			break
 		}
 		members++
-		if keyIs(m.key, "model") {
+		if keyIs(m.key, key) {
 			found = true
-			dst = append(dst, body[copied:m.start]...)
-			dst = jsonw.String(dst, model)
+			dst = append(dst, obj[copied:m.start]...)
+			dst = put(dst, obj[m.start:m.end])
 			copied = m.end
 		}
 	}
 	if !s.finish() {
-		return append(dst[:orig], body...)
+		return dst[:orig], false
 	}
 	if !found {
-		dst = append(dst, body[:s.open+1]...)
-		dst = append(dst, `"model":`...)
-		dst = jsonw.String(dst, model)
-		if members > 0 {
+		at := s.close
+		if front {
+			at = s.open + 1
+		}
+		dst = append(dst, obj[:at]...)
+		if !front && members > 0 {
 			dst = append(dst, ',')
 		}
-		copied = s.open + 1
+		dst = jsonw.String(dst, key)
+		dst = append(dst, ':')
+		dst = put(dst, nil)
+		if front && members > 0 {
+			dst = append(dst, ',')
+		}
+		copied = at
 	}
-	return append(dst, body[copied:]...)
+	return append(dst, obj[copied:]...), true
 }
 
 // ScanUsage reads the top-level usage of a complete chat.completion body. ok is false when the
