@@ -58,6 +58,8 @@ func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spa
 		s.obs.RequestDone(metrics.RequestSummary{Route: metrics.RouteChat, Stream: true, Status: c.Status, Code: c.Code, Duration: time.Since(cs.start)})
 		return
 	}
+	// The body belongs to the request ctx, which the relay outlives: keep none of it.
+	cs.body, cs.decode = nil, nil
 	r := &streamRelay{s: s, rt: rt, run: run, fs: fs, cancel: cancel, cs: cs}
 	if fs.Raw != nil {
 		r.sse = sse.NewReader(fs.Raw)
