@@ -2,9 +2,15 @@ package spans
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"testing"
 
 	"github.com/tracegate/tracegate/llm"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
@@ -87,4 +93,70 @@ func BenchmarkParseIDs(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchBatch is a full export batch of tracegate's own spans: 256 runs, each a run span and an
+// attempt span with full attributes.
+func benchBatch(b *testing.B) []sdktrace.ReadOnlySpan {
+	capture := &spanCapture{}
+	rec := NewWithExporter(capture, Options{}, true)
+	defer rec.Shutdown(context.Background())
+	for range maxExportBatch / 2 {
+		recordBenchRun(b, rec, benchStart)
+	}
+	spans := capture.Spans()
+	if len(spans) != maxExportBatch {
+		b.Fatalf("%d spans, want %d", len(spans), maxExportBatch)
+	}
+	return spans
+}
+
+// discardingCollector accepts and drops every export.
+func discardingCollector(b *testing.B) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	b.Cleanup(srv.Close)
+	return srv
+}
+
+// BenchmarkEncodeBatch is one export of 512 spans. sdk is the exporter tracegate used before
+// (otlptracehttp with tracegate's BestSpeed gzip client); fast is fastHTTPExporter; both post
+// to the same discarding loopback collector. encode is otlpEncoder alone.
+func BenchmarkEncodeBatch(b *testing.B) {
+	spans := benchBatch(b)
+	b.Run("encode", func(b *testing.B) {
+		var enc otlpEncoder
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = enc.encode(spans)
+		}
+	})
+	b.Run("fast", func(b *testing.B) {
+		srv := discardingCollector(b)
+		u, _ := url.Parse(srv.URL)
+		exp := newFastHTTPExporter(u, nil)
+		defer exp.Shutdown(context.Background())
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := exp.ExportSpans(context.Background(), spans); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("sdk", func(b *testing.B) {
+		srv := discardingCollector(b)
+		u, _ := url.Parse(srv.URL)
+		exp, err := otlptracehttp.New(context.Background(), httpExporterOptions(Options{}, u)...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer exp.Shutdown(context.Background())
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := exp.ExportSpans(context.Background(), spans); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
