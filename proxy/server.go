@@ -212,8 +212,14 @@ func (s *Server) onlyGET(ctx *fasthttp.RequestCtx, h fasthttp.RequestHandler) {
 // unescapeSlug decodes a raw path segment. An encoded '/' or a ".." stays invalid rather
 // than being normalised into another path.
 func unescapeSlug(raw []byte) (string, bool) {
-	s, err := url.PathUnescape(string(raw))
-	if err != nil || !registry.ValidSlug(s) {
+	s := string(raw)
+	if bytes.IndexByte(raw, '%') >= 0 {
+		var err error
+		if s, err = url.PathUnescape(s); err != nil {
+			return "", false
+		}
+	}
+	if !registry.ValidSlug(s) {
 		return "", false
 	}
 	return s, true

@@ -3,7 +3,6 @@ package registry
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 
 	"github.com/tracegate/tracegate/llm"
 )
@@ -121,20 +120,33 @@ func (p *Prompt) normalize(slug string) error {
 	return nil
 }
 
-var slugPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+// maxSlugLen bounds a slug, which also names a file.
+const maxSlugLen = 128
 
-// ValidSlug reports whether s can name a prompt: no path separators, no "..".
+// ValidSlug reports whether s can name a prompt: a letter or digit, then letters, digits, '.',
+// '_' or '-', at most 128 in all, and no "..", so a slug can never name a path outside the
+// prompt directory. It runs on every request, hence no regexp.
 func ValidSlug(s string) bool {
-	return slugPattern.MatchString(s) && !containsDotDot(s)
-}
-
-func containsDotDot(s string) bool {
-	for i := 0; i+1 < len(s); i++ {
-		if s[i] == '.' && s[i+1] == '.' {
-			return true
+	if len(s) == 0 || len(s) > maxSlugLen || !isAlnum(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case isAlnum(c), c == '_', c == '-':
+		case c == '.':
+			if s[i-1] == '.' {
+				return false
+			}
+		default:
+			return false
 		}
 	}
-	return false
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 // JSONObject is a JSON value kept as raw bytes; in YAML files it is written as a YAML mapping.
