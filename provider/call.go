@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tracegate/tracegate/llm"
+	"github.com/valyala/bytebufferpool"
 	"github.com/valyala/fasthttp"
 )
 
@@ -41,10 +42,13 @@ func complete(ctx context.Context, t Target, req *llm.Request) (*llm.Response, e
 	defer fasthttp.ReleaseRequest(hreq)
 	defer fasthttp.ReleaseResponse(hresp)
 
-	body, err := b.codec.encode(hreq.Body()[:0], &sent)
+	buf := bytebufferpool.Get()
+	defer bytebufferpool.Put(buf)
+	body, err := b.codec.encode(buf.B[:0], &sent)
 	if err != nil {
 		return nil, fmt.Errorf("encode request for %s: %w", b.Name, err)
 	}
+	buf.B = body
 	hreq.SetBodyRaw(body)
 	b.prepare(hreq, t.Model, false)
 

@@ -49,6 +49,9 @@ type Run struct {
 	sessionID string
 	attempts  atomic.Int32
 	ended     atomic.Bool
+	// spanID and traceID cache the wire forms. A Run's methods other than StartAttempt and
+	// End are called from the request's goroutine only.
+	spanID, traceID string
 	// latest is the attempt started last: the one a stream relay is reading from.
 	latest atomic.Pointer[Attempt]
 
@@ -141,10 +144,20 @@ func (r *Recorder) appendRunStartAttributes(attrs []attribute.KeyValue, s *RunSt
 }
 
 // SpanID is the run span id in wire form, sp_ + 16 hex.
-func (run *Run) SpanID() string { return FormatSpanID(run.sc.SpanID()) }
+func (run *Run) SpanID() string {
+	if run.spanID == "" { // formatted once: replies, headers and log lines all ask
+		run.spanID = FormatSpanID(run.sc.SpanID())
+	}
+	return run.spanID
+}
 
 // TraceID is the trace id in wire form: tr_ + 16 hex for 64-bit ids, tr_ + 32 hex otherwise.
-func (run *Run) TraceID() string { return FormatTraceID(run.sc.TraceID()) }
+func (run *Run) TraceID() string {
+	if run.traceID == "" {
+		run.traceID = FormatTraceID(run.sc.TraceID())
+	}
+	return run.traceID
+}
 
 // Traceparent is the W3C traceparent header value for the run span.
 func (run *Run) Traceparent() string { return FormatTraceparent(run.sc) }
