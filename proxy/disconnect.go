@@ -44,6 +44,15 @@ func watchDisconnect(conn net.Conn, cancel func()) *disconnectWatch {
 	w := &disconnectWatch{conn: conn, done: make(chan struct{}), stopped: make(chan struct{})}
 	w.start = time.AfterFunc(watchDelay, func() {
 		defer close(w.stopped)
+		// fasthttp left the read deadline of the request (server.read_timeout) on the
+		// connection; the watch must outlast it. Closing done before stop moves the deadline
+		// makes the check below catch a stop that raced with this line.
+		_ = conn.SetReadDeadline(time.Time{})
+		select {
+		case <-w.done:
+			return
+		default:
+		}
 		var buf [1]byte
 		for {
 			var n int
