@@ -361,3 +361,33 @@ func FuzzGlobMatch(f *testing.F) {
 		}
 	})
 }
+
+func TestStreamRunningPastTheTimeoutIsATimeout(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}`+"\n\n")
+		w.(http.Flusher).Flush()
+		select { // then stall, like a provider that hangs mid-stream
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	}))
+	defer srv.Close()
+	d, _ := newTestDispatcher(t, srv.URL, "", "", nil)
+	d.router.backends["openai"].Timeout = 300 * time.Millisecond
+	st, err := d.Stream(context.Background(), "gpt-4o-mini", simpleRequest(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for {
+		_, err := st.Next()
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, ErrTimeout) {
+			t.Fatalf("want ErrTimeout, got %v", err)
+		}
+		return
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -34,8 +35,9 @@ const maxDrain = 4 << 10
 
 // upstreamStream is the open body of a streamed reply.
 type upstreamStream struct {
-	resp *fasthttp.Response
-	body io.Reader
+	backend *Backend
+	resp    *fasthttp.Response
+	body    io.Reader
 	// closer interrupts a blocked Read; safe from any goroutine, once.
 	closer    interface{ CloseWithError(error) error }
 	stopAbort func() bool
@@ -43,7 +45,18 @@ type upstreamStream struct {
 	closed    bool
 }
 
-func (s *upstreamStream) Read(p []byte) (int, error) { return s.body.Read(p) }
+// Read reads the body; running past the backend timeout (the connection's deadline) is
+// reported as ErrTimeout, like a call that never answered.
+func (s *upstreamStream) Read(p []byte) (int, error) {
+	n, err := s.body.Read(p)
+	if err != nil && err != io.EOF {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			err = fmt.Errorf("%s stream ran past its %s timeout: %w", s.backend.Name, s.backend.Timeout, ErrTimeout)
+		}
+	}
+	return n, err
+}
 
 // Close releases the stream. A finished stream's end is read first, so that its connection
 // goes back to the pool; an unfinished one's connection is dropped, which also ends the
@@ -101,7 +114,7 @@ func (b *Backend) postStream(ctx context.Context, path string, body []byte) (io.
 		}
 		return nil, &ConnectionError{Provider: b.Name, Err: err}
 	}
-	s := &upstreamStream{resp: resp, body: resp.BodyStream(), aborted: make(chan struct{})}
+	s := &upstreamStream{backend: b, resp: resp, body: resp.BodyStream(), aborted: make(chan struct{})}
 	if s.body == nil {
 		s.body = eofReader{}
 	}
