@@ -37,6 +37,7 @@ const maxUpstreamBody = 4 << 20
 // HTTPSource fetches prompts from an upstream registry. It does not cache: put a Cache in
 // front of it. Keys are sent only in the Authorization header, never in errors or logs.
 type HTTPSource struct {
+	probe         probe  // the last /readyz answer
 	base          string // without a trailing slash
 	host          string // names the registry in errors; never carries credentials
 	apiKey        string

@@ -72,7 +72,7 @@ func start(cfg *config.Config, configPath string, log *slog.Logger, logLevel *sl
 	})
 	srv.SetObserver(m)
 	srv.SetMetricsHandler(m.Handler())
-	srv.AddReadinessCheck("registry", registryReady(cfg.Registry.Sources))
+	srv.AddReadinessCheck("registry", registryReady(cfg.Registry.Sources, sources))
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {

@@ -13,19 +13,35 @@ import (
 	"github.com/tracegate/tracegate/registry"
 )
 
-// registryReady is the registry's /readyz check: every file source's directory can be read.
-// HTTP sources count as ready: the registry package has no cheap ping yet, and its cache
-// serves stale prompts through an upstream outage anyway.
-func registryReady(sources []config.Source) proxy.ReadinessCheck {
+// readyChecker is a registry source that can say whether it can serve runs now.
+type readyChecker interface {
+	Ready(ctx context.Context) error
+}
+
+// registryReady is the registry's /readyz check: every file source's directory can be read,
+// and every upstream source either has a warm cache or answers (registry.Cache.Ready, which
+// asks the upstream at most every few seconds).
+func registryReady(cfgSources []config.Source, sources []registry.Source) proxy.ReadinessCheck {
 	var dirs []string
-	for _, s := range sources {
+	for _, s := range cfgSources {
 		if s.Type == "file" {
 			dirs = append(dirs, s.Path)
 		}
 	}
-	return func(context.Context) error {
+	var remotes []readyChecker
+	for _, s := range sources {
+		if r, ok := s.(readyChecker); ok {
+			remotes = append(remotes, r)
+		}
+	}
+	return func(ctx context.Context) error {
 		for _, dir := range dirs {
 			if err := readableDir(dir); err != nil {
+				return err
+			}
+		}
+		for _, r := range remotes {
+			if err := r.Ready(ctx); err != nil {
 				return err
 			}
 		}
