@@ -202,17 +202,11 @@ func appendRequestToolCall(dst []byte, i int, c *llm.ToolCall) ([]byte, error) {
 	if c.Name == "" {
 		return dst, invalidf("messages[%d]: tool call without a name", i)
 	}
-	dst = append(dst, `{"id":`...)
-	dst = jsonw.String(dst, c.ID)
-	dst = append(dst, `,"type":"function","function":{"name":`...)
-	dst = jsonw.String(dst, c.Name)
-	dst = append(dst, `,"arguments":`...)
 	args, err := toolArguments(c.Arguments)
 	if err != nil {
 		return dst, invalidf("messages[%d]: tool call %q: %s", i, c.Name, err)
 	}
-	dst = jsonw.String(dst, args)
-	return append(dst, '}', '}'), nil
+	return appendToolCall(dst, c, args), nil
 }
 
 // toolArguments returns a call's arguments as the JSON text OpenAI wants inside its string.
@@ -314,4 +308,15 @@ func appendResponseFormat(dst []byte, f *llm.ResponseFormat) ([]byte, error) {
 		dst = append(dst, `,"strict":true`...)
 	}
 	return append(dst, '}', '}'), nil
+}
+
+// appendToolCall writes one tool call in OpenAI's shape, arguments as a JSON string.
+func appendToolCall(dst []byte, c *llm.ToolCall, args []byte) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = jsonw.String(dst, c.ID)
+	dst = append(dst, `,"type":"function","function":{"name":`...)
+	dst = jsonw.String(dst, c.Name)
+	dst = append(dst, `,"arguments":`...)
+	dst = jsonw.String(dst, args)
+	return append(dst, '}', '}')
 }

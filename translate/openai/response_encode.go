@@ -48,18 +48,14 @@ func EncodeResponse(dst []byte, resp *llm.Response, created int64) []byte {
 	return append(dst, '}')
 }
 
+// appendResponseToolCall writes a reply's tool call; arguments a provider sent malformed go
+// out as {} rather than failing the whole reply.
 func appendResponseToolCall(dst []byte, c *llm.ToolCall) []byte {
-	dst = append(dst, `{"id":`...)
-	dst = jsonw.String(dst, c.ID)
-	dst = append(dst, `,"type":"function","function":{"name":`...)
-	dst = jsonw.String(dst, c.Name)
-	dst = append(dst, `,"arguments":`...)
 	args, err := toolArguments(c.Arguments)
 	if err != nil {
 		args = []byte("{}")
 	}
-	dst = jsonw.String(dst, args)
-	return append(dst, '}', '}')
+	return appendToolCall(dst, c, args)
 }
 
 // finishReason returns the wire finish_reason: the canonical set is OpenAI's, and a reply that
