@@ -58,15 +58,7 @@ func startMock(addr string, opts mockOptions) (*mockUpstream, error) {
 	}
 	m := &mockUpstream{opts: opts, ln: ln}
 	m.buildReplies()
-	m.server = &fasthttp.Server{
-		Handler:               m.handle,
-		Name:                  "tracegate-load-mock",
-		NoDefaultServerHeader: true,
-		NoDefaultDate:         true,
-		ReadTimeout:           time.Minute,
-		IdleTimeout:           time.Minute,
-		MaxRequestBodySize:    8 << 20,
-	}
+	m.server = newServer("tracegate-load-mock", m.handle)
 	go func() { _ = m.server.Serve(ln) }()
 	return m, nil
 }
@@ -212,4 +204,17 @@ func runMockCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	fmt.Fprintf(stdout, "mock upstream: served %d chat requests, %d span exports\n", m.requests.Load(), m.spanExports.Load())
 	return exitOK
+}
+
+// newServer is the fasthttp server the tool's own endpoints (mock, null gateway) run on.
+func newServer(name string, h fasthttp.RequestHandler) *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:               h,
+		Name:                  name,
+		NoDefaultServerHeader: true,
+		NoDefaultDate:         true,
+		ReadTimeout:           time.Minute,
+		IdleTimeout:           time.Minute,
+		MaxRequestBodySize:    8 << 20,
+	}
 }

@@ -72,15 +72,7 @@ func startNullGateway(listen, upstream string, timeout time.Duration) (*nullGate
 		ln:   ln,
 		host: u.Host,
 	}
-	g.server = &fasthttp.Server{
-		Handler:               g.handle,
-		Name:                  "tracegate-load-nullgw",
-		NoDefaultServerHeader: true,
-		NoDefaultDate:         true,
-		ReadTimeout:           time.Minute,
-		IdleTimeout:           time.Minute,
-		MaxRequestBodySize:    8 << 20,
-	}
+	g.server = newServer("tracegate-load-nullgw", g.handle)
 	go func() { _ = g.server.Serve(ln) }()
 	return g, nil
 }
