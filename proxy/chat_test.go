@@ -172,18 +172,7 @@ func TestChatTranslatedProviders(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.model, func(t *testing.T) {
-			replies := []upstreamReply{okReply(t, c.unary), sseReply(t, c.stream)}
-			o := harnessOptions{}
-			if strings.HasPrefix(c.model, "claude") {
-				o.anthropicReplies = replies
-			} else {
-				o.geminiReplies = replies
-			}
-			h := newHarness(t, o)
-			up := h.anthropic
-			if o.geminiReplies != nil {
-				up = h.gemini
-			}
+			h, up := newTranslatedHarness(t, c.model, okReply(t, c.unary), sseReply(t, c.stream))
 			params := userParams(c.model)
 			params.MaxCompletionTokens = openai.Int(300)
 			resp, err := h.client().Chat.Completions.New(context.Background(), params)

@@ -16,19 +16,12 @@ import (
 func TestChatStreamingToolCallsTranslated(t *testing.T) {
 	for _, c := range []struct {
 		model, fixture, wantName string
-		gemini                   bool
 	}{
-		{"claude-sonnet-4-5", "anthropic/streaming_tool_call.sse", "", false},
-		{"gemini-2.0-flash", "gemini/streaming_tool_call.sse", "customDivide", true},
+		{"claude-sonnet-4-5", "anthropic/streaming_tool_call.sse", ""},
+		{"gemini-2.0-flash", "gemini/streaming_tool_call.sse", "customDivide"},
 	} {
 		t.Run(c.model, func(t *testing.T) {
-			o := harnessOptions{}
-			if c.gemini {
-				o.geminiReplies = []upstreamReply{sseReply(t, c.fixture)}
-			} else {
-				o.anthropicReplies = []upstreamReply{sseReply(t, c.fixture)}
-			}
-			h := newHarness(t, o)
+			h, up := newTranslatedHarness(t, c.model, sseReply(t, c.fixture))
 			params := userParams(c.model)
 			params.Tools = []openai.ChatCompletionToolUnionParam{weatherTool()}
 			params.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
@@ -53,10 +46,6 @@ func TestChatStreamingToolCallsTranslated(t *testing.T) {
 			}
 			if acc.Choices[0].FinishReason != "tool_calls" || acc.Usage.TotalTokens == 0 {
 				t.Errorf("finish %q usage %+v", acc.Choices[0].FinishReason, acc.Usage)
-			}
-			up := h.anthropic
-			if c.gemini {
-				up = h.gemini
 			}
 			sent := string(up.requests()[0].Body)
 			if !strings.Contains(sent, "get_current_weather") {

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -283,4 +284,16 @@ func errorCode(t *testing.T, out map[string]any) (string, string) {
 // sseReply replays a recorded SSE transcript in one write.
 func sseReply(t *testing.T, name string) upstreamReply {
 	return upstreamReply{Status: 200, Header: map[string]string{"Content-Type": "text/event-stream"}, Body: fixture(t, name)}
+}
+
+// newTranslatedHarness starts a harness whose Anthropic fake (for claude-* models) or Gemini
+// fake (for the others) replays replies, and returns that fake.
+func newTranslatedHarness(t *testing.T, model string, replies ...upstreamReply) (*harness, *fakeUpstream) {
+	t.Helper()
+	if strings.HasPrefix(model, "claude") {
+		h := newHarness(t, harnessOptions{anthropicReplies: replies})
+		return h, h.anthropic
+	}
+	h := newHarness(t, harnessOptions{geminiReplies: replies})
+	return h, h.gemini
 }

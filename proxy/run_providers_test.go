@@ -45,18 +45,7 @@ func TestRunToolFlowOnEveryProvider(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.model, func(t *testing.T) {
-			replies := []upstreamReply{okReply(t, c.toolReply), okReply(t, c.textReply)}
-			o := harnessOptions{}
-			if strings.HasPrefix(c.model, "claude") {
-				o.anthropicReplies = replies
-			} else {
-				o.geminiReplies = replies
-			}
-			h := newHarness(t, o)
-			up := h.anthropic
-			if o.geminiReplies != nil {
-				up = h.gemini
-			}
+			h, up := newTranslatedHarness(t, c.model, okReply(t, c.toolReply), okReply(t, c.textReply))
 			status, _, first := h.run("weather", map[string]any{"model": c.model, "variables": map[string]string{"question": "Weather?"}})
 			if status != http.StatusOK || first["finishReason"] != "tool_calls" {
 				t.Fatalf("first run %d: %v", status, first)
@@ -85,23 +74,13 @@ func TestRunStructuredOutputOnEveryProvider(t *testing.T) {
 		{"gemini-2.5-flash", "gemini/structured_output.response.json"},
 	} {
 		t.Run(c.model, func(t *testing.T) {
-			o := harnessOptions{}
-			if strings.HasPrefix(c.model, "claude") {
-				o.anthropicReplies = []upstreamReply{okReply(t, c.reply)}
-			} else {
-				o.geminiReplies = []upstreamReply{okReply(t, c.reply)}
-			}
-			h := newHarness(t, o)
+			h, up := newTranslatedHarness(t, c.model, okReply(t, c.reply))
 			status, _, out := h.run("contact", map[string]any{"model": c.model, "variables": map[string]string{"text": "x"}})
 			if status != http.StatusOK {
 				t.Fatalf("%d: %v", status, out)
 			}
 			if _, ok := out["structuredOutput"].(map[string]any); !ok || out["finishReason"] != "stop" {
 				t.Errorf("structuredOutput %v finish %v", out["structuredOutput"], out["finishReason"])
-			}
-			up := h.anthropic
-			if o.geminiReplies != nil {
-				up = h.gemini
 			}
 			sent := decodeBody(t, up.requests()[0].Body)
 			if strings.HasPrefix(c.model, "claude") {
