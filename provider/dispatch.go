@@ -99,9 +99,13 @@ func (s *Stream) Finish(resp *llm.Response, err error) {
 // until one succeeds.
 func (d *Dispatcher) each(ctx context.Context, model string, stream bool, observe AttemptObserver,
 	call func(ctx context.Context, t Target, end func(*llm.Response, error)) error) error {
-	models := append([]string{model}, d.fallbacks[model]...)
+	fallbacks := d.fallbacks[model]
 	var lastErr error
-	for i, m := range models {
+	for i := 0; i <= len(fallbacks); i++ {
+		m := model
+		if i > 0 {
+			m = fallbacks[i-1]
+		}
 		t, err := d.router.Resolve(m)
 		if err == nil {
 			err = t.Backend.checkKey()

@@ -82,7 +82,7 @@ func (d *Dispatcher) Forward(ctx context.Context, model string, body []byte, dec
 			}
 			return err
 		}
-		raw, err := forwardRaw(ctx, t, body)
+		raw, err := forwardRaw(ctx, t, withTargetModel(body, model, t.Model))
 		if err != nil {
 			end(nil, err)
 			return err
@@ -119,7 +119,7 @@ func (d *Dispatcher) ForwardStream(ctx context.Context, model string, body []byt
 			end(nil, err)
 			return err
 		}
-		rc, err := t.Backend.postStream(ctx, t.Backend.codec.path(t.Model, true), withTargetModel(body, t.Model))
+		rc, err := t.Backend.postStream(ctx, t.Backend.codec.path(t.Model, true), withTargetModel(body, model, t.Model))
 		if err != nil {
 			end(nil, err)
 			return err
@@ -140,7 +140,7 @@ func forwardRaw(ctx context.Context, t Target, body []byte) ([]byte, error) {
 	hresp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(hreq)
 	defer fasthttp.ReleaseResponse(hresp)
-	hreq.SetBodyRaw(withTargetModel(body, t.Model))
+	hreq.SetBodyRaw(body)
 	b.prepare(hreq, t.Model, false)
 	if err := b.do(ctx, hreq, hresp); err != nil {
 		return nil, err
@@ -155,13 +155,14 @@ func forwardRaw(ctx context.Context, t Target, body []byte) ([]byte, error) {
 	return append([]byte(nil), raw...), nil
 }
 
-// withTargetModel rewrites the body's model when routing changed it ("openai/gpt-4o" is sent
-// as "gpt-4o"; a fallback sends its own model).
-func withTargetModel(body []byte, model string) []byte {
-	if openai.ScanModel(body) == model {
+// withTargetModel rewrites the body's model, requested, when routing changed it
+// ("openai/gpt-4o" is sent as "gpt-4o"; a fallback sends its own model). The body is not
+// scanned again when it already names the target.
+func withTargetModel(body []byte, requested, target string) []byte {
+	if requested == target {
 		return body
 	}
-	return openai.WithModel(nil, body, model)
+	return openai.WithModel(nil, body, target)
 }
 
 // scanReply reads what spans and pricing need from a passed-through reply, without decoding
