@@ -118,10 +118,7 @@ func (s *Server) run(ctx context.Context, rt *Runtime, run *spans.Run, slug stri
 		return nil, res.Stale, err
 	}
 	resp := result.Response
-	cost, priced := rt.Prices.Cost(result.Target.Backend.Kind, resp.Model, resp.Usage)
-	if !priced && resp.Model != result.Target.Model {
-		cost, priced = rt.Prices.Cost(result.Target.Backend.Kind, result.Target.Model, resp.Usage)
-	}
+	cost, priced := priceFor(rt, result.Target, resp)
 	out := &runOutcome{priced: priced, provider: result.Target.Backend.Name}
 	out.Response = resp
 	out.SpanID, out.TraceID = run.SpanID(), run.TraceID()
