@@ -3,9 +3,9 @@ package provider
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
+	"github.com/tracegate/tracegate/internal/redact"
 	"github.com/tracegate/tracegate/llm"
 )
 
@@ -41,16 +41,12 @@ func (e *ConnectionError) Error() string {
 // Unwrap returns the transport error.
 func (e *ConnectionError) Unwrap() error { return e.Err }
 
-// keyPattern matches strings shaped like provider API keys (OpenAI sk-..., Anthropic
-// sk-ant-..., Google AIza...), which some providers echo in error messages.
-var keyPattern = regexp.MustCompile(`(sk-[A-Za-z0-9_\-*]{8,}|AIza[0-9A-Za-z_\-]{20,})`)
-
 // redactKeys removes the backend's key, and anything shaped like a key, from an upstream
 // error's message, so it can reach callers, spans and logs.
 func (b *Backend) redactKeys(ue *llm.UpstreamError) *llm.UpstreamError {
 	if b.apiKey != "" {
 		ue.Message = strings.ReplaceAll(ue.Message, b.apiKey, "[REDACTED]")
 	}
-	ue.Message = keyPattern.ReplaceAllString(ue.Message, "[REDACTED]")
+	ue.Message = redact.Secrets(ue.Message)
 	return ue
 }

@@ -384,19 +384,7 @@ func TestStatusDescriptionRedactsKeys(t *testing.T) {
 	}
 }
 
-func TestRedactSecretsKeepsOrdinaryText(t *testing.T) {
-	for in, want := range map[string]string{
-		"openai: status 500 server_error: try again":    "openai: status 500 server_error: try again",
-		"key sk-ant-api03-XYZXYZXYZ rejected":           "key [REDACTED] rejected",
-		"sk-12345678":                                   "[REDACTED]",
-		"Authorization: Bearer tok_abcdef; other":       "Authorization: Bearer [REDACTED]; other",
-		"short sk-1 stays":                              "short sk-1 stays",
-		"url ?key=AIzaSyDxxxxxxxxxxxxxxxx&alt=sse boom": "url ?key=[REDACTED]&alt=sse boom",
-	} {
-		if got := redactSecrets(in); got != want {
-			t.Errorf("redactSecrets(%q) = %q, want %q", in, got, want)
-		}
-	}
+func TestTruncateUTF8(t *testing.T) {
 	long := strings.Repeat("é", 400)
 	if got := truncateUTF8(long, 511); len(got) > 514 || !strings.HasSuffix(got, "...") || strings.ContainsRune(got, '\uFFFD') {
 		t.Errorf("truncateUTF8 broke a rune or did not cut: %d bytes", len(got))
