@@ -34,13 +34,37 @@ type PartType string
 const (
 	PartText     PartType = "text"
 	PartToolCall PartType = "tool_call"
+	// PartImage is an image input (Image is set).
+	PartImage PartType = "image"
+	// PartReasoning is the model's own reasoning replayed in a later turn (Reasoning is set):
+	// Anthropic requires signed thinking blocks back with tool use.
+	PartReasoning PartType = "reasoning"
 )
 
 // Part is one piece of a message's content.
 type Part struct {
-	Type     PartType
-	Text     string   // Type == PartText
-	ToolCall ToolCall // Type == PartToolCall
+	Type      PartType
+	Text      string     // Type == PartText
+	ToolCall  ToolCall   // Type == PartToolCall
+	Image     *Image     // Type == PartImage
+	Reasoning *Reasoning // Type == PartReasoning
+}
+
+// Image is an image input: inline bytes (base64 Data with its MediaType) or a URL.
+type Image struct {
+	MediaType string // image/png, image/jpeg, ...; may be empty for a URL
+	Data      string // base64, without a data: prefix
+	URL       string // http(s) URL, when the image is not inline
+	Detail    string // OpenAI's low/high/auto hint; empty when not given
+}
+
+// Reasoning is reasoning text a model produced, with the provider's opaque state for replay.
+type Reasoning struct {
+	Text string
+	// Signature is Anthropic's thinking signature (or another provider's opaque replay token).
+	Signature string
+	// Redacted holds Anthropic's redacted_thinking data; Text is then empty.
+	Redacted string
 }
 
 // TextPart returns a text part.
@@ -53,6 +77,8 @@ type Message struct {
 	// ToolCallID and ToolName identify the call a RoleTool message answers.
 	ToolCallID string
 	ToolName   string
+	// IsError marks a tool result that reports a failure (Anthropic's is_error).
+	IsError bool
 }
 
 // Text concatenates the message's text parts.

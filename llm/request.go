@@ -14,8 +14,24 @@ type Request struct {
 	MaxTokens         int
 	Stop              []string
 	ParallelToolCalls *bool
-	User              string
-	Stream            bool
+	// TopK is sampled where the target has it (Anthropic, Gemini); ignored elsewhere.
+	TopK   *int
+	User   string
+	Stream bool
+	// Reasoning asks the model to think first; nil leaves the provider's default.
+	Reasoning *ReasoningConfig
+}
+
+// ReasoningConfig is the reasoning a request asks for, in whichever form the caller gave it:
+// an effort (OpenAI's minimal/low/medium/high) or a token budget (Anthropic's budget_tokens,
+// Gemini's thinkingBudget). Encoders map one onto the other where the target has only one.
+type ReasoningConfig struct {
+	Effort       string
+	BudgetTokens int
+	// Disabled turns reasoning off explicitly (Anthropic thinking.type=disabled, Gemini budget 0).
+	Disabled bool
+	// Summary asks for a reasoning summary in the reply (OpenAI Responses reasoning.summary).
+	Summary string
 }
 
 // Response is a provider-neutral, complete (non-streaming or fully assembled) reply.
@@ -24,9 +40,11 @@ type Response struct {
 	Model string // the model that actually served the request
 	// Text is the concatenated assistant text; HasText says whether any text part was returned
 	// (a reply of only tool calls has none, which the run API reports as null).
-	Text         string
-	HasText      bool
-	ToolCalls    []ToolCall
+	Text      string
+	HasText   bool
+	ToolCalls []ToolCall
+	// Reasoning is the reasoning the model returned, in order, when the provider exposes it.
+	Reasoning    []Reasoning
 	FinishReason FinishReason
 	// RawFinishReason is the provider's own reason (end_turn, MAX_TOKENS, ...), kept for spans.
 	RawFinishReason string

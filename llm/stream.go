@@ -17,6 +17,9 @@ const (
 	EventFinish
 	// EventUsage carries the call's usage so far; a later one replaces an earlier one.
 	EventUsage
+	// EventReasoning carries a piece of reasoning text in Text; a Signature, when set, closes
+	// the current reasoning block with the provider's replay state.
+	EventReasoning
 )
 
 // StreamEvent is one canonical event decoded from a provider stream.
