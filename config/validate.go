@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"path"
 	"strings"
 )
 
@@ -95,7 +94,7 @@ func (c *Config) Validate() error {
 	for i, r := range c.Routes {
 		if r.Match == "" {
 			bad("routes[%d]: match is required", i)
-		} else if _, err := path.Match(r.Match, ""); err != nil {
+		} else if _, err := CompileGlob(r.Match); err != nil {
 			bad("routes[%d].match %q: %w", i, r.Match, err)
 		}
 		if !names[r.Provider] {

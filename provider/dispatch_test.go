@@ -337,31 +337,6 @@ func TestRouting(t *testing.T) {
 	}
 }
 
-func TestGlobMatch(t *testing.T) {
-	for _, c := range []struct {
-		p, s string
-		ok   bool
-	}{{"*", "", true}, {"gpt-*", "gpt-4o", true}, {"gpt-*", "gpt", false}, {"a*b*c", "axxbyyc", true},
-		{"a?c", "abc", true}, {"a?c", "ac", false}, {"*-mini", "gpt-4o-mini", true}, {"x*", "y", false}} {
-		if got := globMatch(c.p, c.s); got != c.ok {
-			t.Errorf("globMatch(%q, %q) = %v", c.p, c.s, got)
-		}
-	}
-}
-
-func FuzzGlobMatch(f *testing.F) {
-	f.Add("a*b?c", "axbyc")
-	f.Fuzz(func(t *testing.T, p, s string) {
-		got := globMatch(p, s)
-		if !strings.ContainsAny(p, "*?") && got != (p == s) {
-			t.Fatalf("globMatch(%q, %q) = %v: without wildcards it is equality", p, s, got)
-		}
-		if p == "*" && !got {
-			t.Fatalf("* must match %q", s)
-		}
-	})
-}
-
 func TestStreamRunningPastTheTimeoutIsATimeout(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")

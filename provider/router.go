@@ -16,7 +16,7 @@ type Router struct {
 }
 
 type route struct {
-	glob    string
+	glob    config.Glob
 	backend *Backend
 }
 
@@ -36,7 +36,11 @@ func NewRouter(providers []config.Provider, routes []config.Route) (*Router, err
 		if !ok {
 			return nil, fmt.Errorf("route %q: no provider %q", rt.Match, rt.Provider)
 		}
-		r.routes = append(r.routes, route{glob: rt.Match, backend: b})
+		g, err := config.CompileGlob(rt.Match)
+		if err != nil {
+			return nil, fmt.Errorf("route %q: %w", rt.Match, err)
+		}
+		r.routes = append(r.routes, route{glob: g, backend: b})
 	}
 	return r, nil
 }
@@ -58,7 +62,7 @@ func (r *Router) Resolve(model string) (Target, error) {
 		}
 	}
 	for i := range r.routes {
-		if globMatch(r.routes[i].glob, model) {
+		if r.routes[i].glob.Match(model) {
 			return Target{Backend: r.routes[i].backend, Model: model}, nil
 		}
 	}
@@ -74,47 +78,12 @@ func (r *Router) Backend(name string) (*Backend, bool) {
 	return b, ok
 }
 
-// globMatch matches s against a pattern where '*' matches any run of characters ('/'
-// included, since model ids contain slashes) and '?' any one character.
-func globMatch(pattern, s string) bool {
-	px, sx := 0, 0
-	nextPx, nextSx := -1, -1
-	for px < len(pattern) || sx < len(s) {
-		if px < len(pattern) {
-			switch c := pattern[px]; c {
-			case '*':
-				nextPx, nextSx = px, sx+1
-				px++
-				continue
-			case '?':
-				if sx < len(s) {
-					px++
-					sx++
-					continue
-				}
-			default:
-				if sx < len(s) && s[sx] == c {
-					px++
-					sx++
-					continue
-				}
-			}
-		}
-		if nextSx > 0 && nextSx <= len(s) {
-			px, sx = nextPx, nextSx
-			continue
-		}
-		return false
-	}
-	return true
-}
-
 // Models returns the routes' patterns that name one model exactly (no wildcards).
 func (r *Router) Models() []string {
 	var out []string
 	for _, rt := range r.routes {
-		if !strings.ContainsAny(rt.glob, "*?") {
-			out = append(out, rt.glob)
+		if rt.glob.Literal() {
+			out = append(out, rt.glob.String())
 		}
 	}
 	return out
