@@ -74,7 +74,12 @@ func complete(ctx context.Context, t Target, req *llm.Request) (*llm.Response, e
 
 // prepare sets the URL and headers of a request to this backend.
 func (b *Backend) prepare(hreq *fasthttp.Request, model string, stream bool) {
-	hreq.SetRequestURI(b.BaseURL + b.codec.path(model, stream))
+	b.prepareAt(hreq, b.codec.path(model, stream))
+}
+
+// prepareAt is prepare for a request to path, below the base URL.
+func (b *Backend) prepareAt(hreq *fasthttp.Request, path string) {
+	hreq.SetRequestURI(b.BaseURL + path)
 	hreq.Header.SetMethod(fasthttp.MethodPost)
 	hreq.Header.SetContentType("application/json")
 	b.codec.auth(func(k, v string) { hreq.Header.Set(k, v) }, b.apiKey)

@@ -25,6 +25,9 @@ type Forwarded struct {
 	// Response is the decoded reply when the request was translated; for a passed-through
 	// reply, only its model and usage are filled in.
 	Response *llm.Response
+	// Headers are the provider's reply headers the caller should see (request id, rate
+	// limits; see keptReplyHeaders), for a passed-through reply.
+	Headers []ReplyHeader
 }
 
 // ForwardedStream is an open stream for a forwarded body: Raw (OpenAI SSE bytes) when passed
@@ -33,7 +36,9 @@ type ForwardedStream struct {
 	Target Target
 	Raw    io.ReadCloser
 	Events *Stream
-	finish func(*llm.Response, error)
+	// Headers are the kept reply headers of a passed-through stream (see Forwarded.Headers).
+	Headers []ReplyHeader
+	finish  func(*llm.Response, error)
 }
 
 // Finish records the stream's outcome on its attempt span. Call it once.
@@ -82,14 +87,14 @@ func (d *Dispatcher) Forward(ctx context.Context, model string, body []byte, dec
 			}
 			return err
 		}
-		raw, err := forwardRaw(ctx, t, withTargetModel(body, model, t.Model))
+		raw, headers, err := forwardRaw(ctx, t, t.Backend.codec.path(t.Model, false), withTargetModel(body, model, t.Model))
 		if err != nil {
 			end(nil, err)
 			return err
 		}
 		resp := scanReply(raw, t.Model)
 		end(resp, nil)
-		out = &Forwarded{Target: t, Raw: raw, Response: resp}
+		out = &Forwarded{Target: t, Raw: raw, Response: resp, Headers: headers}
 		return nil
 	})
 	return out, err
@@ -124,35 +129,36 @@ func (d *Dispatcher) ForwardStream(ctx context.Context, model string, body []byt
 			end(nil, err)
 			return err
 		}
-		out = &ForwardedStream{Target: t, Raw: rc, finish: end}
+		out = &ForwardedStream{Target: t, Raw: rc, Headers: streamReplyHeaders(rc), finish: end}
 		return nil
 	})
 	return out, err
 }
 
-// forwardRaw posts body to an OpenAI-format backend and returns a copy of the 2xx reply body.
-func forwardRaw(ctx context.Context, t Target, body []byte) ([]byte, error) {
+// forwardRaw posts body to path of an OpenAI-format backend and returns a copy of the 2xx
+// reply body and the reply headers worth passing on.
+func forwardRaw(ctx context.Context, t Target, path string, body []byte) ([]byte, []ReplyHeader, error) {
 	b := t.Backend
 	if err := b.checkKey(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	hreq := fasthttp.AcquireRequest()
 	hresp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(hreq)
 	defer fasthttp.ReleaseResponse(hresp)
 	hreq.SetBodyRaw(body)
-	b.prepare(hreq, t.Model, false)
+	b.prepareAt(hreq, path)
 	if err := b.do(ctx, hreq, hresp); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if status := hresp.StatusCode(); status >= 300 {
-		return nil, b.redactKeys(b.codec.decodeError(b.Name, status, hresp.Body(), func(k string) string { return string(hresp.Header.Peek(k)) }))
+		return nil, nil, b.redactKeys(b.codec.decodeError(b.Name, status, hresp.Body(), func(k string) string { return string(hresp.Header.Peek(k)) }))
 	}
 	raw, err := hresp.BodyUncompressed()
 	if err != nil {
-		return nil, fmt.Errorf("%s reply: %w", b.Name, err)
+		return nil, nil, fmt.Errorf("%s reply: %w", b.Name, err)
 	}
-	return append([]byte(nil), raw...), nil
+	return append([]byte(nil), raw...), keptReplyHeaders(&hresp.Header), nil
 }
 
 // withTargetModel rewrites the body's model, requested, when routing changed it

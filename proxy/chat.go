@@ -93,6 +93,7 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.Set(headerCost, strconv.FormatFloat(roundUSD(cost), 'f', -1, 64))
 	ctx.SetContentType("application/json")
 	if fw.Raw != nil {
+		writeUpstreamHeaders(ctx, fw.Headers)
 		compressResponse(ctx, fw.Raw)
 	} else {
 		buf := bytebufferpool.Get()

@@ -62,6 +62,7 @@ func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spa
 	cs.body, cs.decode = nil, nil
 	r := &streamRelay{s: s, rt: rt, run: run, fs: fs, cancel: cancel, cs: cs}
 	if fs.Raw != nil {
+		writeUpstreamHeaders(ctx, fs.Headers)
 		r.sse = sse.NewReader(fs.Raw)
 	} else {
 		r.enc = openai.NewChunkEncoder("", "", time.Now().Unix(), cs.includeUsage)
