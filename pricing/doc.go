@@ -1,5 +1,5 @@
 // Package pricing owns what a run costs: the price table (LiteLLM's community price map,
-// trimmed to chat models and compiled in, replaceable by a file and patched by config
+// trimmed to chat and embedding models and compiled in, replaceable by a file and patched by config
 // overrides), the matching of a provider's model name to a table entry, and the arithmetic
 // from canonical llm.Usage to USD.
 //

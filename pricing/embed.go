@@ -8,7 +8,7 @@ import (
 
 //go:generate go run ./internal/gen -in ${LITELLM_PRICES} -out data.json
 
-// embeddedData is LiteLLM's price map trimmed to chat models and the rates tracegate reads
+// embeddedData is LiteLLM's price map trimmed to chat and embedding models and the rates tracegate reads
 // (built by internal/gen; MIT licensed, see NOTICE.md).
 //
 //go:embed data.json

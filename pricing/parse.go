@@ -11,7 +11,8 @@ import (
 )
 
 // Parse reads a price table in the LiteLLM JSON format: one object keyed by model id. Entries
-// that are not chat models (by "mode"; an entry without one is taken as chat), or that have
+// that are not chat or embedding models (by "mode"; an entry without one is taken as chat;
+// embedding models are only priced by EmbeddingCost), or that have
 // no input or output token rate, are left out and so unpriced. Implausible data is reported
 // by Warnings rather than failing the load; an entry with a negative, non-finite or
 // non-numeric rate is left out (unpriced) with a warning, as a guess would mis-bill.
@@ -32,7 +33,8 @@ func Parse(data []byte) (*Table, error) {
 		if v.Type() != fastjson.TypeObject {
 			return
 		}
-		if mode := v.GetStringBytes("mode"); len(mode) > 0 && !litellm.ChatMode(string(mode)) {
+		mode := string(v.GetStringBytes("mode"))
+		if mode != "" && !litellm.PricedMode(mode) {
 			return
 		}
 		var e rawEntry
@@ -67,6 +69,10 @@ func Parse(data []byte) (*Table, error) {
 			return
 		}
 		t.warnings = append(t.warnings, implausible(name, &price)...)
+		if mode == litellm.EmbeddingMode {
+			t.embeddingModels()[name] = &price
+			return
+		}
 		t.models[name] = &price
 	})
 	return t, nil

@@ -18,6 +18,9 @@ type Table struct {
 	overrides map[string]bool
 	warnings  []string
 	cache     matchCache
+	// embeddings holds the embedding models, apart so that chat lookups never match one
+	// (LiteLLM has "gemini/gemini-1.5-flash" as an embedding entry). Nil when there are none.
+	embeddings *Table
 }
 
 func newTable(size int) *Table {
@@ -48,9 +51,10 @@ func (t *Table) WithOverrides(overrides map[string]Price) *Table {
 		base = newTable(0)
 	}
 	out := &Table{
-		models:    maps.Clone(base.models),
-		overrides: maps.Clone(base.overrides),
-		warnings:  slices.Clone(base.warnings),
+		models:     maps.Clone(base.models),
+		overrides:  maps.Clone(base.overrides),
+		warnings:   slices.Clone(base.warnings),
+		embeddings: base.embeddings,
 	}
 	if out.models == nil {
 		out.models = map[string]*Price{}

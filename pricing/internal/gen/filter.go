@@ -61,14 +61,14 @@ func filter(upstream []byte) ([]byte, int, error) {
 	return out, len(names), nil
 }
 
-// keepEntry returns the trimmed entry when it is a chat model with a token price.
+// keepEntry returns the trimmed entry when it is a chat or embedding model with a token price.
 func keepEntry(v *fastjson.Value) ([]byte, bool) {
 	entry, err := v.Object()
 	if err != nil {
 		return nil, false
 	}
 	mode := v.GetStringBytes("mode")
-	if !litellm.ChatMode(string(mode)) {
+	if !litellm.PricedMode(string(mode)) {
 		return nil, false
 	}
 	priced := false

@@ -54,13 +54,15 @@ func TestFilterUpstreamExcerpt(t *testing.T) {
 			t.Errorf("generated line is not in data.json: %s", line)
 		}
 	}
-	for _, want := range []string{`"gpt-4o"`, `"claude-sonnet-4-5"`, `"gemini/gemini-2.5-pro"`, `"ft:gpt-4o-mini-2024-07-18"`} {
+	// Embedding models are kept too (pricing.Table.EmbeddingCost prices them apart from chat).
+	for _, want := range []string{`"gpt-4o"`, `"claude-sonnet-4-5"`, `"gemini/gemini-2.5-pro"`, `"ft:gpt-4o-mini-2024-07-18"`,
+		`"text-embedding-3-small"`, `"gemini/gemini-1.5-flash"`} {
 		if !models[want] {
 			t.Errorf("%s left out", want)
 		}
 	}
-	for _, dropped := range []string{`"sample_spec"`, `"fallback_generalizations"`, `"text-embedding-3-small"`,
-		`"dall-e-3"`, `"gemini/gemini-exp-1206"`, `"fireworks-ai-default"`, `"gemini/gemini-1.5-flash"`} {
+	for _, dropped := range []string{`"sample_spec"`, `"fallback_generalizations"`,
+		`"dall-e-3"`, `"gemini/gemini-exp-1206"`, `"fireworks-ai-default"`} {
 		if models[dropped] {
 			t.Errorf("%s kept", dropped)
 		}

@@ -94,6 +94,14 @@ func parseThreshold(s string) (int64, bool) {
 	return n * unit, true
 }
 
+// EmbeddingMode is the mode of embedding models, priced per input token like chat models but
+// kept apart from them (pricing.Table.EmbeddingCost), so a chat call never matches one.
+const EmbeddingMode = "embedding"
+
+// PricedMode reports whether tracegate prices entries of this mode: chat-capable ones
+// (ChatMode) and embedding models.
+func PricedMode(mode string) bool { return ChatMode(mode) || mode == EmbeddingMode }
+
 // ChatMode reports whether an entry of this mode can serve a chat call: chat and completion
 // models, and OpenAI's responses-only models (priced the same way).
 func ChatMode(mode string) bool {

@@ -75,3 +75,14 @@ func FuzzParseRateKey(f *testing.F) {
 		}
 	})
 }
+
+func TestPricedMode(t *testing.T) {
+	for mode, want := range map[string]bool{
+		"chat": true, "completion": true, "responses": true, "embedding": true,
+		"image_generation": false, "moderation": false, "": false,
+	} {
+		if got := PricedMode(mode); got != want {
+			t.Errorf("PricedMode(%q) = %v, want %v", mode, got, want)
+		}
+	}
+}
