@@ -22,6 +22,8 @@ type Attempt struct {
 	Number   int  // 1-based, counted per model
 	Fallback bool // the model is a fallback, not the one requested
 	Stream   bool
+	// Operation is the GenAI operation: "" for chat, OperationEmbeddings for embeddings.
+	Operation string
 }
 
 // AttemptObserver is told when an attempt starts; the function it returns is called once with

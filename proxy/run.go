@@ -141,6 +141,7 @@ func (s *Server) attemptObserver(run *spans.Run, req *llm.Request) provider.Atte
 			ServerAddress: a.Target.Backend.Host,
 			ServerPort:    a.Target.Backend.Port,
 			Stream:        a.Stream,
+			Operation:     a.Operation,
 		}
 		if req != nil { // nil for passed-through bodies, which are not decoded
 			sent := *req

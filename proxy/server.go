@@ -167,6 +167,12 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		s.handleChat(ctx)
+	case bytes.Equal(path, pathEmbeddings):
+		if !ctx.IsPost() {
+			writeOpenAIError(ctx, errMethod)
+			return
+		}
+		s.handleEmbeddings(ctx)
 	case bytes.Equal(path, pathModels):
 		if !ctx.IsGet() {
 			writeOpenAIError(ctx, errMethod)

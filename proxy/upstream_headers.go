@@ -1,7 +1,10 @@
 package proxy
 
 import (
+	"strconv"
+
 	"github.com/tracegate/tracegate/provider"
+	"github.com/valyala/bytebufferpool"
 	"github.com/valyala/fasthttp"
 )
 
@@ -15,4 +18,21 @@ func writeUpstreamHeaders(ctx *fasthttp.RequestCtx, headers []provider.ReplyHead
 	for _, h := range headers {
 		ctx.Response.Header.Set(h.Name, h.Value)
 	}
+}
+
+// writeCostedReply writes a successful JSON reply of the OpenAI surface: X-Tracegate-Cost-Usd,
+// then the provider's body with its kept headers when it was passed through (raw != nil), or
+// else the body encode appends to dst (a translated reply).
+func writeCostedReply(ctx *fasthttp.RequestCtx, cost float64, raw []byte, headers []provider.ReplyHeader, encode func(dst []byte) []byte) {
+	ctx.Response.Header.Set(headerCost, strconv.FormatFloat(roundUSD(cost), 'f', -1, 64))
+	ctx.SetContentType("application/json")
+	if raw != nil {
+		writeUpstreamHeaders(ctx, headers)
+		compressResponse(ctx, raw)
+		return
+	}
+	buf := bytebufferpool.Get()
+	buf.B = encode(buf.B[:0])
+	compressResponse(ctx, buf.B)
+	bytebufferpool.Put(buf)
 }

@@ -22,6 +22,9 @@ type AttemptStart struct {
 	// passed-through body that was not decoded).
 	Stream  bool
 	Request *llm.Request
+	// Operation is "" for chat or OperationEmbeddings; it names the span and sets
+	// gen_ai.operation.name.
+	Operation string
 }
 
 // Attempt is the CLIENT span of one provider call.
@@ -38,9 +41,9 @@ type Attempt struct {
 // each get their own, siblings under the run span, numbered in tracegate.attempt.
 func (run *Run) StartAttempt(s AttemptStart) *Attempt {
 	n := run.attempts.Add(1)
-	name := "chat"
+	name, _ := operationOf(s.Operation)
 	if s.Model != "" {
-		name = "chat " + s.Model
+		name += " " + s.Model
 	}
 	var span trace.Span
 	if run.recording {
@@ -69,7 +72,8 @@ func (run *Run) FirstChunk() {
 
 // appendAttemptStartAttributes gives what is set at span start, where samplers can see it.
 func (run *Run) appendAttemptStartAttributes(attrs []attribute.KeyValue, a *AttemptStart, n int) []attribute.KeyValue {
-	attrs = append(attrs, semconv.GenAIOperationNameChat, providerNameAttr(a.ProviderKind), attribute.Int(AttrAttempt, n))
+	_, op := operationOf(a.Operation)
+	attrs = append(attrs, op, providerNameAttr(a.ProviderKind), attribute.Int(AttrAttempt, n))
 	if a.Model != "" {
 		attrs = append(attrs, semconv.GenAIRequestModel(a.Model))
 	}

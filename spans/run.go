@@ -35,6 +35,8 @@ type RunStart struct {
 	UserID       string
 	SessionID    string
 	Variables    map[string]string // names always recorded; values only with CaptureContent
+	// Operation, when set (OperationEmbeddings), is recorded as gen_ai.operation.name.
+	Operation string
 }
 
 // Run is the SERVER span of one run.
@@ -111,6 +113,10 @@ func runSpanName(s *RunStart) string {
 func (r *Recorder) appendRunStartAttributes(attrs []attribute.KeyValue, s *RunStart) []attribute.KeyValue {
 	if s.Model != "" {
 		attrs = append(attrs, semconv.GenAIRequestModel(s.Model))
+	}
+	if s.Operation != "" {
+		_, op := operationOf(s.Operation)
+		attrs = append(attrs, op)
 	}
 	if s.Slug != "" {
 		attrs = append(attrs, attribute.String(AttrPromptSlug, s.Slug))

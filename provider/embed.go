@@ -1,0 +1,142 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/tracegate/tracegate/llm"
+	"github.com/tracegate/tracegate/translate/gemini"
+	"github.com/tracegate/tracegate/translate/openai"
+	"github.com/valyala/bytebufferpool"
+	"github.com/valyala/fastjson"
+)
+
+// OperationEmbeddings is Attempt.Operation for embeddings calls (the GenAI operation name).
+const OperationEmbeddings = "embeddings"
+
+// openAIEmbeddingsPath is the embeddings endpoint below an OpenAI-format base URL.
+const openAIEmbeddingsPath = "/embeddings"
+
+// Embedded is an embeddings reply.
+type Embedded struct {
+	Target Target
+	// Raw is the provider's reply, in OpenAI format, when the body was passed through.
+	Raw []byte
+	// Headers are the kept reply headers of a passed-through reply (see Forwarded.Headers).
+	Headers []ReplyHeader
+	// Response is the translated reply; for a passed-through one only Model and Usage are set.
+	Response *llm.EmbeddingResponse
+	// Dimensions is the length of the vectors returned, 0 when unknown.
+	Dimensions int
+}
+
+// Embed sends an OpenAI embeddings body for model, with the retries and fallbacks of every
+// other call. OpenAI-format backends get the body as it came (model rewritten when routing
+// changed it); Gemini backends get it translated to batchEmbedContents. Anthropic has no
+// embeddings API: a model routed there is the caller's error, before any attempt.
+func (d *Dispatcher) Embed(ctx context.Context, model string, body []byte, scanned *openai.EmbeddingsBody, observe AttemptObserver) (*Embedded, error) {
+	if t, err := d.router.Resolve(model); err == nil {
+		if err := embeddable(t); err != nil {
+			return nil, err
+		}
+	}
+	request := sync.OnceValues(scanned.Request)
+	if observe != nil {
+		inner := observe
+		observe = func(a Attempt) func(*llm.Response, error) {
+			a.Operation = OperationEmbeddings
+			return inner(a)
+		}
+	}
+	var out *Embedded
+	err := d.each(ctx, model, false, observe, func(ctx context.Context, t Target, end func(*llm.Response, error)) error {
+		e, err := embedOnce(ctx, t, model, body, request)
+		if err != nil {
+			end(nil, err)
+			return err
+		}
+		end(&llm.Response{Model: e.Response.Model, Usage: e.Response.Usage}, nil)
+		out = e
+		return nil
+	})
+	return out, err
+}
+
+// embeddable says whether t's kind has an embeddings API.
+func embeddable(t Target) error {
+	switch t.Backend.Kind {
+	case KindOpenAI, KindGemini, KindMock:
+		return nil
+	}
+	return fmt.Errorf("model %q routes to provider %q (%s), which has no embeddings API: %w",
+		t.Model, t.Backend.Name, t.Backend.Kind, llm.ErrInvalidRequest)
+}
+
+func embedOnce(ctx context.Context, t Target, requested string, body []byte, request func() (*llm.EmbeddingRequest, error)) (*Embedded, error) {
+	if err := embeddable(t); err != nil {
+		return nil, err
+	}
+	switch t.Backend.Kind {
+	case KindOpenAI:
+		return embedPassthrough(ctx, t, withTargetModel(body, requested, t.Model))
+	case KindMock:
+		req, err := request()
+		if err != nil {
+			return nil, err
+		}
+		return &Embedded{Target: t, Response: mockEmbed(t.Model, req), Dimensions: mockDimensions(req)}, nil
+	}
+	req, err := request()
+	if err != nil {
+		return nil, err
+	}
+	return embedGemini(ctx, t, req)
+}
+
+func embedPassthrough(ctx context.Context, t Target, body []byte) (*Embedded, error) {
+	raw, headers, err := forwardRaw(ctx, t, openAIEmbeddingsPath, body)
+	if err != nil {
+		return nil, err
+	}
+	if err := fastjson.ValidateBytes(raw); err != nil {
+		return nil, badReply(t, err)
+	}
+	r := openai.ScanEmbeddingsReply(raw)
+	if r.Model == "" {
+		r.Model = t.Model
+	}
+	return &Embedded{Target: t, Raw: raw, Headers: headers, Dimensions: r.Dimensions,
+		Response: &llm.EmbeddingResponse{Model: r.Model, Usage: r.Usage}}, nil
+}
+
+func embedGemini(ctx context.Context, t Target, req *llm.EmbeddingRequest) (*Embedded, error) {
+	sent := *req
+	sent.Model = t.Model
+	buf := bytebufferpool.Get()
+	defer bytebufferpool.Put(buf)
+	var err error
+	if buf.B, err = gemini.EncodeEmbedRequest(buf.B[:0], &sent); err != nil {
+		return nil, err
+	}
+	raw, _, err := forwardRaw(ctx, t, gemini.EmbedPath(t.Model), buf.B)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := gemini.DecodeEmbedResponse(raw, req.Inputs)
+	if err != nil {
+		if ue, ok := err.(*llm.UpstreamError); ok {
+			ue.Provider = t.Backend.Name
+			return nil, t.Backend.redactKeys(ue)
+		}
+		return nil, badReply(t, err)
+	}
+	resp.Model = t.Model
+	return &Embedded{Target: t, Response: resp, Dimensions: len(resp.Vectors[0])}, nil
+}
+
+// badReply is a 2xx reply tracegate cannot read: the provider's fault, reported as a
+// provider error (502), not retried.
+func badReply(t Target, err error) error {
+	return &llm.UpstreamError{Provider: t.Backend.Name, Status: 200, Type: "invalid_reply", Message: err.Error()}
+}
