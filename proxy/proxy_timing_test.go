@@ -43,6 +43,11 @@ func benchServer(b *testing.B) (*fasthttp.Client, func()) {
 	chunk := `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}` + "\n\n"
 	stream := []byte(chunk + chunk + `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":2,"total_tokens":14}}` + "\n\ndata: [DONE]\n\n")
 	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		if bytes.HasSuffix(ctx.Path(), []byte("/embeddings")) {
+			ctx.SetContentType("application/json")
+			ctx.SetBody(benchEmbeddingsReply)
+			return
+		}
 		if bytes.Contains(ctx.PostBody(), []byte(`"stream":true`)) {
 			ctx.SetContentType("text/event-stream")
 			ctx.SetBody(stream)

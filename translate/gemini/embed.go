@@ -86,7 +86,7 @@ func DecodeEmbedResponse(body []byte, inputs []string) (*llm.EmbeddingResponse, 
 		return nil, ue
 	}
 	items := reply.GetArray("embeddings")
-	if len(items) != len(inputs) {
+	if len(items) != len(inputs) || len(items) == 0 {
 		return nil, fmt.Errorf("%w: %d embeddings for %d inputs", errEmbedReply, len(items), len(inputs))
 	}
 	resp := &llm.EmbeddingResponse{Vectors: make([][]float32, len(items))}
