@@ -341,3 +341,25 @@ func TestEmbeddingsMock(t *testing.T) {
 		t.Errorf("norm %v, differs %v", norm, differs)
 	}
 }
+
+// An embeddings call reaches the metrics like a chat call: its own route, the provider, the
+// usage and the cost; a refused one with its error code.
+func TestEmbeddingsReportToMetrics(t *testing.T) {
+	o := newOpsServer(t, opsServerOptions{withMock: true})
+	if _, err := o.client().Embeddings.New(context.Background(), openai.EmbeddingNewParams{
+		Model: "mock-embed", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("twelve bytes")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	status, _, _ := o.do(http.MethodPost, "/v1/embeddings", `{"input":"x"}`, nil)
+	got := o.obs.byRoute(routeEmbeddings)
+	if len(got) != 2 || status != 400 {
+		t.Fatalf("summaries %+v (status %d)", got, status)
+	}
+	if ok := got[0]; ok.Status != 200 || ok.Provider != "mock" || ok.Model != "mock-embed" || ok.Usage.InputTokens != 3 || ok.Code != "" {
+		t.Errorf("success summary %+v", ok)
+	}
+	if bad := got[1]; bad.Status != 400 || bad.Code == "" {
+		t.Errorf("failure summary %+v", bad)
+	}
+}
