@@ -51,7 +51,7 @@ func (d *Dispatcher) Embed(ctx context.Context, model string, body []byte, scann
 	}
 	var out *Embedded
 	err := d.each(ctx, model, false, observe, func(ctx context.Context, t Target, end func(*llm.Response, error)) error {
-		e, err := embedOnce(ctx, t, model, body, request)
+		e, err := embedOnce(ctx, t, model, body, scanned.TaskType != "", request)
 		if err != nil {
 			end(nil, err)
 			return err
@@ -73,12 +73,15 @@ func embeddable(t Target) error {
 		t.Model, t.Backend.Name, t.Backend.Kind, llm.ErrInvalidRequest)
 }
 
-func embedOnce(ctx context.Context, t Target, requested string, body []byte, request func() (*llm.EmbeddingRequest, error)) (*Embedded, error) {
+func embedOnce(ctx context.Context, t Target, requested string, body []byte, hasTaskType bool, request func() (*llm.EmbeddingRequest, error)) (*Embedded, error) {
 	if err := embeddable(t); err != nil {
 		return nil, err
 	}
 	switch t.Backend.Kind {
 	case KindOpenAI:
+		if hasTaskType { // tracegate's Gemini extension: an OpenAI-format provider never sees it
+			body = openai.WithoutTaskType(nil, body)
+		}
 		return embedPassthrough(ctx, t, withTargetModel(body, requested, t.Model))
 	case KindMock:
 		req, err := request()

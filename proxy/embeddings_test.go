@@ -244,12 +244,18 @@ func TestEmbeddingsRetryAndFallback(t *testing.T) {
 	})
 	resp, err := h.client().Embeddings.New(context.Background(), openai.EmbeddingNewParams{
 		Model: "gemini-embedding-001", Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"a", "b"}},
-	})
+	}, option.WithJSONSet("task_type", "RETRIEVAL_QUERY"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if resp.Model != "text-embedding-3-small" || len(resp.Data) != 2 {
 		t.Errorf("reply %+v", resp)
+	}
+	// task_type is for Gemini: it reaches Gemini as taskType and never the OpenAI fallback.
+	gemReq := decodeBody(t, h.gemini.requests()[0].Body)["requests"].([]any)[0].(map[string]any)
+	openaiBody := decodeBody(t, h.upstream.requests()[0].Body)
+	if _, leaked := openaiBody["task_type"]; leaked || gemReq["taskType"] != "RETRIEVAL_QUERY" || openaiBody["model"] != "text-embedding-3-small" {
+		t.Errorf("gemini request %v, openai body %v", gemReq, openaiBody)
 	}
 	if n := len(h.gemini.requests()); n != 2 {
 		t.Errorf("gemini got %d requests, want 2 (max_attempts)", n)

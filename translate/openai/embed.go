@@ -304,3 +304,31 @@ func appendFloat32(dst []byte, f float32) []byte {
 	}
 	return strconv.AppendFloat(dst, float64(f), 'g', -1, 32)
 }
+
+// WithoutTaskType appends body to dst without its top-level "task_type" members: that key is
+// tracegate's extension for Gemini targets, which an OpenAI-format provider would reject as
+// an unknown parameter. body must be a valid object (ScanEmbeddingsRequest accepted it).
+func WithoutTaskType(dst, body []byte) []byte {
+	s, ok := newObjectScanner(body, 0)
+	if !ok {
+		return append(dst, body...)
+	}
+	dst = append(dst, '{')
+	first := true
+	for {
+		m, ok := s.next()
+		if !ok {
+			break
+		}
+		if keyIs(m.key, "task_type") {
+			continue
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = append(append(append(dst, '"'), m.key...), `":`...)
+		dst = append(dst, body[m.start:m.end]...)
+	}
+	return append(dst, '}')
+}

@@ -193,3 +193,16 @@ func FuzzScanEmbeddingsReply(f *testing.F) {
 		}
 	})
 }
+
+func TestWithoutTaskType(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"model":"m","task_type":"CLUSTERING","input":["a"],"dimensions":4}`: `{"model":"m","input":["a"],"dimensions":4}`,
+		`{ "task_type" : "X" }`: `{}`,
+		`{"model":"m","t\u0061sk_type":"X","input":{"task_type":"kept"}}`: `{"model":"m","input":{"task_type":"kept"}}`,
+		`{"input":"a"}`: `{"input":"a"}`,
+	} {
+		if got := WithoutTaskType(nil, []byte(in)); string(got) != want {
+			t.Errorf("WithoutTaskType(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
