@@ -1,0 +1,59 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// writeLockWait bounds how long a write waits for another writer of the same slug: a writer
+// stuck on a dead network file system must not hang the request.
+const writeLockWait = 10 * time.Second
+
+// lockRetry is how often a held lock file is tried again.
+const lockRetry = 5 * time.Millisecond
+
+// lockSlug takes the write lock of slug: a mutex for this process's writers, then an exclusive
+// lock on the file .<slug>.lock in the directory for those of every other process (another
+// tracegate sharing the directory). The lock file stays: removing it would race with a writer
+// that has just opened it.
+func (s *FileSource) lockSlug(ctx context.Context, slug string) (func(), error) {
+	h := fnv.New32a()
+	h.Write([]byte(slug))
+	mu := &s.slugLocks[h.Sum32()%uint32(len(s.slugLocks))]
+	mu.Lock()
+	f, err := os.OpenFile(filepath.Join(s.dir, "."+slug+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		mu.Unlock()
+		return nil, fmt.Errorf("lock prompt %q: %w", slug, err)
+	}
+	deadline := time.Now().Add(writeLockWait)
+	for {
+		locked, err := tryLockFile(f)
+		if err != nil {
+			f.Close()
+			mu.Unlock()
+			return nil, fmt.Errorf("lock prompt %q: %w", slug, err)
+		}
+		if locked {
+			break
+		}
+		if err := ctx.Err(); err != nil || time.Now().After(deadline) {
+			f.Close()
+			mu.Unlock()
+			if err == nil {
+				err = context.DeadlineExceeded
+			}
+			return nil, fmt.Errorf("prompt %q is being written by another process: %w", slug, err)
+		}
+		time.Sleep(lockRetry)
+	}
+	return func() {
+		_ = unlockFile(f)
+		f.Close()
+		mu.Unlock()
+	}, nil
+}
