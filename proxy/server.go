@@ -177,7 +177,7 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		}
 		s.handleModels(ctx)
 	case bytes.Equal(path, pathPrompts) || bytes.Equal(path, pathRunPrefix):
-		s.onlyGET(ctx, s.handleListPrompts)
+		s.routePrompts(ctx)
 	case bytes.HasPrefix(path, pathRunPrefix):
 		rest := path[len(pathRunPrefix):]
 		if bytes.HasSuffix(rest, suffixRun) {
@@ -198,7 +198,7 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 			writeRunError(ctx, invalid("slug %q must be letters, digits, '.', '_' or '-' without '..'", rest))
 			return
 		}
-		s.onlyGET(ctx, func(ctx *fasthttp.RequestCtx) { s.handleGetPrompt(ctx, slug) })
+		s.routePrompt(ctx, slug)
 	default:
 		writeRunError(ctx, errRouteNotFound)
 	}

@@ -108,7 +108,30 @@ func (c *PromptChange) check() error {
 	if c.Content != nil {
 		errs = append(errs, checkContent(*c.Content)...)
 	}
-	return errors.Join(errs...)
+	return joinFieldErrors(errs)
+}
+
+// fieldErrors reports every bad field of a request at once, on one line.
+type fieldErrors []error
+
+func (e fieldErrors) Error() string {
+	msgs := make([]string, len(e))
+	for i, err := range e {
+		msgs[i] = err.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (e fieldErrors) Unwrap() []error { return e }
+
+func joinFieldErrors(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return fieldErrors(errs)
 }
 
 func checkContent(msgs []TemplateMessage) []error {
@@ -201,16 +224,20 @@ func (r *Registry) Create(ctx context.Context, c *PromptChange, callerKey string
 	if err != nil {
 		return nil, err
 	}
+	var missing []error
 	if c.Name == nil {
-		err = errors.Join(err, invalidField("name", "required"))
+		missing = append(missing, invalidField("name", "required"))
 	}
 	if c.Content == nil {
-		err = errors.Join(err, invalidField("content", "required"))
+		missing = append(missing, invalidField("content", "required"))
 	}
 	if c.Model == nil {
-		err = errors.Join(err, invalidField("model", "required: tracegate routes every run by its model"))
+		missing = append(missing, invalidField("model", "required: tracegate routes every run by its model"))
 	}
-	if err = errors.Join(err, c.check()); err != nil {
+	if err := c.check(); err != nil {
+		missing = append(missing, err)
+	}
+	if err := joinFieldErrors(missing); err != nil {
 		return nil, err
 	}
 	slug := ""
