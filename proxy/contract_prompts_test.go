@@ -36,7 +36,7 @@ var (
 		wireField{name: "versions", kind: kArray, required: true, elem: shapePromptVersion},
 		wireField{name: "content", kind: kArray, required: true, elem: shapePromptMessage},
 		wireField{name: "variables", kind: kArray, required: true, elemKind: kindPtr(kString)},
-		wireField{name: "model", kind: kString, required: true, nullable: true},
+		wireField{name: "model", kind: kString, nullable: true},
 	)}
 	shapePromptListItem = &wireShape{"PromptListItem", append(promptHeadFields(),
 		wireField{name: "model", kind: kString, nullable: true},

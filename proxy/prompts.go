@@ -82,7 +82,7 @@ func (s *Server) handleListPrompts(ctx *fasthttp.RequestCtx) {
 		it := promptListItem{promptHead: headOf(p), Variables: []string{}}
 		// A list from an upstream registry carries no versions, hence no model.
 		if v, ok := p.Version(0); ok {
-			it.Model = &v.Model
+			it.Model = modelOrNull(v.Model)
 			if names := registry.Variables(v.Messages); names != nil {
 				it.Variables = names
 			}
@@ -137,12 +137,20 @@ func newPromptView(p *registry.Prompt, rt *Runtime) promptView {
 	}
 	if v, ok := p.Version(0); ok {
 		view.Content = v.Messages
-		view.Model = &v.Model
+		view.Model = modelOrNull(v.Model)
 		if names := registry.Variables(v.Messages); names != nil {
 			view.Variables = names
 		}
 	}
 	return view
+}
+
+// modelOrNull is the flat model field: null for a prompt created without one.
+func modelOrNull(model string) *string {
+	if model == "" {
+		return nil
+	}
+	return &model
 }
 
 func writeJSON(ctx *fasthttp.RequestCtx, v any) {

@@ -321,3 +321,26 @@ func jsonOf(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// The Node SDK's create sends no model and may send no message ids: the prompt is stored,
+// served with a null flat model, runs when the run names a model, and an update gives it one.
+func TestNodeStyleCreateWithoutModel(t *testing.T) {
+	h := newHarness(t, harnessOptions{promptDir: t.TempDir(), writablePrompts: true})
+	status, out := h.sdkCall(http.MethodPost, "/api/v1/prompts",
+		`{"name":"No model","content":[{"role":"user","content":"Hi {{who}}"}]}`, "", shapePrompt)
+	wantStatus(t, "create", status, out, http.StatusCreated, "")
+	if out["model"] != nil || out["content"].([]any)[0].(map[string]any)["id"] == "" {
+		t.Fatalf("created %v", out)
+	}
+	status, out = h.sdkCall(http.MethodPost, "/api/v1/prompts/no-model/run", `{"variables":{"who":"Ada"}}`, "", shapeRunResult)
+	wantStatus(t, "run without a model", status, out, 400, "UNSUPPORTED_MODEL")
+	status, out = h.sdkCall(http.MethodPost, "/api/v1/prompts/no-model/run", `{"variables":{"who":"Ada"},"model":"mock-1"}`, "", shapeRunResult)
+	wantStatus(t, "run with a model", status, out, 200, "")
+	status, out = h.sdkCall(http.MethodPut, "/api/v1/prompts/no-model", `{"model":"mock-1"}`, "", shapePrompt)
+	wantStatus(t, "give it a model", status, out, 200, "")
+	if out["model"] != "mock-1" || out["currentVersion"] != float64(2) {
+		t.Fatalf("after update %v", out)
+	}
+	status, out = h.sdkCall(http.MethodGet, "/api/v1/prompts", "", "", shapePromptList)
+	wantStatus(t, "list", status, out, 200, "")
+}

@@ -218,7 +218,9 @@ func (r *Registry) existsElsewhere(ctx context.Context, w Source, slug, callerKe
 }
 
 // Create stores a new prompt in the writable source. The slug is c.Slug or derived from the
-// name; a slug any source already serves is ErrConflict.
+// name; a slug any source already serves is ErrConflict. The model may be left out (the Node
+// SDK's create has no model option): such a prompt runs only with a model in the run request,
+// until an update gives it one.
 func (r *Registry) Create(ctx context.Context, c *PromptChange, callerKey string) (*Prompt, error) {
 	w, err := r.writer()
 	if err != nil {
@@ -230,9 +232,6 @@ func (r *Registry) Create(ctx context.Context, c *PromptChange, callerKey string
 	}
 	if c.Content == nil {
 		missing = append(missing, invalidField("content", "required"))
-	}
-	if c.Model == nil {
-		missing = append(missing, invalidField("model", "required: tracegate routes every run by its model"))
 	}
 	if err := c.check(); err != nil {
 		missing = append(missing, err)

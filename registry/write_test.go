@@ -137,7 +137,7 @@ func TestWriteInputIsChecked(t *testing.T) {
 		"provider":            {Name: ptr("x"), Model: ptr("m"), Content: msgs("x"), Provider: ptr("mock")},
 		"temperature":         {Name: ptr("x"), Model: ptr("m"), Content: msgs("x"), Temperature: ptr(3.0)},
 		"name":                {Model: ptr("m"), Content: msgs("x")},
-		"model":               {Name: ptr("x"), Content: msgs("x")},
+		"model":               {Name: ptr("x"), Model: ptr(" "), Content: msgs("x")},
 		"content[0].content ": {Name: ptr("x"), Model: ptr("m"), Content: msgs(long)},
 	}
 	for field, c := range cases {
