@@ -224,7 +224,7 @@ func TestPromptWritesRefuseBadInput(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if got := strings.Join(names, ","); got != ".ok.lock,ok.yaml" {
+	if got := strings.Join(names, ","); got != ".tracegate.lock,ok.yaml" {
 		t.Fatalf("directory after bad writes: %s", got)
 	}
 	status, out = h.sdkCall(http.MethodGet, "/api/v1/prompts/ok", "", "", shapePrompt)

@@ -16,16 +16,20 @@ const writeLockWait = 10 * time.Second
 // lockRetry is how often a held lock file is tried again.
 const lockRetry = 5 * time.Millisecond
 
-// lockSlug takes the write lock of slug: a mutex for this process's writers, then an exclusive
-// lock on the file .<slug>.lock in the directory for those of every other process (another
-// tracegate sharing the directory). The lock file stays: removing it would race with a writer
-// that has just opened it.
+// writeLockFile is the lock file writers of every process (each tracegate sharing the
+// directory) take. One file for the directory, not one per slug: writes are rare, and lock
+// files of deleted prompts would pile up (a lock file cannot be removed safely: another writer
+// may have just opened it).
+const writeLockFile = ".tracegate.lock"
+
+// lockSlug takes the write lock of slug: a mutex for this process's writers of that slug, then
+// an exclusive lock on the directory's lock file for those of every other process.
 func (s *FileSource) lockSlug(ctx context.Context, slug string) (func(), error) {
 	h := fnv.New32a()
 	h.Write([]byte(slug))
 	mu := &s.slugLocks[h.Sum32()%uint32(len(s.slugLocks))]
 	mu.Lock()
-	f, err := os.OpenFile(filepath.Join(s.dir, "."+slug+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.OpenFile(filepath.Join(s.dir, writeLockFile), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		mu.Unlock()
 		return nil, fmt.Errorf("lock prompt %q: %w", slug, err)
