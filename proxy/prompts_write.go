@@ -75,7 +75,7 @@ func decodePromptChange(body []byte) (*registry.PromptChange, error) {
 	if len(body) > maxPromptBodyBytes {
 		return nil, bodyTooLarge(maxPromptBodyBytes)
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
+	if trimmed := bytes.TrimSpace(body); len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, invalid("request body: want a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
