@@ -308,3 +308,37 @@ func TestUpdateKeepsFormatAndVersionExtras(t *testing.T) {
 		t.Fatalf("version 2 extras: %+v %+v", v2.Tools, v2.ResponseFormat)
 	}
 }
+
+// An instance that has the prompt cached sees another instance's update at its next stat, and
+// its delete too, even when the rewrite keeps the size and lands within the file system's
+// timestamp granularity (the rename makes it another file).
+func TestOtherInstanceSeesWrites(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	writer, _ := newWritable(t, dir)
+	if _, err := writer.Create(ctx, &PromptChange{Slug: ptr("m"), Name: ptr("M"), Model: ptr("m"), Content: msgs("aaaa")}, ""); err != nil {
+		t.Fatal(err)
+	}
+	reader := NewFileSource(dir, discardLog())
+	reader.recheck = 0 // the next stat is now, not within a second
+	if p, err := reader.Get(ctx, "m", ""); err != nil || p.CurrentVersion != 1 {
+		t.Fatalf("first read: %v", err)
+	}
+	info, _ := os.Stat(filepath.Join(dir, "m.yaml"))
+	if _, err := writer.Update(ctx, "m", &PromptChange{Name: ptr("N")}, ""); err != nil {
+		t.Fatal(err)
+	}
+	// Same size and modification time as before: only the file's identity tells.
+	if err := os.Chtimes(filepath.Join(dir, "m.yaml"), info.ModTime(), info.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := reader.Get(ctx, "m", ""); err != nil || p.Name != "N" {
+		t.Fatalf("after the other instance's update: %v %+v", err, p)
+	}
+	if err := writer.Delete(ctx, "m", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reader.Get(ctx, "m", ""); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after the other instance's delete: %v", err)
+	}
+}
