@@ -316,7 +316,7 @@ func TestOtherInstanceSeesWrites(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	writer, _ := newWritable(t, dir)
-	if _, err := writer.Create(ctx, &PromptChange{Slug: ptr("m"), Name: ptr("M"), Model: ptr("m"), Content: msgs("aaaa")}, ""); err != nil {
+	if _, err := writer.Create(ctx, &PromptChange{Slug: ptr("m"), Name: ptr("Ab"), Model: ptr("m"), Content: msgs("aaaa")}, ""); err != nil {
 		t.Fatal(err)
 	}
 	reader := NewFileSource(dir, discardLog())
@@ -325,14 +325,14 @@ func TestOtherInstanceSeesWrites(t *testing.T) {
 		t.Fatalf("first read: %v", err)
 	}
 	info, _ := os.Stat(filepath.Join(dir, "m.yaml"))
-	if _, err := writer.Update(ctx, "m", &PromptChange{Name: ptr("N")}, ""); err != nil {
+	if _, err := writer.Update(ctx, "m", &PromptChange{Name: ptr("Cd")}, ""); err != nil {
 		t.Fatal(err)
 	}
 	// Same size and modification time as before: only the file's identity tells.
 	if err := os.Chtimes(filepath.Join(dir, "m.yaml"), info.ModTime(), info.ModTime()); err != nil {
 		t.Fatal(err)
 	}
-	if p, err := reader.Get(ctx, "m", ""); err != nil || p.Name != "N" {
+	if p, err := reader.Get(ctx, "m", ""); err != nil || p.Name != "Cd" {
 		t.Fatalf("after the other instance's update: %v %+v", err, p)
 	}
 	if err := writer.Delete(ctx, "m", ""); err != nil {
