@@ -142,6 +142,17 @@ func TestPromptLifecycleMatchesTheSDKContract(t *testing.T) {
 		t.Fatalf("after rename %v", out)
 	}
 
+	// A new slug renames the prompt; renaming onto a taken slug is a conflict.
+	status, out = h.sdkCall(http.MethodPut, "/api/v1/prompts/p-claude-sonnet-4-5", `{"slug":"welcome-email"}`, sdkKey, shapePrompt)
+	wantStatus(t, "rename onto a taken slug", status, out, http.StatusConflict, "CONFLICT")
+	status, out = h.sdkCall(http.MethodPut, "/api/v1/prompts/p-claude-sonnet-4-5", `{"slug":"claude-prompt"}`, sdkKey, shapePrompt)
+	wantStatus(t, "rename", status, out, 200, "")
+	if out["slug"] != "claude-prompt" {
+		t.Fatalf("renamed %v", out)
+	}
+	status, out = h.sdkCall(http.MethodGet, "/api/v1/prompts/p-claude-sonnet-4-5", "", sdkKey, shapePrompt)
+	wantStatus(t, "old slug after rename", status, out, 404, "NOT_FOUND")
+
 	status, out = h.sdkCall(http.MethodDelete, "/api/v1/prompts/welcome-email", "", sdkKey, shapeDeleteResult)
 	wantStatus(t, "delete", status, out, 200, "")
 	if out["success"] != true {
@@ -203,7 +214,7 @@ func TestPromptWritesRefuseBadInput(t *testing.T) {
 		{"provider enum", "PUT", "/api/v1/prompts/ok", `{"provider":"mock"}`, "provider", 400},
 		{"temperature range", "PUT", "/api/v1/prompts/ok", `{"temperature":9}`, "temperature", 400},
 		{"message too long", "PUT", "/api/v1/prompts/ok", `{"content":[{"role":"user","content":"` + huge + `"}]}`, "content[0].content", 400},
-		{"rename by slug", "PUT", "/api/v1/prompts/ok", `{"slug":"other"}`, "slug", 400},
+		{"rename to a bad slug", "PUT", "/api/v1/prompts/ok", `{"slug":"../other"}`, "slug", 400},
 		{"not an object", "PUT", "/api/v1/prompts/ok", `[1]`, "request body", 400},
 		{"malformed", "PUT", "/api/v1/prompts/ok", `{"name":`, "request body", 400},
 		{"trailing data", "PUT", "/api/v1/prompts/ok", `{"name":"a"} {}`, "request body", 400},

@@ -6,6 +6,8 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -22,16 +24,30 @@ const lockRetry = 5 * time.Millisecond
 // may have just opened it).
 const writeLockFile = ".tracegate.lock"
 
-// lockSlug takes the write lock of slug: a mutex for this process's writers of that slug, then
-// an exclusive lock on the directory's lock file for those of every other process.
-func (s *FileSource) lockSlug(ctx context.Context, slug string) (func(), error) {
-	h := fnv.New32a()
-	h.Write([]byte(slug))
-	mu := &s.slugLocks[h.Sum32()%uint32(len(s.slugLocks))]
-	mu.Lock()
+// lockSlugs takes the write lock of the slugs (two for a rename): a mutex per slug for this
+// process's writers, taken in one order so that two renames cannot deadlock, then an exclusive
+// lock on the directory's lock file for those of every other process.
+func (s *FileSource) lockSlugs(ctx context.Context, slugs ...string) (func(), error) {
+	var stripes []int
+	for _, slug := range slugs {
+		h := fnv.New32a()
+		h.Write([]byte(slug))
+		stripes = append(stripes, int(h.Sum32()%uint32(len(s.slugLocks))))
+	}
+	slices.Sort(stripes)
+	stripes = slices.Compact(stripes)
+	for _, i := range stripes {
+		s.slugLocks[i].Lock()
+	}
+	unlockStripes := func() {
+		for _, i := range slices.Backward(stripes) {
+			s.slugLocks[i].Unlock()
+		}
+	}
+	slug := strings.Join(slugs, ", ")
 	f, err := os.OpenFile(filepath.Join(s.dir, writeLockFile), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		mu.Unlock()
+		unlockStripes()
 		return nil, fmt.Errorf("lock prompt %q: %w", slug, err)
 	}
 	deadline := time.Now().Add(writeLockWait)
@@ -39,7 +55,7 @@ func (s *FileSource) lockSlug(ctx context.Context, slug string) (func(), error) 
 		locked, err := tryLockFile(f)
 		if err != nil {
 			f.Close()
-			mu.Unlock()
+			unlockStripes()
 			return nil, fmt.Errorf("lock prompt %q: %w", slug, err)
 		}
 		if locked {
@@ -47,7 +63,7 @@ func (s *FileSource) lockSlug(ctx context.Context, slug string) (func(), error) 
 		}
 		if err := ctx.Err(); err != nil || time.Now().After(deadline) {
 			f.Close()
-			mu.Unlock()
+			unlockStripes()
 			if err == nil {
 				err = context.DeadlineExceeded
 			}
@@ -58,6 +74,6 @@ func (s *FileSource) lockSlug(ctx context.Context, slug string) (func(), error) 
 	return func() {
 		_ = unlockFile(f)
 		f.Close()
-		mu.Unlock()
+		unlockStripes()
 	}, nil
 }

@@ -260,11 +260,11 @@ func (r *Registry) Update(ctx context.Context, slug string, c *PromptChange, cal
 	if err != nil {
 		return nil, err
 	}
-	if c.Slug != nil && *c.Slug != slug {
-		return nil, invalidField("slug", "renaming a prompt (%q to %q) is not supported: create the new slug and delete the old one", slug, *c.Slug)
-	}
 	if err := c.check(); err != nil {
 		return nil, err
+	}
+	if c.Slug != nil && *c.Slug != slug && r.existsElsewhere(ctx, w, *c.Slug, callerKey) {
+		return nil, fmt.Errorf("rename to %q: %w", *c.Slug, ErrConflict)
 	}
 	p, err := w.update(ctx, slug, c)
 	if errors.Is(err, ErrNotFound) && r.existsElsewhere(ctx, w, slug, callerKey) {
@@ -294,7 +294,7 @@ func (s *FileSource) Writable() bool { return s.writable }
 
 // create writes a new prompt file, <slug>.yaml, holding version 1.
 func (s *FileSource) create(ctx context.Context, slug string, c *PromptChange) (*Prompt, error) {
-	unlock, err := s.lockSlug(ctx, slug)
+	unlock, err := s.lockSlugs(ctx, slug)
 	if err != nil {
 		return nil, err
 	}
@@ -315,9 +315,15 @@ func (s *FileSource) create(ctx context.Context, slug string, c *PromptChange) (
 
 // update applies c to the stored prompt. A change of content or of a model parameter adds a
 // version, a copy of the current one with the change applied, and makes it current; earlier
-// versions stay as they were. Name and description change the prompt itself.
+// versions stay as they were. Name and description change the prompt itself; so does a new
+// slug, which renames the file (the new file is written before the old one is removed, so a
+// crash in between leaves both, never neither).
 func (s *FileSource) update(ctx context.Context, slug string, c *PromptChange) (*Prompt, error) {
-	unlock, err := s.lockSlug(ctx, slug)
+	newSlug := slug
+	if c.Slug != nil {
+		newSlug = *c.Slug
+	}
+	unlock, err := s.lockSlugs(ctx, slug, newSlug)
 	if err != nil {
 		return nil, err
 	}
@@ -325,6 +331,10 @@ func (s *FileSource) update(ctx context.Context, slug string, c *PromptChange) (
 	path, info := s.findFile(slug)
 	if path == "" {
 		return nil, fmt.Errorf("prompt %q: %w", slug, ErrNotFound)
+	}
+	renaming := newSlug != slug
+	if existing, _ := s.findFile(newSlug); renaming && existing != "" {
+		return nil, fmt.Errorf("rename to %q: %w", newSlug, ErrConflict)
 	}
 	// Read the file itself, not the cache: another instance may have written it a moment ago.
 	p, err := readPromptFile(slug, path, info.ModTime())
@@ -355,16 +365,33 @@ func (s *FileSource) update(ctx context.Context, slug string, c *PromptChange) (
 		p.CurrentVersion = next.Version
 		changed = true
 	}
-	if !changed {
+	if !changed && !renaming {
 		return p, nil
 	}
 	p.UpdatedAt = FormatTime(s.now())
-	return s.store(slug, path, p)
+	if !renaming {
+		return s.store(slug, path, p)
+	}
+	p.Slug = newSlug
+	stored, err := s.store(newSlug, filepath.Join(s.dir, newSlug+filepath.Ext(path)), p)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Remove(path); err != nil {
+		return nil, fmt.Errorf("rename prompt %q: remove the old file: %w", slug, err)
+	}
+	if err := syncDir(s.dir); err != nil {
+		return nil, fmt.Errorf("rename prompt %q: %w", slug, err)
+	}
+	s.mu.Lock()
+	delete(s.cache, slug)
+	s.mu.Unlock()
+	return stored, nil
 }
 
 // remove deletes the prompt's file.
 func (s *FileSource) remove(ctx context.Context, slug string) error {
-	unlock, err := s.lockSlug(ctx, slug)
+	unlock, err := s.lockSlugs(ctx, slug)
 	if err != nil {
 		return err
 	}

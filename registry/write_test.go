@@ -89,13 +89,34 @@ func TestCreateUpdateDeleteThroughTheRegistry(t *testing.T) {
 		t.Fatalf("other instance: %v %+v", err, got)
 	}
 
-	if err := reg.Delete(ctx, "welcome-email", ""); err != nil {
+	// A new slug renames the prompt: same id and versions, the old slug gone.
+	if _, err := reg.Create(ctx, &PromptChange{Slug: ptr("taken"), Name: ptr("T"), Model: ptr("m"), Content: msgs("t")}, ""); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := reg.Update(ctx, "welcome-email", &PromptChange{Slug: ptr("taken")}, ""); !errors.Is(err, ErrConflict) {
+		t.Fatalf("rename onto an existing slug: %v", err)
+	}
+	renamed, err := reg.Update(ctx, "welcome-email", &PromptChange{Slug: ptr("welcome")}, "")
+	if err != nil || renamed.Slug != "welcome" || renamed.ID != p.ID || len(renamed.Versions) != 2 {
+		t.Fatalf("rename: %v %+v", err, renamed)
+	}
 	if _, err := reg.Resolve(ctx, "welcome-email", 0, ""); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("old slug after rename: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "welcome-email.yaml")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("old file after rename: %v", err)
+	}
+	if res, err := reg.Resolve(ctx, "welcome", 1, ""); err != nil || res.Version.Messages[0].Content != "Hi {{name}}" {
+		t.Fatalf("version 1 under the new slug: %v", err)
+	}
+
+	if err := reg.Delete(ctx, "welcome", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Resolve(ctx, "welcome", 0, ""); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("resolve after delete: %v", err)
 	}
-	if err := reg.Delete(ctx, "welcome-email", ""); !errors.Is(err, ErrNotFound) {
+	if err := reg.Delete(ctx, "welcome", ""); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("second delete: %v", err)
 	}
 	if _, err := reg.Update(ctx, "welcome-email", &PromptChange{Name: ptr("x")}, ""); !errors.Is(err, ErrNotFound) {
