@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -109,6 +110,9 @@ func (s *FileSource) fresh(slug string) (*Prompt, bool) {
 // logged) so one bad file does not hide the others.
 func (s *FileSource) List(_ context.Context, _ string) ([]*Prompt, error) {
 	entries, err := os.ReadDir(s.dir)
+	if s.writable && errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // made on the first write
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list prompts in %s: %w", s.dir, err)
 	}

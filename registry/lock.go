@@ -45,7 +45,12 @@ func (s *FileSource) lockSlugs(ctx context.Context, slugs ...string) (func(), er
 		}
 	}
 	slug := strings.Join(slugs, ", ")
-	f, err := os.OpenFile(filepath.Join(s.dir, writeLockFile), os.O_CREATE|os.O_RDWR, 0o644)
+	// A writable directory that does not exist yet is made on the first write.
+	err := os.MkdirAll(s.dir, 0o755)
+	var f *os.File
+	if err == nil {
+		f, err = os.OpenFile(filepath.Join(s.dir, writeLockFile), os.O_CREATE|os.O_RDWR, 0o644)
+	}
 	if err != nil {
 		unlockStripes()
 		return nil, fmt.Errorf("lock prompt %q: %w", slug, err)

@@ -363,3 +363,18 @@ func TestOtherInstanceSeesWrites(t *testing.T) {
 		t.Fatalf("after the other instance's delete: %v", err)
 	}
 }
+
+// A writable directory that does not exist yet is made by the first create.
+func TestCreateMakesTheDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "new", "prompts")
+	reg, _ := newWritable(t, dir)
+	if list, err := reg.List(context.Background(), ""); err != nil || len(list) != 0 {
+		t.Fatalf("list before the directory exists: %v %v", list, err)
+	}
+	if _, err := reg.Create(context.Background(), &PromptChange{Name: ptr("First"), Content: msgs("x")}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "first.yaml")); err != nil {
+		t.Fatal(err)
+	}
+}
