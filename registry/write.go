@@ -217,6 +217,24 @@ func (r *Registry) existsElsewhere(ctx context.Context, w Source, slug, callerKe
 	return false
 }
 
+// servedBefore reports whether a source ahead of w serves slug: a write to w would then never
+// be seen, since the earlier source wins.
+func (r *Registry) servedBefore(ctx context.Context, w Source, slug, callerKey string) bool {
+	for _, src := range r.sources {
+		if src == w {
+			return false
+		}
+		if _, err := src.Get(ctx, slug, callerKey); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+func errShadowed(slug string) error {
+	return fmt.Errorf("prompt %q is served by an earlier source in registry.sources, which is not writable: %w", slug, ErrReadOnly)
+}
+
 // Create stores a new prompt in the writable source. The slug is c.Slug or derived from the
 // name; a slug any source already serves is ErrConflict. The model may be left out (the Node
 // SDK's create has no model option): such a prompt runs only with a model in the run request,
@@ -266,6 +284,9 @@ func (r *Registry) Update(ctx context.Context, slug string, c *PromptChange, cal
 	if c.Slug != nil && *c.Slug != slug && r.existsElsewhere(ctx, w, *c.Slug, callerKey) {
 		return nil, fmt.Errorf("rename to %q: %w", *c.Slug, ErrConflict)
 	}
+	if r.servedBefore(ctx, w, slug, callerKey) {
+		return nil, errShadowed(slug)
+	}
 	p, err := w.update(ctx, slug, c)
 	if errors.Is(err, ErrNotFound) && r.existsElsewhere(ctx, w, slug, callerKey) {
 		return nil, fmt.Errorf("prompt %q comes from a source that is not writable: %w", slug, ErrReadOnly)
@@ -281,6 +302,9 @@ func (r *Registry) Delete(ctx context.Context, slug, callerKey string) error {
 	w, err := r.writer()
 	if err != nil {
 		return err
+	}
+	if r.servedBefore(ctx, w, slug, callerKey) {
+		return errShadowed(slug)
 	}
 	err = w.remove(ctx, slug)
 	if errors.Is(err, ErrNotFound) && r.existsElsewhere(ctx, w, slug, callerKey) {

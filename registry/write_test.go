@@ -144,6 +144,16 @@ func TestWritesNeedAWritableSource(t *testing.T) {
 	if _, err := rw.Create(ctx, &PromptChange{Slug: ptr("mail"), Name: ptr("x"), Model: ptr("m"), Content: msgs("x")}, ""); !errors.Is(err, ErrConflict) {
 		t.Fatalf("create over a read-only prompt: %v", err)
 	}
+	// A writable copy hidden behind an earlier source is not written: nobody would see it.
+	hidden := t.TempDir()
+	writeFile(t, hidden, "mail.yaml", fileV1)
+	shadowed := New(NewFileSource(dir, discardLog()), NewWritableFileSource(hidden, discardLog()))
+	if _, err := shadowed.Update(ctx, "mail", &PromptChange{Name: ptr("x")}, ""); !errors.Is(err, ErrReadOnly) || !strings.Contains(err.Error(), "earlier source") {
+		t.Fatalf("update of a shadowed prompt: %v", err)
+	}
+	if err := shadowed.Delete(ctx, "mail", ""); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("delete of a shadowed prompt: %v", err)
+	}
 }
 
 func TestWriteInputIsChecked(t *testing.T) {
