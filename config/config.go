@@ -43,6 +43,8 @@ type Source struct {
 	APIKey        string   `yaml:"api_key"`
 	PassCallerKey bool     `yaml:"pass_caller_key"`
 	Timeout       Duration `yaml:"timeout"`
+	// Writable lets the prompts API create, update and delete the files of a file source.
+	Writable bool `yaml:"writable"`
 }
 
 // Cache bounds the registry cache.

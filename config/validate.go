@@ -57,6 +57,9 @@ func (c *Config) Validate() error {
 			if s.PassCallerKey && s.APIKey != "" {
 				bad("registry.sources[%d]: api_key and pass_caller_key are exclusive", i)
 			}
+			if s.Writable {
+				bad("registry.sources[%d]: writable applies to file sources only (an http source is written through its own registry)", i)
+			}
 		default:
 			bad("registry.sources[%d].type %q: want file or http", i, s.Type)
 		}

@@ -1,6 +1,8 @@
 // Package proxy is tracegate's inbound side, on fasthttp: routing (server.go), the Tracia run
-// API (run.go with its request decoder and result encoder), the prompt read-through endpoints
-// (prompts.go), auth (auth.go), and the one place errors become HTTP statuses (errors.go).
+// API (run.go with its request decoder and result encoder), the prompts API in the Tracia SDKs'
+// shapes (prompts.go reads, prompts_write.go creates, updates and deletes, prompts_provider.go
+// maps provider kinds onto the SDKs' provider enum), auth (auth.go), and the one place errors
+// become HTTP statuses (errors.go).
 // ops.go serves /metrics, /healthz and /readyz (exempt from the concurrency limit, open unless
 // server.protect_ops); limits.go bounds requests in flight (server.max_concurrent) and keeps
 // streams counted until their last byte (streamBody); observe.go reports to the metrics.

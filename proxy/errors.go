@@ -20,6 +20,7 @@ const (
 	codeMissingVariables   = "MISSING_VARIABLES"
 	codeUnauthorized       = "UNAUTHORIZED"
 	codeNotFound           = "NOT_FOUND"
+	codeConflict           = "CONFLICT"
 	codeUnsupportedModel   = "UNSUPPORTED_MODEL"
 	codeMissingProviderKey = "MISSING_PROVIDER_KEY"
 	codeProviderError      = "PROVIDER_ERROR"
@@ -72,7 +73,9 @@ func classify(err error) classified {
 		return classified{http.StatusUnauthorized, codeUnauthorized, msg, nil}
 	case errors.Is(err, registry.ErrNotFound), errors.Is(err, errRouteNotFound):
 		return classified{http.StatusNotFound, codeNotFound, msg, nil}
-	case errors.Is(err, errMethod):
+	case errors.Is(err, registry.ErrConflict):
+		return classified{http.StatusConflict, codeConflict, msg, nil}
+	case errors.Is(err, errMethod), errors.Is(err, registry.ErrReadOnly):
 		return classified{http.StatusMethodNotAllowed, codeInvalidRequest, msg, nil}
 	case errors.Is(err, provider.ErrUnsupportedModel):
 		return classified{http.StatusBadRequest, codeUnsupportedModel, msg, nil}

@@ -134,6 +134,9 @@ type harnessOptions struct {
 	extraYAML        string
 	openAIKey        string
 	maxBody          int
+	// promptDir, when set, replaces testdata/prompts; writablePrompts lets the API write it.
+	promptDir       string
+	writablePrompts bool
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -195,7 +198,8 @@ spans: {exporter: none}
 		Dispatcher: provider.NewDispatcher(router, provider.RetryPolicy{
 			MaxAttempts: cfg.Retry.MaxAttempts, InitialBackoff: cfg.Retry.InitialBackoff.D(), MaxBackoff: cfg.Retry.MaxBackoff.D(),
 		}, cfg.Fallbacks),
-		Prices: table,
+		Prices:       table,
+		ProviderKind: testRoutedKind(router),
 	}
 	for _, k := range o.authKeys {
 		rt.AuthKeys = append(rt.AuthKeys, []byte(k))
@@ -204,6 +208,13 @@ spans: {exporter: none}
 	rec := spans.NewWithExporter(exp, spans.Options{ServiceName: "tracegate-test"}, true)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := registry.New(registry.NewFileSource("testdata/prompts", log))
+	if o.promptDir != "" {
+		src := registry.NewFileSource(o.promptDir, log)
+		if o.writablePrompts {
+			src = registry.NewWritableFileSource(o.promptDir, log)
+		}
+		reg = registry.New(src)
+	}
 	srv := New(Options{MaxBodyBytes: cfg.Server.MaxBodyBytes, ReadTimeout: 5 * time.Second}, reg, rec, log, rt)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

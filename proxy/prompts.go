@@ -11,18 +11,61 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// promptListItem is the SDK's PromptListItem.
-type promptListItem struct {
+// The prompts API in the shapes the Tracia SDKs read (shared/reference/tracia-wire.md): the
+// Python SDK validates every reply, so each required field is always written. Not on the hot
+// path: encoding/json is fine here.
+
+// promptHead is what Prompt and PromptListItem share: the prompt itself, no versions.
+type promptHead struct {
 	ID             string `json:"id"`
 	Slug           string `json:"slug"`
 	Name           string `json:"name"`
 	Description    string `json:"description"`
 	CurrentVersion int    `json:"currentVersion"`
-	CreatedAt      string `json:"createdAt,omitempty"`
-	UpdatedAt      string `json:"updatedAt,omitempty"`
+	CreatedAt      string `json:"createdAt"`
+	UpdatedAt      string `json:"updatedAt"`
 }
 
-// handleListPrompts serves GET /api/v1/prompts. Not on the hot path: encoding/json is fine.
+func headOf(p *registry.Prompt) promptHead {
+	return promptHead{ID: p.ID, Slug: p.Slug, Name: p.Name, Description: p.Description,
+		CurrentVersion: p.CurrentVersion, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+}
+
+// promptListItem is the SDK's PromptListItem, plus the model and variables Node reads.
+type promptListItem struct {
+	promptHead
+	Model     *string  `json:"model"`
+	Variables []string `json:"variables"`
+}
+
+// promptView is the SDK's Prompt, plus the flat fields Node reads (content, variables and
+// model of the current version).
+type promptView struct {
+	promptHead
+	Versions  []versionView              `json:"versions"`
+	Content   []registry.TemplateMessage `json:"content"`
+	Variables []string                   `json:"variables"`
+	Model     *string                    `json:"model"`
+}
+
+// versionView is the SDK's PromptVersion: the stored version with provider set to the Tracia
+// provider its model routes to. Tools and responseFormat ride along for a downstream
+// tracegate reading this one as its registry.
+type versionView struct {
+	Version         int                        `json:"version"`
+	Messages        []registry.TemplateMessage `json:"messages"`
+	Model           string                     `json:"model"`
+	Provider        string                     `json:"provider"`
+	CreatedAt       string                     `json:"createdAt"`
+	Temperature     *float64                   `json:"temperature,omitempty"`
+	MaxOutputTokens int                        `json:"maxOutputTokens,omitempty"`
+	TopP            *float64                   `json:"topP,omitempty"`
+	StopSequences   []string                   `json:"stopSequences,omitempty"`
+	Tools           []registry.ToolDef         `json:"tools,omitempty"`
+	ResponseFormat  *registry.ResponseFormat   `json:"responseFormat,omitempty"`
+}
+
+// handleListPrompts serves GET /api/v1/prompts.
 func (s *Server) handleListPrompts(ctx *fasthttp.RequestCtx) {
 	rt := s.runtime.Load()
 	if !authorized(ctx, rt.AuthKeys) {
@@ -36,19 +79,17 @@ func (s *Server) handleListPrompts(ctx *fasthttp.RequestCtx) {
 	}
 	items := make([]promptListItem, 0, len(list))
 	for _, p := range list {
-		items = append(items, promptListItem{ID: p.ID, Slug: p.Slug, Name: p.Name, Description: p.Description,
-			CurrentVersion: p.CurrentVersion, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt})
+		it := promptListItem{promptHead: headOf(p), Variables: []string{}}
+		// A list from an upstream registry carries no versions, hence no model.
+		if v, ok := p.Version(0); ok {
+			it.Model = modelOrNull(v.Model)
+			if names := registry.Variables(v.Messages); names != nil {
+				it.Variables = names
+			}
+		}
+		items = append(items, it)
 	}
 	writeJSON(ctx, map[string]any{"prompts": items})
-}
-
-// promptView is the Prompt shape the SDKs parse, plus the flat fields of the Node docs
-// (content, variables, model of the current version).
-type promptView struct {
-	*registry.Prompt
-	Content   []registry.TemplateMessage `json:"content"`
-	Variables []string                   `json:"variables"`
-	Model     string                     `json:"model"`
 }
 
 // handleGetPrompt serves GET /api/v1/prompts/{slug}.
@@ -63,16 +104,7 @@ func (s *Server) handleGetPrompt(ctx *fasthttp.RequestCtx, slug string) {
 		writeRunError(ctx, err)
 		return
 	}
-	view := promptView{Prompt: p}
-	if v, ok := p.Version(0); ok {
-		view.Content = v.Messages
-		view.Variables = registry.Variables(v.Messages)
-		view.Model = v.Model
-	}
-	if view.Variables == nil {
-		view.Variables = []string{}
-	}
-	b, err := json.Marshal(view)
+	b, err := json.Marshal(newPromptView(p, rt))
 	if err != nil {
 		writeRunError(ctx, err)
 		return
@@ -89,6 +121,36 @@ func (s *Server) handleGetPrompt(ctx *fasthttp.RequestCtx, slug string) {
 	}
 	ctx.SetContentType("application/json")
 	ctx.Response.SetBodyRaw(b)
+}
+
+// newPromptView builds the Prompt reply for p. It copies what it changes: p is shared with
+// every run that resolves it.
+func newPromptView(p *registry.Prompt, rt *Runtime) promptView {
+	view := promptView{promptHead: headOf(p), Versions: make([]versionView, 0, len(p.Versions)),
+		Content: []registry.TemplateMessage{}, Variables: []string{}}
+	for i := range p.Versions {
+		v := &p.Versions[i]
+		view.Versions = append(view.Versions, versionView{Version: v.Version, Messages: v.Messages, Model: v.Model,
+			Provider: traciaProvider(rt, v), CreatedAt: v.CreatedAt, Temperature: v.Temperature,
+			MaxOutputTokens: v.MaxOutputTokens, TopP: v.TopP, StopSequences: v.StopSequences,
+			Tools: v.Tools, ResponseFormat: v.ResponseFormat})
+	}
+	if v, ok := p.Version(0); ok {
+		view.Content = v.Messages
+		view.Model = modelOrNull(v.Model)
+		if names := registry.Variables(v.Messages); names != nil {
+			view.Variables = names
+		}
+	}
+	return view
+}
+
+// modelOrNull is the flat model field: null for a prompt created without one.
+func modelOrNull(model string) *string {
+	if model == "" {
+		return nil
+	}
+	return &model
 }
 
 func writeJSON(ctx *fasthttp.RequestCtx, v any) {

@@ -50,6 +50,9 @@ type Runtime struct {
 	AuthKeys   [][]byte
 	// ProtectOps puts /metrics, /healthz and /readyz behind AuthKeys too.
 	ProtectOps bool
+	// ProviderKind names the kind of provider (config providers[].type) that model routes
+	// to, "" when no route serves it. The prompts API derives each version's provider from it.
+	ProviderKind func(model string) string
 }
 
 // Options are the server's fixed settings.
@@ -180,7 +183,7 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		}
 		s.handleModels(ctx)
 	case bytes.Equal(path, pathPrompts) || bytes.Equal(path, pathRunPrefix):
-		s.onlyGET(ctx, s.handleListPrompts)
+		s.routePrompts(ctx)
 	case bytes.HasPrefix(path, pathRunPrefix):
 		rest := path[len(pathRunPrefix):]
 		if bytes.HasSuffix(rest, suffixRun) {
@@ -201,7 +204,7 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 			writeRunError(ctx, invalid("slug %q must be letters, digits, '.', '_' or '-' without '..'", rest))
 			return
 		}
-		s.onlyGET(ctx, func(ctx *fasthttp.RequestCtx) { s.handleGetPrompt(ctx, slug) })
+		s.routePrompt(ctx, slug)
 	default:
 		writeRunError(ctx, errRouteNotFound)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -29,6 +30,15 @@ type FileSource struct {
 
 	mu    sync.Mutex
 	cache map[string]*fileEntry
+
+	// writable enables Create, Update and Delete (write.go).
+	writable bool
+	// slugLocks serialise this process's writers of one slug (striped: bounded memory for
+	// any number of slugs); a lock file does the same across processes.
+	slugLocks [64]sync.Mutex
+	// writeStep writes a prompt file's bytes; tests replace it to fail half way.
+	writeStep func(f *os.File, data []byte) error
+	now       func() time.Time
 }
 
 // defaultRecheck bounds how stale a served prompt file can be after an edit.
@@ -38,6 +48,9 @@ type fileEntry struct {
 	path    string
 	modTime time.Time
 	size    int64
+	// info identifies the file itself: a rename over it (every write) is a change even
+	// within the file system's timestamp granularity.
+	info    fs.FileInfo
 	prompt  *Prompt
 	lastErr string
 	// checked is when the file was last stat'ed.
@@ -51,7 +64,16 @@ func NewFileSource(dir string, log *slog.Logger) *FileSource {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &FileSource{dir: dir, log: log, recheck: defaultRecheck, cache: map[string]*fileEntry{}}
+	return &FileSource{dir: dir, log: log, recheck: defaultRecheck, cache: map[string]*fileEntry{},
+		writeStep: writeAll, now: time.Now}
+}
+
+// NewWritableFileSource serves the prompt files in dir and lets the prompts API create,
+// update and delete them (config: writable: true on a file source).
+func NewWritableFileSource(dir string, log *slog.Logger) *FileSource {
+	s := NewFileSource(dir, log)
+	s.writable = true
+	return s
 }
 
 // Get returns the prompt stored as slug, or ErrNotFound.
@@ -88,6 +110,9 @@ func (s *FileSource) fresh(slug string) (*Prompt, bool) {
 // logged) so one bad file does not hide the others.
 func (s *FileSource) List(_ context.Context, _ string) ([]*Prompt, error) {
 	entries, err := os.ReadDir(s.dir)
+	if s.writable && errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // made on the first write
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list prompts in %s: %w", s.dir, err)
 	}
@@ -123,19 +148,19 @@ func (s *FileSource) load(slug, path string, info fs.FileInfo) (*Prompt, error) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e := s.cache[slug]
-	if e != nil && e.path == path && e.modTime.Equal(info.ModTime()) && e.size == info.Size() {
+	if e != nil && e.path == path && e.modTime.Equal(info.ModTime()) && e.size == info.Size() && os.SameFile(e.info, info) {
 		e.checked = time.Now()
 		if e.prompt == nil {
 			return nil, fmt.Errorf("prompt %q: %s", slug, e.lastErr)
 		}
 		return e.prompt, nil
 	}
-	p, err := readPromptFile(slug, path)
+	p, err := readPromptFile(slug, path, info.ModTime())
 	if e == nil {
 		e = &fileEntry{}
 		s.cache[slug] = e
 	}
-	e.path, e.modTime, e.size, e.checked = path, info.ModTime(), info.Size(), time.Now()
+	e.path, e.modTime, e.size, e.info, e.checked = path, info.ModTime(), info.Size(), info, time.Now()
 	if err != nil {
 		e.lastErr = err.Error()
 		if e.prompt != nil {
@@ -149,7 +174,9 @@ func (s *FileSource) load(slug, path string, info fs.FileInfo) (*Prompt, error) 
 	return p, nil
 }
 
-func readPromptFile(slug, path string) (*Prompt, error) {
+// readPromptFile parses the prompt file at path; modTime dates a prompt whose file carries no
+// createdAt or updatedAt.
+func readPromptFile(slug, path string, modTime time.Time) (*Prompt, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
@@ -166,6 +193,9 @@ func readPromptFile(slug, path string) (*Prompt, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
+	if err := p.fillTimes(modTime); err != nil {
+		return nil, fmt.Errorf("check %s: %w", path, err)
 	}
 	if err := p.normalize(slug); err != nil {
 		return nil, fmt.Errorf("check %s: %w", path, err)

@@ -5,38 +5,39 @@ import (
 	"fmt"
 
 	"github.com/tracegate/tracegate/llm"
+	"go.yaml.in/yaml/v3"
 )
 
 // Prompt is a versioned prompt template, in the shape of the Tracia prompts API.
 type Prompt struct {
-	ID             string    `json:"id" yaml:"id"`
+	ID             string    `json:"id" yaml:"id,omitempty"`
 	Slug           string    `json:"slug" yaml:"slug"`
 	Name           string    `json:"name" yaml:"name"`
-	Description    string    `json:"description" yaml:"description"`
-	CurrentVersion int       `json:"currentVersion" yaml:"currentVersion"`
+	Description    string    `json:"description" yaml:"description,omitempty"`
+	CurrentVersion int       `json:"currentVersion" yaml:"currentVersion,omitempty"`
 	Versions       []Version `json:"versions" yaml:"versions"`
-	CreatedAt      string    `json:"createdAt,omitempty" yaml:"createdAt"`
-	UpdatedAt      string    `json:"updatedAt,omitempty" yaml:"updatedAt"`
+	CreatedAt      string    `json:"createdAt,omitempty" yaml:"createdAt,omitempty"`
+	UpdatedAt      string    `json:"updatedAt,omitempty" yaml:"updatedAt,omitempty"`
 }
 
 // Version is one immutable version of a prompt.
 type Version struct {
 	Version         int               `json:"version" yaml:"version"`
 	Model           string            `json:"model" yaml:"model"`
-	Provider        string            `json:"provider,omitempty" yaml:"provider"`
-	Temperature     *float64          `json:"temperature,omitempty" yaml:"temperature"`
-	MaxOutputTokens int               `json:"maxOutputTokens,omitempty" yaml:"maxOutputTokens"`
-	TopP            *float64          `json:"topP,omitempty" yaml:"topP"`
-	StopSequences   []string          `json:"stopSequences,omitempty" yaml:"stopSequences"`
+	Provider        string            `json:"provider,omitempty" yaml:"provider,omitempty"`
+	Temperature     *float64          `json:"temperature,omitempty" yaml:"temperature,omitempty"`
+	MaxOutputTokens int               `json:"maxOutputTokens,omitempty" yaml:"maxOutputTokens,omitempty"`
+	TopP            *float64          `json:"topP,omitempty" yaml:"topP,omitempty"`
+	StopSequences   []string          `json:"stopSequences,omitempty" yaml:"stopSequences,omitempty"`
 	Messages        []TemplateMessage `json:"messages" yaml:"messages"`
-	Tools           []ToolDef         `json:"tools,omitempty" yaml:"tools"`
-	ResponseFormat  *ResponseFormat   `json:"responseFormat,omitempty" yaml:"responseFormat"`
-	CreatedAt       string            `json:"createdAt,omitempty" yaml:"createdAt"`
+	Tools           []ToolDef         `json:"tools,omitempty" yaml:"tools,omitempty"`
+	ResponseFormat  *ResponseFormat   `json:"responseFormat,omitempty" yaml:"responseFormat,omitempty"`
+	CreatedAt       string            `json:"createdAt,omitempty" yaml:"createdAt,omitempty"`
 }
 
 // TemplateMessage is one message of a template; Content may hold {{variables}}.
 type TemplateMessage struct {
-	ID      string `json:"id,omitempty" yaml:"id"`
+	ID      string `json:"id,omitempty" yaml:"id,omitempty"`
 	Role    string `json:"role" yaml:"role"`
 	Content string `json:"content" yaml:"content"`
 }
@@ -44,15 +45,15 @@ type TemplateMessage struct {
 // ToolDef declares a tool the model may call. Parameters is a JSON Schema.
 type ToolDef struct {
 	Name        string     `json:"name" yaml:"name"`
-	Description string     `json:"description,omitempty" yaml:"description"`
-	Parameters  JSONObject `json:"parameters,omitempty" yaml:"parameters"`
+	Description string     `json:"description,omitempty" yaml:"description,omitempty"`
+	Parameters  JSONObject `json:"parameters,omitempty" yaml:"parameters,omitempty"`
 }
 
 // ResponseFormat asks for structured output: type json with an optional JSON Schema.
 type ResponseFormat struct {
 	Type   string     `json:"type" yaml:"type"`
-	Name   string     `json:"name,omitempty" yaml:"name"`
-	Schema JSONObject `json:"schema,omitempty" yaml:"schema"`
+	Name   string     `json:"name,omitempty" yaml:"name,omitempty"`
+	Schema JSONObject `json:"schema,omitempty" yaml:"schema,omitempty"`
 }
 
 // Version returns version v, or the current version when v is 0.
@@ -117,6 +118,10 @@ func (p *Prompt) normalize(slug string) error {
 	if !seen[p.CurrentVersion] {
 		return fmt.Errorf("prompt %q: currentVersion %d is not among its versions", slug, p.CurrentVersion)
 	}
+	if err := p.fillTimes(unknownTime); err != nil {
+		return fmt.Errorf("prompt %q: %w", slug, err)
+	}
+	p.fillMessageIDs()
 	return nil
 }
 
@@ -168,6 +173,32 @@ func (o *JSONObject) UnmarshalJSON(b []byte) error {
 	}
 	*o = append((*o)[:0], b...)
 	return nil
+}
+
+// MarshalYAML writes the JSON value as YAML, keeping its key order: JSON is YAML, so the
+// bytes parse as a YAML node as they are.
+func (o JSONObject) MarshalYAML() (any, error) {
+	if len(o) == 0 {
+		return nil, nil
+	}
+	var n yaml.Node
+	if err := yaml.Unmarshal(o, &n); err != nil {
+		return nil, fmt.Errorf("convert JSON to YAML: %w", err)
+	}
+	blockStyle(&n)
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		return n.Content[0], nil
+	}
+	return &n, nil
+}
+
+// blockStyle drops the flow style and quoting the JSON syntax gave n, so a schema reads like
+// the rest of a hand-written prompt file.
+func blockStyle(n *yaml.Node) {
+	n.Style = 0
+	for _, c := range n.Content {
+		blockStyle(c)
+	}
 }
 
 // UnmarshalYAML converts a YAML mapping into JSON.

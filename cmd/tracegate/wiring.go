@@ -28,8 +28,9 @@ func newRuntime(cfg *config.Config, log *slog.Logger) (*proxy.Runtime, error) {
 			InitialBackoff: cfg.Retry.InitialBackoff.D(),
 			MaxBackoff:     cfg.Retry.MaxBackoff.D(),
 		}, cfg.Fallbacks),
-		Prices:     prices,
-		ProtectOps: cfg.Server.ProtectOps,
+		Prices:       prices,
+		ProtectOps:   cfg.Server.ProtectOps,
+		ProviderKind: routedKind(router),
 	}
 	for _, k := range cfg.Server.AuthKeys {
 		rt.AuthKeys = append(rt.AuthKeys, []byte(k))
@@ -40,6 +41,17 @@ func newRuntime(cfg *config.Config, log *slog.Logger) (*proxy.Runtime, error) {
 		}
 	}
 	return rt, nil
+}
+
+// routedKind names the provider kind a model routes to, for the prompts API's provider field.
+func routedKind(router *provider.Router) func(model string) string {
+	return func(model string) string {
+		t, err := router.Resolve(model)
+		if err != nil {
+			return ""
+		}
+		return t.Backend.Kind
+	}
 }
 
 func newPriceTable(c config.Pricing, log *slog.Logger) (*pricing.Table, error) {
@@ -94,7 +106,11 @@ func newSources(cfg *config.Config, log *slog.Logger) ([]registry.Source, error)
 	for i, s := range cfg.Registry.Sources {
 		switch s.Type {
 		case "file":
-			sources = append(sources, registry.NewFileSource(s.Path, log))
+			if s.Writable {
+				sources = append(sources, registry.NewWritableFileSource(s.Path, log))
+			} else {
+				sources = append(sources, registry.NewFileSource(s.Path, log))
+			}
 		case "http":
 			upstream, err := registry.NewHTTPSource(registry.HTTPOptions{
 				BaseURL:       s.BaseURL,
