@@ -69,7 +69,7 @@ func OnceDecoder(body []byte) RequestDecoder {
 func (d *Dispatcher) Forward(ctx context.Context, model string, body []byte, decode RequestDecoder, observe AttemptObserver) (*Forwarded, error) {
 	var out *Forwarded
 	err := d.each(ctx, model, false, observe, func(ctx context.Context, t Target, end func(*llm.Response, error)) error {
-		if t.Backend.Kind != KindOpenAI {
+		if !t.Backend.speaksOpenAI() {
 			req, err := decode()
 			if err != nil {
 				end(nil, err)
@@ -82,7 +82,7 @@ func (d *Dispatcher) Forward(ctx context.Context, model string, body []byte, dec
 			}
 			return err
 		}
-		raw, err := forwardRaw(ctx, t, withTargetModel(body, model, t.Model))
+		raw, err := forwardRaw(ctx, t, withTargetModel(body, model, t.Backend.wireModel(t.Model)))
 		if err != nil {
 			end(nil, err)
 			return err
@@ -100,7 +100,7 @@ func (d *Dispatcher) Forward(ctx context.Context, model string, body []byte, dec
 func (d *Dispatcher) ForwardStream(ctx context.Context, model string, body []byte, decode RequestDecoder, observe AttemptObserver) (*ForwardedStream, error) {
 	var out *ForwardedStream
 	err := d.each(ctx, model, true, observe, func(ctx context.Context, t Target, end func(*llm.Response, error)) error {
-		if t.Backend.Kind != KindOpenAI {
+		if !t.Backend.speaksOpenAI() {
 			req, err := decode()
 			if err != nil {
 				end(nil, err)
@@ -119,7 +119,7 @@ func (d *Dispatcher) ForwardStream(ctx context.Context, model string, body []byt
 			end(nil, err)
 			return err
 		}
-		rc, err := t.Backend.postStream(ctx, t.Backend.codec.path(t.Model, true), withTargetModel(body, model, t.Model))
+		rc, err := t.Backend.postStream(ctx, t.Backend.codec.path(t.Model, true), withTargetModel(body, model, t.Backend.wireModel(t.Model)))
 		if err != nil {
 			end(nil, err)
 			return err
