@@ -93,17 +93,13 @@ func setupAzure(b *Backend, p config.Provider) error {
 				return tok.Token, tok.ExpiresOn, err
 			},
 		}
-		c.auth = noAuth
-		c.authorize = tokens.authorize
-		b.keyless = true
+		b.authorizeWith(c, tokens.authorize)
 	default:
 		return fmt.Errorf("auth %q: not an azure auth mode", mode)
 	}
 	b.codec = c
 	return nil
 }
-
-func noAuth(func(k, v string), string) {}
 
 // azureRefusal turns Azure's content-filter rejection of a prompt (400 with code
 // content_filter) into a reply that finished for the content filter, as a filtered

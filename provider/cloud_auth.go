@@ -42,6 +42,16 @@ func (b *Backend) wireModel(model string) string {
 	return model
 }
 
+// authorizeWith makes c authenticate through authorize alone (SigV4, token sources): such a
+// backend needs no api_key.
+func (b *Backend) authorizeWith(c *codec, authorize func(ctx context.Context, req *fasthttp.Request) error) {
+	c.auth = noAuth
+	c.authorize = authorize
+	b.keyless = true
+}
+
+func noAuth(func(k, v string), string) {}
+
 // authorize runs the codec's authorize hook, if any.
 func (b *Backend) authorize(ctx context.Context, req *fasthttp.Request) error {
 	if b.codec == nil || b.codec.authorize == nil {
