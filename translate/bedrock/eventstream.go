@@ -37,7 +37,7 @@ var (
 // Header is one frame header. Value holds string and byte-array values; other types are
 // decoded as their bytes (big-endian), which no Converse header uses.
 type Header struct {
-	Name  string
+	Name  []byte
 	Type  byte
 	Value []byte
 }
@@ -49,13 +49,16 @@ type Frame struct {
 }
 
 // Header returns the value of the named string header, or "".
-func (f *Frame) Header(name string) string {
+func (f *Frame) Header(name string) string { return string(f.HeaderValue(name)) }
+
+// HeaderValue is Header without the copy: valid until the next call to Next.
+func (f *Frame) HeaderValue(name string) []byte {
 	for i := range f.Headers {
-		if f.Headers[i].Name == name {
-			return string(f.Headers[i].Value)
+		if string(f.Headers[i].Name) == name {
+			return f.Headers[i].Value
 		}
 	}
-	return ""
+	return nil
 }
 
 // FrameReader reads event-stream frames from r, one at a time, reusing one buffer.
@@ -156,7 +159,7 @@ func parseHeaders(dst []Header, b []byte) ([]Header, error) {
 		if len(b) < size {
 			return dst, fmt.Errorf("%w: header %q value", ErrFrameMalformed, name)
 		}
-		dst = append(dst, Header{Name: string(name), Type: typ, Value: b[:size]})
+		dst = append(dst, Header{Name: name, Type: typ, Value: b[:size]})
 		b = b[size:]
 	}
 	return dst, nil

@@ -21,6 +21,7 @@ type StreamDecoder struct {
 	parser fastjson.Parser
 
 	pending []llm.StreamEvent
+	head    int // pending[head:] are still to be returned
 	// blocks maps a content-block index to its tool index, for tool blocks.
 	blocks    map[int]int
 	toolCalls int
@@ -40,9 +41,9 @@ func NewStreamDecoder(r io.Reader) *StreamDecoder {
 // Errors are sticky.
 func (d *StreamDecoder) Next() (llm.StreamEvent, error) {
 	for {
-		if len(d.pending) > 0 {
-			ev := d.pending[0]
-			d.pending = d.pending[1:]
+		if d.head < len(d.pending) {
+			ev := d.pending[d.head]
+			d.head++
 			return ev, nil
 		}
 		if d.err != nil {
@@ -51,7 +52,7 @@ func (d *StreamDecoder) Next() (llm.StreamEvent, error) {
 		if d.done {
 			return llm.StreamEvent{}, io.EOF
 		}
-		d.pending = d.pending[:0]
+		d.pending, d.head = d.pending[:0], 0
 		if err := d.readFrame(); err != nil {
 			d.err = err
 		}
@@ -73,7 +74,7 @@ func (d *StreamDecoder) readFrame() error {
 		}
 		return fmt.Errorf("bedrock stream: %w: %w", llm.ErrStreamTruncated, err)
 	}
-	switch f.Header(":message-type") {
+	switch string(f.HeaderValue(":message-type")) {
 	case "event":
 	case "exception":
 		return d.exception(f.Header(":exception-type"), f.Payload)
@@ -86,7 +87,7 @@ func (d *StreamDecoder) readFrame() error {
 	if err != nil {
 		return fmt.Errorf("bedrock stream: decode %q event: %w", f.Header(":event-type"), err)
 	}
-	switch f.Header(":event-type") {
+	switch string(f.HeaderValue(":event-type")) {
 	case "messageStart":
 		d.pending = append(d.pending, llm.StreamEvent{Type: llm.EventStart})
 	case "contentBlockStart":
