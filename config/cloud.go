@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -97,7 +98,7 @@ func (c *Cloud) AzureAPIVersion() string {
 
 var (
 	awsRegion     = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
-	gcpLocation   = regexp.MustCompile(`^([a-z]+-[a-z]+\d+|global|us|eu)$`)
+	gcpLocation   = regexp.MustCompile(`^([a-z]+-[a-z]+\d+|global)$`)
 	gcpProject    = regexp.MustCompile(`^[a-z][-a-z0-9.:]{4,62}[a-z0-9]$`)
 	azureVersion  = regexp.MustCompile(`^(v1|preview|\d{4}-\d{2}-\d{2}(-preview)?)$`)
 	azureDeployID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -174,4 +175,12 @@ func (p *Provider) setCloudKeys() []string {
 		}
 	}
 	return keys
+}
+
+// resolveCloudPaths makes a relative credentials_file relative to the config file's
+// directory, like the other paths in the file.
+func (p *Provider) resolveCloudPaths(dir string) {
+	if f := p.CredentialsFile; f != "" && !filepath.IsAbs(f) {
+		p.CredentialsFile = filepath.Join(dir, f)
+	}
 }

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -61,5 +63,18 @@ providers:
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)
 		}
+	}
+}
+
+func TestCloudCredentialsFileIsRelativeToTheConfig(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tracegate.yaml")
+	os.WriteFile(path, []byte("registry: {sources: [{type: file, path: p}]}\nproviders: [{name: v, type: vertex, location: global, credentials_file: keys/sa.json}]\n"), 0o600)
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Providers[0].CredentialsFile; got != filepath.Join(dir, "keys", "sa.json") {
+		t.Errorf("credentials_file %q", got)
 	}
 }

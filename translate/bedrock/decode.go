@@ -34,7 +34,8 @@ func DecodeResponse(body []byte) (*llm.Response, error) {
 		return nil, fmt.Errorf("decode bedrock response: no output.message")
 	}
 	resp := &llm.Response{RawFinishReason: string(v.GetStringBytes("stopReason"))}
-	var text []byte
+	var text, jsonText []byte
+	sawJSONTool := false
 	for _, block := range msg.GetArray("content") {
 		switch {
 		case block.Exists("text"):
@@ -42,6 +43,12 @@ func DecodeResponse(body []byte) (*llm.Response, error) {
 			text = append(text, block.GetStringBytes("text")...)
 		case block.Exists("toolUse"):
 			tu := block.Get("toolUse")
+			if string(tu.GetStringBytes("name")) == JSONToolName {
+				// The forced JSON tool's input is the answer; text beside it is not part of it.
+				sawJSONTool = true
+				jsonText = objectOrEmpty(tu.Get("input"))
+				continue
+			}
 			resp.ToolCalls = append(resp.ToolCalls, llm.ToolCall{
 				ID:        string(tu.GetStringBytes("toolUseId")),
 				Name:      string(tu.GetStringBytes("name")),
@@ -58,7 +65,10 @@ func DecodeResponse(body []byte) (*llm.Response, error) {
 		}
 	}
 	resp.Text = string(text)
-	resp.FinishReason = FinishReason(resp.RawFinishReason, len(resp.ToolCalls) > 0)
+	if sawJSONTool {
+		resp.Text, resp.HasText = string(jsonText), true
+	}
+	resp.FinishReason = finishReason(resp.RawFinishReason, sawJSONTool, len(resp.ToolCalls))
 	resp.Usage = decodeUsage(v.Get("usage"))
 	return resp, nil
 }
@@ -89,6 +99,15 @@ func FinishReason(stopReason string, sawCalls bool) llm.FinishReason {
 		return llm.FinishToolCalls
 	}
 	return llm.FinishStop
+}
+
+// finishReason is FinishReason adjusted for the forced JSON tool: a reply whose only tool call
+// was the synthetic one is a finished answer, not a request to run tools.
+func finishReason(stopReason string, sawJSONTool bool, realCalls int) llm.FinishReason {
+	if stopReason == "tool_use" && sawJSONTool && realCalls == 0 {
+		return llm.FinishStop
+	}
+	return FinishReason(stopReason, realCalls > 0)
 }
 
 // decodeUsage normalises TokenUsage. inputTokens excludes cache reads and writes when the

@@ -9,5 +9,11 @@
 // cacheWriteInputTokens. Some model families report inputTokens with the cache included; the
 // decoder tells the two apart by totalTokens.
 //
+// Structured output uses Converse's outputConfig.textFormat where Bedrock supports it
+// (NativeStructuredOutput: Claude 4.5 and later, some open-weight families); other models get
+// a forced call of a synthetic tool (JSONToolName) whose input the decoders return as the
+// reply text. Reasoning requests become Claude's thinking budget or Nova 2's reasoningConfig in
+// additionalModelRequestFields; reasoning blocks are decoded and replayed.
+//
 // It does no network I/O: the provider package signs (SigV4) and sends the bytes.
 package bedrock

@@ -49,7 +49,8 @@ func encodeRequest(dst []byte, req *llm.Request, opts EncodeOptions) ([]byte, er
 	if req == nil {
 		return dst, invalid("nil request")
 	}
-	if err := checkTools(req); err != nil {
+	forceJSONTool := req.ResponseFormat.WantsJSON() && !NativeStructuredOutput(req.Model)
+	if err := checkTools(req, forceJSONTool); err != nil {
 		return dst, err
 	}
 	dst = append(dst, `{"messages":`...)
@@ -59,15 +60,63 @@ func encodeRequest(dst []byte, req *llm.Request, opts EncodeOptions) ([]byte, er
 	}
 	dst = appendSystem(dst, req.Messages, opts.CachePoints)
 	dst = appendInferenceConfig(dst, req)
-	dst = appendToolConfig(dst, req, opts.CachePoints)
-	dst = appendOutputConfig(dst, req.ResponseFormat)
-	if req.TopK != nil && isAnthropic(req.Model) {
-		// Converse has no topK; Claude takes it as a native field.
-		dst = append(dst, `,"additionalModelRequestFields":{"top_k":`...)
-		dst = jsonw.Int(dst, int64(*req.TopK))
-		dst = append(dst, '}')
+	dst = appendToolConfig(dst, req, opts.CachePoints, forceJSONTool)
+	if !forceJSONTool {
+		dst = appendOutputConfig(dst, req.ResponseFormat)
 	}
+	dst = appendModelFields(dst, req)
 	return append(dst, '}'), nil
+}
+
+// Thinking budgets for an effort given to a Claude model, which takes only a budget.
+var effortBudget = map[string]int{"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
+
+// thinkingBudget is the Claude thinking budget req asks for; 0 for none.
+func thinkingBudget(req *llm.Request) int {
+	r := req.Reasoning
+	if r == nil || r.Disabled || !isAnthropic(req.Model) {
+		return 0
+	}
+	if r.BudgetTokens > 0 {
+		return max(r.BudgetTokens, 1024) // Claude's minimum budget
+	}
+	return effortBudget[r.Effort]
+}
+
+// appendModelFields writes additionalModelRequestFields, the model-native fields Converse has
+// no member for: Claude's top_k and thinking, Nova 2's reasoningConfig.
+func appendModelFields(dst []byte, req *llm.Request) []byte {
+	budget := thinkingBudget(req)
+	topK := req.TopK != nil && isAnthropic(req.Model) && budget == 0
+	novaEffort := ""
+	if r := req.Reasoning; r != nil && !r.Disabled && strings.Contains(req.Model, "amazon.nova-2") {
+		switch r.Effort {
+		case "low", "medium", "high":
+			novaEffort = r.Effort
+		case "minimal":
+			novaEffort = "low"
+		default:
+			novaEffort = "medium"
+		}
+	}
+	if !topK && budget == 0 && novaEffort == "" {
+		return dst
+	}
+	dst = append(dst, `,"additionalModelRequestFields":{`...)
+	switch {
+	case budget > 0:
+		dst = append(dst, `"thinking":{"type":"enabled","budget_tokens":`...)
+		dst = jsonw.Int(dst, int64(budget))
+		dst = append(dst, '}')
+	case topK:
+		dst = append(dst, `"top_k":`...)
+		dst = jsonw.Int(dst, int64(*req.TopK))
+	default:
+		dst = append(dst, `"reasoningConfig":{"type":"enabled","maxReasoningEffort":"`...)
+		dst = append(dst, novaEffort...)
+		dst = append(dst, `"}`...)
+	}
+	return append(dst, '}')
 }
 
 // isAnthropic reports whether a model id (plain, inference profile or ARN) names a Claude
@@ -79,8 +128,14 @@ func appendInferenceConfig(dst []byte, req *llm.Request) []byte {
 	if maxTokens <= 0 && isAnthropic(req.Model) {
 		maxTokens = DefaultMaxTokens
 	}
-	temp := req.Temperature != nil && !math.IsNaN(*req.Temperature)
-	topP := req.TopP != nil && !math.IsNaN(*req.TopP)
+	budget := thinkingBudget(req)
+	if budget > 0 && maxTokens <= budget {
+		// The budget is part of maxTokens: leave room for the answer itself.
+		maxTokens = budget + DefaultMaxTokens
+	}
+	// Claude rejects sampling changes while it thinks.
+	temp := req.Temperature != nil && !math.IsNaN(*req.Temperature) && budget == 0
+	topP := req.TopP != nil && !math.IsNaN(*req.TopP) && budget == 0
 	stops := 0
 	for _, s := range req.Stop {
 		if s != "" {
@@ -168,11 +223,14 @@ func appendText(dst []byte, text string) []byte {
 }
 
 // checkTools validates tool definitions and the tool choice before anything is written.
-func checkTools(req *llm.Request) error {
+func checkTools(req *llm.Request, forceJSONTool bool) error {
 	for i := range req.Tools {
 		t := &req.Tools[i]
 		if t.Name == "" {
 			return invalid("tool %d has no name", i)
+		}
+		if t.Name == JSONToolName {
+			return invalid("tool name %q is reserved", JSONToolName)
 		}
 		if t.Parameters != nil && !jsonw.IsObject(t.Parameters) {
 			return invalid("tool %q: parameters are not a JSON object", t.Name)
@@ -180,6 +238,9 @@ func checkTools(req *llm.Request) error {
 	}
 	if f := req.ResponseFormat; f.WantsJSON() && f.Type == llm.FormatJSONSchema && f.Schema != nil && !jsonw.IsObject(f.Schema) {
 		return invalid("response format schema is not a JSON object")
+	}
+	if forceJSONTool {
+		return nil // the forced JSON tool replaces the tool choice
 	}
 	switch req.ToolChoice.Mode {
 	case llm.ToolChoiceDefault, llm.ToolChoiceAuto, llm.ToolChoiceNone:
@@ -202,53 +263,81 @@ func checkTools(req *llm.Request) error {
 
 // appendToolConfig writes toolConfig. Converse has no "none" choice, and it rejects a
 // conversation with toolUse or toolResult blocks but no toolConfig: with choice none the tools
-// are declared only when the history needs them, without a toolChoice.
-func appendToolConfig(dst []byte, req *llm.Request, cachePoint bool) []byte {
-	if len(req.Tools) == 0 {
-		return dst
-	}
-	if req.ToolChoice.Mode == llm.ToolChoiceNone && !usesTools(req.Messages) {
+// are declared only when the history needs them, without a toolChoice. forceJSONTool adds the
+// synthetic JSON tool and forces its call, for models without native structured output.
+func appendToolConfig(dst []byte, req *llm.Request, cachePoint, forceJSONTool bool) []byte {
+	declare := len(req.Tools) > 0 && (req.ToolChoice.Mode != llm.ToolChoiceNone || usesTools(req.Messages))
+	if !declare && !forceJSONTool {
 		return dst
 	}
 	dst = append(dst, `,"toolConfig":{"tools":[`...)
-	for i := range req.Tools {
-		t := &req.Tools[i]
-		if i > 0 {
-			dst = append(dst, ',')
+	n := 0
+	if declare {
+		for i := range req.Tools {
+			t := &req.Tools[i]
+			dst = appendToolSpec(dst, n, t.Name, t.Description, t.Parameters, t.Strict)
+			n++
 		}
-		dst = append(dst, `{"toolSpec":{"name":`...)
-		dst = jsonw.String(dst, t.Name)
-		if t.Description != "" {
-			dst = append(dst, `,"description":`...)
-			dst = jsonw.String(dst, t.Description)
+	}
+	if forceJSONTool {
+		f := req.ResponseFormat
+		desc := f.Description
+		if desc == "" {
+			desc = "Respond by calling this tool with the answer as its input."
 		}
-		dst = append(dst, `,"inputSchema":{"json":`...)
-		if t.Parameters == nil {
-			dst = append(dst, objectSchema...)
-		} else {
-			dst = append(dst, jsonw.TrimSpace(t.Parameters)...)
-		}
-		dst = append(dst, '}')
-		if t.Strict {
-			dst = append(dst, `,"strict":true`...)
-		}
-		dst = append(dst, "}}"...)
+		dst = appendToolSpec(dst, n, JSONToolName, desc, formatSchema(f), false)
 	}
 	if cachePoint {
 		dst = append(dst, `,{"cachePoint":{"type":"default"}}`...)
 	}
 	dst = append(dst, ']')
-	switch req.ToolChoice.Mode {
+	choice := req.ToolChoice
+	if forceJSONTool {
+		choice = llm.ToolChoice{Mode: llm.ToolChoiceFunction, Name: JSONToolName}
+	}
+	switch choice.Mode {
 	case llm.ToolChoiceAuto:
 		dst = append(dst, `,"toolChoice":{"auto":{}}`...)
 	case llm.ToolChoiceRequired:
 		dst = append(dst, `,"toolChoice":{"any":{}}`...)
 	case llm.ToolChoiceFunction:
 		dst = append(dst, `,"toolChoice":{"tool":{"name":`...)
-		dst = jsonw.String(dst, req.ToolChoice.Name)
+		dst = jsonw.String(dst, choice.Name)
 		dst = append(dst, "}}"...)
 	}
 	return append(dst, '}')
+}
+
+// appendToolSpec writes the n-th tool of the list; schema was validated by checkTools.
+func appendToolSpec(dst []byte, n int, name, description string, schema []byte, strict bool) []byte {
+	if n > 0 {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `{"toolSpec":{"name":`...)
+	dst = jsonw.String(dst, name)
+	if description != "" {
+		dst = append(dst, `,"description":`...)
+		dst = jsonw.String(dst, description)
+	}
+	dst = append(dst, `,"inputSchema":{"json":`...)
+	if schema == nil {
+		dst = append(dst, objectSchema...)
+	} else {
+		dst = append(dst, jsonw.TrimSpace(schema)...)
+	}
+	dst = append(dst, '}')
+	if strict {
+		dst = append(dst, `,"strict":true`...)
+	}
+	return append(dst, "}}"...)
+}
+
+// formatSchema is the schema a JSON response format asks for; nil means any object.
+func formatSchema(f *llm.ResponseFormat) []byte {
+	if !f.WantsJSON() || f.Type == llm.FormatJSONObject {
+		return nil
+	}
+	return f.Schema
 }
 
 func usesTools(msgs []llm.Message) bool {
@@ -272,8 +361,8 @@ func appendOutputConfig(dst []byte, f *llm.ResponseFormat) []byte {
 		return dst
 	}
 	schema := []byte(objectSchema)
-	if f.Type == llm.FormatJSONSchema && f.Schema != nil {
-		schema = jsonw.TrimSpace(f.Schema)
+	if fs := formatSchema(f); fs != nil {
+		schema = jsonw.TrimSpace(fs)
 	}
 	name := f.Name
 	if name == "" {

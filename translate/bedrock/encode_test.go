@@ -1,9 +1,11 @@
 package bedrock
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"sort"
@@ -46,7 +48,7 @@ func TestEncodeUsesTheConverseMemberNames(t *testing.T) {
 
 	temp, topP := 0.5, 0.9
 	req := &llm.Request{
-		Model: "anthropic.claude-3-5-sonnet-20241022-v2:0",
+		Model: "global.anthropic.claude-sonnet-4-5-20250929-v1:0", // native structured output
 		Messages: []llm.Message{
 			{Role: llm.RoleSystem, Parts: []llm.Part{llm.TextPart("Be brief.")}},
 			{Role: llm.RoleUser, Parts: []llm.Part{llm.TextPart("Weather?")}},
@@ -188,6 +190,124 @@ func TestDecodeErrorShapes(t *testing.T) {
 		retry := status == 429 || status >= 500 || status == 408
 		if ue.Retryable() != retry {
 			t.Errorf("%s (%d): retryable %v", name, status, ue.Retryable())
+		}
+	}
+}
+
+func TestNativeStructuredOutputModels(t *testing.T) {
+	for model, want := range map[string]bool{
+		"anthropic.claude-sonnet-4-5-20250929-v1:0":   true,
+		"us.anthropic.claude-haiku-4-5-20251001-v1:0": true,
+		"anthropic.claude-opus-4-6-v1":                true,
+		"eu.anthropic.claude-sonnet-5":                true,
+		"anthropic.claude-opus-4-1-20250805-v1:0":     false,
+		"anthropic.claude-sonnet-4-20250514-v1:0":     false,
+		"anthropic.claude-3-5-sonnet-20241022-v2:0":   false,
+		"amazon.nova-pro-v1:0":                        false,
+		"meta.llama3-1-70b-instruct-v1:0":             false,
+		"mistral.mistral-large-2407-v1:0":             false,
+		"mistral.mistral-large-3-675b-instruct":       true,
+		"qwen.qwen3-coder-next":                       true,
+		"arn:aws:bedrock:us-east-1:1:inference-profile/us.anthropic.claude-opus-4-5-20251101-v1:0": true,
+	} {
+		if got := NativeStructuredOutput(model); got != want {
+			t.Errorf("%s: %v, want %v", model, got, want)
+		}
+	}
+}
+
+// Without native structured output the schema becomes a forced tool, whose input the
+// decoders return as the reply text with finish reason stop.
+func TestForcedJSONToolRoundTrip(t *testing.T) {
+	req := &llm.Request{
+		Model:          "amazon.nova-pro-v1:0",
+		Messages:       []llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{llm.TextPart("Capital of France?")}}},
+		ResponseFormat: &llm.ResponseFormat{Type: llm.FormatJSONSchema, Name: "city", Schema: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}}}`)},
+	}
+	out, err := EncodeRequest(nil, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "outputConfig") ||
+		!strings.Contains(string(out), `"toolChoice":{"tool":{"name":"tracegate_json_output"}}`) ||
+		!strings.Contains(string(out), `"inputSchema":{"json":{"type":"object","properties":{"city":{"type":"string"}}}}`) {
+		t.Errorf("body %s", out)
+	}
+	resp, err := DecodeResponse([]byte(`{"output":{"message":{"role":"assistant","content":[{"toolUse":{"toolUseId":"t1","name":"tracegate_json_output","input":{"city":"Paris"}}}]}},"stopReason":"tool_use","usage":{"inputTokens":5,"outputTokens":3,"totalTokens":8}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Text != `{"city":"Paris"}` || !resp.HasText || len(resp.ToolCalls) != 0 || resp.FinishReason != llm.FinishStop {
+		t.Errorf("reply %+v", resp)
+	}
+	var stream bytes.Buffer
+	for _, ev := range [][2]string{
+		{"messageStart", `{"role":"assistant"}`},
+		{"contentBlockStart", `{"contentBlockIndex":0,"start":{"toolUse":{"toolUseId":"t1","name":"tracegate_json_output"}}}`},
+		{"contentBlockDelta", `{"contentBlockIndex":0,"delta":{"toolUse":{"input":"{\"city\":"}}}`},
+		{"contentBlockDelta", `{"contentBlockIndex":0,"delta":{"toolUse":{"input":"\"Paris\"}"}}}`},
+		{"messageStop", `{"stopReason":"tool_use"}`},
+	} {
+		stream.Write(frame(t, ev[1], str(":event-type", ev[0]), str(":message-type", "event")))
+	}
+	d := NewStreamDecoder(&stream)
+	var text string
+	var finish llm.FinishReason
+	for {
+		ev, err := d.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch ev.Type {
+		case llm.EventText:
+			text += ev.Text
+		case llm.EventToolCallStart:
+			t.Errorf("the JSON tool surfaced as a tool call")
+		case llm.EventFinish:
+			finish = ev.FinishReason
+		}
+	}
+	if text != `{"city":"Paris"}` || finish != llm.FinishStop {
+		t.Errorf("stream text %q finish %q", text, finish)
+	}
+}
+
+func TestEncodeReasoning(t *testing.T) {
+	temp, topK := 0.7, 40
+	for name, tc := range map[string]struct {
+		req  llm.Request
+		want []string
+		not  []string
+	}{
+		"claude budget": {llm.Request{Model: "us.anthropic.claude-sonnet-4-5-20250929-v1:0", MaxTokens: 2000, Temperature: &temp, TopK: &topK,
+			Reasoning: &llm.ReasoningConfig{BudgetTokens: 3000}},
+			[]string{`"additionalModelRequestFields":{"thinking":{"type":"enabled","budget_tokens":3000}}`, `"maxTokens":7096`}, []string{"temperature", "top_k"}},
+		"claude effort": {llm.Request{Model: "anthropic.claude-opus-4-5-20251101-v1:0", Reasoning: &llm.ReasoningConfig{Effort: "low"}},
+			[]string{`"budget_tokens":2048`, `"maxTokens":4096`}, nil},
+		"claude top_k": {llm.Request{Model: "anthropic.claude-3-haiku-20240307-v1:0", TopK: &topK, Temperature: &temp},
+			[]string{`"additionalModelRequestFields":{"top_k":40}`, `"temperature":0.7`}, []string{"thinking"}},
+		"nova 2": {llm.Request{Model: "us.amazon.nova-2-lite-v1:0", Reasoning: &llm.ReasoningConfig{Effort: "high"}},
+			[]string{`"reasoningConfig":{"type":"enabled","maxReasoningEffort":"high"}`}, nil},
+		"disabled": {llm.Request{Model: "anthropic.claude-sonnet-4-5-20250929-v1:0", Reasoning: &llm.ReasoningConfig{Disabled: true, BudgetTokens: 5000}},
+			nil, []string{"additionalModelRequestFields"}},
+	} {
+		tc.req.Messages = []llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{llm.TextPart("hi")}}}
+		out, err := EncodeRequest(nil, &tc.req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("%s: no %s in %s", name, w, out)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(string(out), n) {
+				t.Errorf("%s: %s in %s", name, n, out)
+			}
 		}
 	}
 }

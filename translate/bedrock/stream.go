@@ -22,17 +22,19 @@ type StreamDecoder struct {
 
 	pending []llm.StreamEvent
 	head    int // pending[head:] are still to be returned
-	// blocks maps a content-block index to its tool index, for tool blocks.
-	blocks    map[int]int
-	toolCalls int
-	stopped   bool // messageStop seen
-	done      bool
-	err       error
+	// blocks maps a content-block index to its tool index, for tool blocks; jsonToolBlock is
+	// the forced JSON tool's block (-1 when none), whose input is reply text.
+	blocks        map[int]int
+	toolCalls     int
+	jsonToolBlock int
+	stopped       bool // messageStop seen
+	done          bool
+	err           error
 }
 
 // NewStreamDecoder reads the stream from r with frames of at most MaxFrameSize bytes.
 func NewStreamDecoder(r io.Reader) *StreamDecoder {
-	return &StreamDecoder{frames: NewFrameReader(r, MaxFrameSize)}
+	return &StreamDecoder{frames: NewFrameReader(r, MaxFrameSize), jsonToolBlock: -1}
 }
 
 // Next returns the next event, io.EOF after the metadata event (or a clean end after
@@ -92,6 +94,10 @@ func (d *StreamDecoder) readFrame() error {
 		d.pending = append(d.pending, llm.StreamEvent{Type: llm.EventStart})
 	case "contentBlockStart":
 		if tu := v.Get("start", "toolUse"); tu != nil {
+			if string(tu.GetStringBytes("name")) == JSONToolName {
+				d.jsonToolBlock = v.GetInt("contentBlockIndex")
+				break
+			}
 			if d.blocks == nil {
 				d.blocks = make(map[int]int)
 			}
@@ -110,7 +116,7 @@ func (d *StreamDecoder) readFrame() error {
 		d.stopped = true
 		raw := string(v.GetStringBytes("stopReason"))
 		d.pending = append(d.pending, llm.StreamEvent{
-			Type: llm.EventFinish, FinishReason: FinishReason(raw, d.toolCalls > 0), RawFinishReason: raw,
+			Type: llm.EventFinish, FinishReason: finishReason(raw, d.jsonToolBlock >= 0, d.toolCalls), RawFinishReason: raw,
 		})
 	case "metadata":
 		if u := decodeUsage(v.Get("usage")); u.Known {
@@ -133,6 +139,12 @@ func (d *StreamDecoder) delta(index int, delta *fastjson.Value) {
 			d.pending = append(d.pending, llm.StreamEvent{Type: llm.EventText, Text: string(t)})
 		}
 	case delta.Exists("toolUse"):
+		if index == d.jsonToolBlock {
+			if in := delta.GetStringBytes("toolUse", "input"); len(in) > 0 {
+				d.pending = append(d.pending, llm.StreamEvent{Type: llm.EventText, Text: string(in)})
+			}
+			return
+		}
 		tool, ok := d.blocks[index]
 		if !ok {
 			return // input for a block that never started: nothing to attach it to
