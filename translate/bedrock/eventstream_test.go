@@ -121,3 +121,22 @@ func FuzzStreamDecoder(f *testing.F) {
 		t.Fatal("decoder did not end")
 	})
 }
+
+// FuzzDecodeResponse runs the Converse reply and error decoders over arbitrary bodies: no
+// panic, and a decoded reply's tool arguments are always JSON objects.
+func FuzzDecodeResponse(f *testing.F) {
+	f.Add([]byte(`{"output":{"message":{"role":"assistant","content":[{"text":"hi"},{"toolUse":{"toolUseId":"t","name":"f","input":{"a":1}}}]}},"stopReason":"tool_use","usage":{"inputTokens":1,"outputTokens":2,"totalTokens":3}}`))
+	f.Add([]byte(`{"__type":"com.amazon.coral.validate#ValidationException","message":"bad"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		DecodeError("bedrock", 400, body, nil)
+		resp, err := DecodeResponse(body)
+		if err != nil {
+			return
+		}
+		for _, c := range resp.ToolCalls {
+			if len(c.Arguments) == 0 || c.Arguments[0] != '{' {
+				t.Fatalf("arguments %q", c.Arguments)
+			}
+		}
+	})
+}
