@@ -58,11 +58,13 @@ type Cache struct {
 // Provider is one LLM provider endpoint.
 type Provider struct {
 	Name    string            `yaml:"name"`
-	Type    string            `yaml:"type"` // openai | anthropic | gemini | mock
+	Type    string            `yaml:"type"` // openai | anthropic | gemini | azure | bedrock | vertex | mock
 	BaseURL string            `yaml:"base_url"`
 	APIKey  string            `yaml:"api_key"`
 	Timeout Duration          `yaml:"timeout"`
 	Headers map[string]string `yaml:"headers"`
+	// Cloud holds the keys of the azure, bedrock and vertex types (config/cloud.go).
+	Cloud `yaml:",inline"`
 	// APIKeyVar is the environment variable api_key was expanded from, so that a missing key
 	// can be reported by name. Set by Load, not by the file.
 	APIKeyVar string `yaml:"-"`

@@ -36,6 +36,9 @@ func (c *Config) resolvePaths(dir string) {
 			s.Path = filepath.Join(dir, s.Path)
 		}
 	}
+	for i := range c.Providers {
+		c.Providers[i].resolveCloudPaths(dir)
+	}
 	if c.Pricing.File != "" && !filepath.IsAbs(c.Pricing.File) {
 		c.Pricing.File = filepath.Join(dir, c.Pricing.File)
 	}

@@ -84,9 +84,12 @@ func (c *Config) Validate() error {
 				bad("providers[%d] (%s).base_url: %w", i, p.Name, err)
 			}
 		case "mock":
+		case "azure", "bedrock", "vertex":
+			// base_url and the cloud keys are checked by validateCloud.
 		default:
-			bad("providers[%d] (%s).type %q: want openai, anthropic, gemini or mock", i, p.Name, p.Type)
+			bad("providers[%d] (%s).type %q: want openai, anthropic, gemini, azure, bedrock, vertex or mock", i, p.Name, p.Type)
 		}
+		p.validateCloud(i, bad)
 		if p.Timeout < 0 {
 			bad("providers[%d] (%s).timeout must not be negative", i, p.Name)
 		}

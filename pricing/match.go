@@ -10,7 +10,7 @@ func (t *Table) match(kind, model string) (*Price, string) {
 	if p, key := t.matchForms(kind, name); p != nil {
 		return p, key
 	}
-	for _, step := range [...]func(string) (string, bool){fineTuneBase, bedrockInRegion, azureGlobal, undated} {
+	for _, step := range [...]func(string) (string, bool){fineTuneBase, bedrockARN, bedrockInRegion, azureGlobal, undated} {
 		next, ok := step(name)
 		if !ok {
 			continue
@@ -53,11 +53,35 @@ func nameForms(kind, name string) []string {
 	if bare, ok := strings.CutPrefix(name, kind+"/"); ok {
 		return []string{name, bare}
 	}
+	if ns, ok := namespaces[kind]; ok {
+		kind = ns
+		if bare, ok := strings.CutPrefix(name, kind+"/"); ok {
+			return []string{name, bare}
+		}
+	}
 	namespaced := kind + "/" + name
 	if kind == "openai" || kind == "anthropic" {
 		return []string{name, namespaced}
 	}
 	return []string{namespaced, name}
+}
+
+// namespaces maps provider kinds to LiteLLM's key prefix where the two differ: LiteLLM keys
+// Claude on Vertex AI as "vertex_ai/claude-...@date". Gemini on Vertex is the bare key.
+var namespaces = map[string]string{"vertex": "vertex_ai"}
+
+// bedrockARN reduces a Bedrock model or inference-profile ARN
+// (arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-...) to the
+// id it names; application inference profiles have opaque ids and stay unpriced.
+func bedrockARN(name string) (string, bool) {
+	if !strings.HasPrefix(name, "arn:aws") || !strings.Contains(name, ":bedrock:") {
+		return "", false
+	}
+	i := strings.LastIndexByte(name, '/')
+	if i < 0 || i+1 == len(name) {
+		return "", false
+	}
+	return name[i+1:], true
 }
 
 func fineTuneBase(name string) (string, bool) {

@@ -16,6 +16,9 @@ const (
 	KindAnthropic = "anthropic"
 	KindGemini    = "gemini"
 	KindMock      = "mock"
+	KindAzure     = "azure"
+	KindBedrock   = "bedrock"
+	KindVertex    = "vertex"
 )
 
 // Backend is one configured provider endpoint. It is immutable after NewBackend.
@@ -32,6 +35,11 @@ type Backend struct {
 	apiKeyVar string
 	headers   [][2]string
 	codec     *codec
+	// keyless backends authenticate without api_key (SigV4, Entra ID, Google credentials).
+	keyless bool
+	// byModel, when set, picks the variant of the backend that serves a model (Vertex AI
+	// serves Gemini and Anthropic models in different wire formats).
+	byModel func(model string) *Backend
 }
 
 // NewBackend builds a backend from its configuration.
@@ -54,11 +62,15 @@ func NewBackend(p config.Provider) (*Backend, error) {
 		b.Host = "mock"
 		return b, nil
 	}
-	c, ok := codecs[b.Kind]
-	if !ok {
+	if setup, ok := cloudSetups[b.Kind]; ok {
+		if err := setup(b, p); err != nil {
+			return nil, fmt.Errorf("provider %q: %w", p.Name, err)
+		}
+	} else if c, ok := codecs[b.Kind]; ok {
+		b.codec = c
+	} else {
 		return nil, fmt.Errorf("provider %q: unknown type %q", p.Name, p.Type)
 	}
-	b.codec = c
 	u, err := url.Parse(b.BaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("provider %q: base_url: %w", p.Name, err)
@@ -80,7 +92,7 @@ func NewBackend(p config.Provider) (*Backend, error) {
 }
 
 // Configured reports whether the backend can be called (it has a key, or needs none).
-func (b *Backend) Configured() bool { return b.Kind == KindMock || b.apiKey != "" }
+func (b *Backend) Configured() bool { return b.Kind == KindMock || b.apiKey != "" || b.keyless }
 
 func (b *Backend) checkKey() error {
 	if b.Configured() {

@@ -57,7 +57,11 @@ func complete(ctx context.Context, t Target, req *llm.Request) (*llm.Response, e
 	}
 	status := hresp.StatusCode()
 	if status >= 300 {
-		return nil, b.redactKeys(b.codec.decodeError(b.Name, status, hresp.Body(), func(k string) string { return string(hresp.Header.Peek(k)) }))
+		ue := b.redactKeys(b.codec.decodeError(b.Name, status, hresp.Body(), func(k string) string { return string(hresp.Header.Peek(k)) }))
+		if resp := b.refused(ue, t.Model); resp != nil {
+			return resp, nil
+		}
+		return nil, ue
 	}
 	resp, err := b.codec.decode(hresp.Body())
 	if err != nil {
@@ -96,6 +100,9 @@ func (b *Backend) do(ctx context.Context, hreq *fasthttp.Request, hresp *fasthtt
 		deadline = d
 	}
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := b.authorize(ctx, hreq); err != nil {
 		return err
 	}
 	err := defaultClient.DoDeadline(hreq, hresp, deadline)

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"io"
 
 	"github.com/tracegate/tracegate/llm"
@@ -8,6 +9,7 @@ import (
 	"github.com/tracegate/tracegate/translate/anthropic"
 	"github.com/tracegate/tracegate/translate/gemini"
 	"github.com/tracegate/tracegate/translate/openai"
+	"github.com/valyala/fasthttp"
 )
 
 // streamDecoder yields canonical events from a provider stream; io.EOF after the last one.
@@ -26,6 +28,16 @@ type codec struct {
 	streamDecoder func(r io.Reader) streamDecoder
 	// keepsSignatures marks formats whose tool calls carry state that must be replayed.
 	keepsSignatures bool
+	// authorize, when set, authenticates a request whose URL, headers and body are final, just
+	// before it is sent: SigV4 signs all three, token sources may fetch. It runs after auth.
+	authorize func(ctx context.Context, req *fasthttp.Request) error
+	// openAIWire marks backends that take OpenAI Chat Completions bodies as they are (chat
+	// passthrough); wireModel, when set, is the model name such a body must carry.
+	openAIWire bool
+	wireModel  func(model string) string
+	// refusal, when set, turns an error reply that is really a refusal (Azure's content
+	// filter) into a reply with finish reason content_filter; nil when it is a plain error.
+	refusal func(ue *llm.UpstreamError) *llm.Response
 }
 
 var codecs = map[string]*codec{
@@ -34,6 +46,7 @@ var codecs = map[string]*codec{
 		auth:   func(set func(k, v string), key string) { set("Authorization", "Bearer "+key) },
 		encode: openai.EncodeRequest, decode: openai.DecodeResponse, decodeError: openai.DecodeError,
 		streamDecoder: func(r io.Reader) streamDecoder { return openai.NewStreamDecoder(r) },
+		openAIWire:    true,
 	},
 	KindAnthropic: {
 		path: func(string, bool) string { return "/v1/messages" },

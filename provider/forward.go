@@ -74,7 +74,7 @@ func OnceDecoder(body []byte) RequestDecoder {
 func (d *Dispatcher) Forward(ctx context.Context, model string, body []byte, decode RequestDecoder, observe AttemptObserver) (*Forwarded, error) {
 	var out *Forwarded
 	err := d.each(ctx, model, false, observe, func(ctx context.Context, t Target, end func(*llm.Response, error)) error {
-		if t.Backend.Kind != KindOpenAI {
+		if !t.Backend.speaksOpenAI() {
 			req, err := decode()
 			if err != nil {
 				end(nil, err)
@@ -87,7 +87,7 @@ func (d *Dispatcher) Forward(ctx context.Context, model string, body []byte, dec
 			}
 			return err
 		}
-		raw, headers, err := forwardRaw(ctx, t, t.Backend.codec.path(t.Model, false), withTargetModel(body, model, t.Model))
+		raw, headers, err := forwardRaw(ctx, t, t.Backend.codec.path(t.Model, false), withTargetModel(body, model, t.Backend.wireModel(t.Model)))
 		if err != nil {
 			end(nil, err)
 			return err
@@ -105,7 +105,7 @@ func (d *Dispatcher) Forward(ctx context.Context, model string, body []byte, dec
 func (d *Dispatcher) ForwardStream(ctx context.Context, model string, body []byte, decode RequestDecoder, observe AttemptObserver) (*ForwardedStream, error) {
 	var out *ForwardedStream
 	err := d.each(ctx, model, true, observe, func(ctx context.Context, t Target, end func(*llm.Response, error)) error {
-		if t.Backend.Kind != KindOpenAI {
+		if !t.Backend.speaksOpenAI() {
 			req, err := decode()
 			if err != nil {
 				end(nil, err)
@@ -124,7 +124,7 @@ func (d *Dispatcher) ForwardStream(ctx context.Context, model string, body []byt
 			end(nil, err)
 			return err
 		}
-		rc, err := t.Backend.postStream(ctx, t.Backend.codec.path(t.Model, true), withTargetModel(body, model, t.Model))
+		rc, err := t.Backend.postStream(ctx, t.Backend.codec.path(t.Model, true), withTargetModel(body, model, t.Backend.wireModel(t.Model)))
 		if err != nil {
 			end(nil, err)
 			return err

@@ -58,12 +58,12 @@ func (r *Router) Resolve(model string) (Target, error) {
 	}
 	if i := strings.IndexByte(model, '/'); i > 0 {
 		if b, ok := r.backends[model[:i]]; ok && i+1 < len(model) {
-			return Target{Backend: b, Model: model[i+1:]}, nil
+			return Target{Backend: b.forModel(model[i+1:]), Model: model[i+1:]}, nil
 		}
 	}
 	for i := range r.routes {
 		if r.routes[i].glob.Match(model) {
-			return Target{Backend: r.routes[i].backend, Model: model}, nil
+			return Target{Backend: r.routes[i].backend.forModel(model), Model: model}, nil
 		}
 	}
 	return Target{}, fmt.Errorf("model %q: %w", model, ErrUnsupportedModel)

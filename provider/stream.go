@@ -69,6 +69,9 @@ func openStream(ctx context.Context, t Target, req *llm.Request) (*Stream, error
 	}
 	rc, err := b.postStream(ctx, b.codec.path(t.Model, true), body)
 	if err != nil {
+		if s := b.refusedStream(t, err); s != nil {
+			return s, nil
+		}
 		return nil, err
 	}
 	return &Stream{Target: t, dec: b.codec.streamDecoder(rc), body: rc}, nil

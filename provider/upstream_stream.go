@@ -98,6 +98,11 @@ func (b *Backend) postStream(ctx context.Context, path string, body []byte) (io.
 		req.Header.Set(h[0], h[1])
 	}
 	req.SetBodyRaw(body)
+	if err := b.authorize(ctx, req); err != nil {
+		fasthttp.ReleaseRequest(req)
+		fasthttp.ReleaseResponse(resp)
+		return nil, err
+	}
 	deadline := time.Now().Add(b.Timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d

@@ -55,6 +55,9 @@ var (
 	providerAnthropic = semconv.GenAIProviderNameAnthropic
 	providerGemini    = semconv.GenAIProviderNameGCPGemini
 	providerMock      = semconv.GenAIProviderNameKey.String(ProviderMock)
+	providerAzure     = semconv.GenAIProviderNameAzureAIOpenAI
+	providerBedrock   = semconv.GenAIProviderNameAWSBedrock
+	providerVertex    = semconv.GenAIProviderNameGCPVertexAI
 
 	// The normalised reasons are few: precomputed, they cost no allocation per span.
 	finishStop          = semconv.GenAIResponseFinishReasonsKey.StringSlice([]string{string(llm.FinishStop)})
@@ -64,7 +67,8 @@ var (
 )
 
 // providerNameAttr maps a provider kind to gen_ai.provider.name. OpenAI-compatible services
-// (Groq, Azure, vLLM, ...) report "openai", as the convention asks; server.address tells them apart.
+// (Groq, vLLM, ...) report "openai", as the convention asks; server.address tells them apart.
+// The cloud kinds have names of their own: azure.ai.openai, aws.bedrock, gcp.vertex_ai.
 func providerNameAttr(kind string) attribute.KeyValue {
 	switch kind {
 	case "openai":
@@ -75,6 +79,12 @@ func providerNameAttr(kind string) attribute.KeyValue {
 		return providerGemini
 	case "mock":
 		return providerMock
+	case "azure":
+		return providerAzure
+	case "bedrock":
+		return providerBedrock
+	case "vertex":
+		return providerVertex
 	case "":
 		return semconv.GenAIProviderNameKey.String("_OTHER")
 	}

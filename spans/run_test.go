@@ -213,7 +213,8 @@ func TestSamplerRelevantAttributesSetAtStart(t *testing.T) {
 func TestProviderNames(t *testing.T) {
 	for kind, want := range map[string]string{
 		"openai": "openai", "anthropic": "anthropic", "gemini": "gcp.gemini", "mock": "tracegate.mock",
-		"bedrock": "bedrock", "": "_OTHER",
+		"azure": "azure.ai.openai", "bedrock": "aws.bedrock", "vertex": "gcp.vertex_ai",
+		"watsonx": "watsonx", "": "_OTHER",
 	} {
 		if got := providerNameAttr(kind).Value.AsString(); got != want {
 			t.Errorf("provider kind %q -> %q, want %q", kind, got, want)

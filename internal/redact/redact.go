@@ -11,10 +11,12 @@ const (
 	minKeyLength = 8
 )
 
-var keyPrefixes = []string{"sk-", "sk_", "AIza", "gsk_", "xai-", "hf_", "pk-", "rk-", "ya29."}
+// AKIA/ASIA are AWS access key ids, ABSK Bedrock API keys, eyJ a JWT (Entra ID tokens).
+var keyPrefixes = []string{"sk-", "sk_", "AIza", "gsk_", "xai-", "hf_", "pk-", "rk-", "ya29.", "AKIA", "ASIA", "ABSK", "eyJ"}
 
-// Secrets returns s with every token shaped like an API key (sk-..., AIza..., gsk_..., and
-// the like) and every token after "Bearer" or "Basic" replaced by [REDACTED]. It returns s
+// Secrets returns s with every token shaped like an API key (sk-..., AIza..., gsk_..., AWS
+// key ids, JWTs and the like) and every token after "Bearer", "Basic", "Signature" (SigV4)
+// or "X-Amz-Security-Token" replaced by [REDACTED]. It returns s
 // itself when there is nothing to replace.
 func Secrets(s string) string {
 	var b strings.Builder
@@ -35,7 +37,9 @@ func Secrets(s string) string {
 			b.WriteString(redacted)
 			last = j
 		}
-		afterBearer = strings.EqualFold(token, "bearer") || strings.EqualFold(token, "basic")
+		// What follows these is a secret: a bearer token, a SigV4 signature or session token.
+		afterBearer = strings.EqualFold(token, "bearer") || strings.EqualFold(token, "basic") ||
+			strings.EqualFold(token, "signature") || strings.EqualFold(token, "x-amz-security-token")
 		i = j
 	}
 	if last == 0 {

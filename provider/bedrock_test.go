@@ -1,0 +1,344 @@
+package provider
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/tracegate/tracegate/config"
+	"github.com/tracegate/tracegate/llm"
+)
+
+// Static test credentials; the fake re-signs each request with them and compares.
+const (
+	testAccessKey    = "AKIDTESTTESTTESTTEST"
+	testSecretKey    = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYTESTKEY000"
+	testSessionToken = "FwoGZXIvYXdzEXAMPLESESSIONTOKEN0000000000"
+)
+
+// isolateAWS points the AWS credential chain at the environment and at files of the test's
+// own, so no developer's ~/.aws is read and no instance metadata service is asked.
+func isolateAWS(t *testing.T, withEnvCreds bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	for _, k := range []string{"AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	if withEnvCreds {
+		t.Setenv("AWS_ACCESS_KEY_ID", testAccessKey)
+		t.Setenv("AWS_SECRET_ACCESS_KEY", testSecretKey)
+		t.Setenv("AWS_SESSION_TOKEN", testSessionToken)
+	}
+	return dir
+}
+
+// checkSigV4 verifies a request the way AWS does: it rebuilds the request from what arrived
+// (method, path as sent, query, the signed headers, the body) and signs it again with the same
+// credentials and time; the signatures must match.
+func checkSigV4(region, accessKey, secretKey, sessionToken string) func(r *http.Request, body []byte) string {
+	return func(r *http.Request, body []byte) string {
+		auth := r.Header.Get("Authorization")
+		if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 ") {
+			return "not SigV4: " + auth
+		}
+		scope := "Credential=" + accessKey + "/" + r.Header.Get("X-Amz-Date")[:8] + "/" + region + "/bedrock/aws4_request"
+		if !strings.Contains(auth, scope) {
+			return "credential scope: " + auth
+		}
+		if r.Header.Get("X-Amz-Security-Token") != sessionToken {
+			return "session token"
+		}
+		when, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
+		if err != nil {
+			return "x-amz-date: " + err.Error()
+		}
+		signed := auth[strings.Index(auth, "SignedHeaders=")+len("SignedHeaders="):]
+		signed = signed[:strings.IndexByte(signed, ',')]
+		u, _ := url.Parse("http://" + r.Host + r.URL.RequestURI())
+		again := &http.Request{Method: r.Method, URL: u, Host: r.Host, Header: http.Header{}, ContentLength: int64(len(body))}
+		for _, h := range strings.Split(signed, ";") {
+			switch h {
+			case "host", "content-length", "x-amz-date", "x-amz-security-token":
+			default:
+				again.Header.Set(h, r.Header.Get(h))
+			}
+		}
+		sum := sha256.Sum256(body)
+		creds := aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey, SessionToken: sessionToken}
+		if err := v4.NewSigner().SignHTTP(context.Background(), creds, again, hex.EncodeToString(sum[:]), "bedrock", region, when); err != nil {
+			return "re-sign: " + err.Error()
+		}
+		if again.Header.Get("Authorization") != auth {
+			return "signature mismatch: got " + auth + ", want " + again.Header.Get("Authorization")
+		}
+		return ""
+	}
+}
+
+// converseFrames encodes the events of a JSON-lines transcript as event-stream frames with
+// the AWS SDK's own encoder, the reference for the format.
+func converseFrames(t *testing.T, transcript string) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	enc := eventstream.NewEncoder()
+	sc := bufio.NewScanner(strings.NewReader(transcript))
+	for sc.Scan() {
+		var line struct {
+			Event     string          `json:"event"`
+			Exception string          `json:"exception"`
+			Payload   json.RawMessage `json:"payload"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Fatal(err)
+		}
+		h := eventstream.Headers{{Name: ":content-type", Value: eventstream.StringValue("application/json")}}
+		if line.Exception != "" {
+			h = append(h, eventstream.Header{Name: ":message-type", Value: eventstream.StringValue("exception")},
+				eventstream.Header{Name: ":exception-type", Value: eventstream.StringValue(line.Exception)})
+		} else {
+			h = append(h, eventstream.Header{Name: ":message-type", Value: eventstream.StringValue("event")},
+				eventstream.Header{Name: ":event-type", Value: eventstream.StringValue(line.Event)})
+		}
+		if err := enc.Encode(&out, eventstream.Message{Headers: h, Payload: line.Payload}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out.Bytes()
+}
+
+func bedrockProvider(url string, c config.Cloud) config.Provider {
+	if c.Region == "" {
+		c.Region = "us-west-2"
+	}
+	return config.Provider{Name: "bedrock", Type: "bedrock", BaseURL: url, Cloud: c}
+}
+
+func toolRequest() *llm.Request {
+	temp := 0.2
+	return &llm.Request{
+		Messages: []llm.Message{
+			{Role: llm.RoleSystem, Parts: []llm.Part{llm.TextPart("You are terse.")}},
+			{Role: llm.RoleUser, Parts: []llm.Part{llm.TextPart("Weather in Paris?")}},
+		},
+		Tools:       []llm.Tool{{Name: "get_weather", Description: "Current weather", Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}`)}},
+		ToolChoice:  llm.ToolChoice{Mode: llm.ToolChoiceAuto},
+		Temperature: &temp,
+		MaxTokens:   256,
+	}
+}
+
+func TestBedrockConverseIsSignedAndNormalised(t *testing.T) {
+	isolateAWS(t, true)
+	fake := newCloudFake(t, checkSigV4("us-west-2", testAccessKey, testSecretKey, testSessionToken),
+		replyWith(200, "application/json", readFixture(t, "bedrock_converse.response.json"), "x-amzn-RequestId", "req-1"))
+	d, _ := cloudDispatcher(t, bedrockProvider(fake.URL, config.Cloud{PromptCache: true}))
+	model := "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+	res, err := d.Complete(context.Background(), model, toolRequest(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fake.requests()[0]
+	if got.Problem != "" {
+		t.Fatal(got.Problem)
+	}
+	if got.URI != "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse" {
+		t.Errorf("uri %s", got.URI)
+	}
+	var body struct {
+		Messages []struct {
+			Role    string
+			Content []map[string]any
+		}
+		System          []map[string]any
+		InferenceConfig map[string]any
+		ToolConfig      struct {
+			Tools      []map[string]any
+			ToolChoice map[string]any
+		}
+	}
+	if err := json.Unmarshal(got.Body, &body); err != nil {
+		t.Fatalf("%v: %s", err, got.Body)
+	}
+	if len(body.Messages) != 1 || body.Messages[0].Role != "user" || body.System[0]["text"] != "You are terse." ||
+		body.System[1]["cachePoint"] == nil || body.InferenceConfig["maxTokens"] != 256.0 || body.InferenceConfig["temperature"] != 0.2 ||
+		body.ToolConfig.Tools[0]["toolSpec"] == nil || body.ToolConfig.Tools[1]["cachePoint"] == nil || body.ToolConfig.ToolChoice["auto"] == nil {
+		t.Errorf("body %s", got.Body)
+	}
+	r := res.Response
+	// inputTokens excludes the cache: 25 + 1024 read + 1024 written = 2073, total 2082.
+	want := llm.Usage{InputTokens: 2073, OutputTokens: 9, CacheReadTokens: 1024, CacheWriteTokens: 1024, Known: true}
+	if r.Text != "Paris is the capital of France." || r.FinishReason != llm.FinishStop || r.RawFinishReason != "end_turn" || r.Usage != want || r.Model != model {
+		t.Errorf("reply %+v", r)
+	}
+}
+
+func TestBedrockConverseStreamFrames(t *testing.T) {
+	isolateAWS(t, true)
+	frames := converseFrames(t, readFixture(t, "bedrock_converse_stream.jsonl"))
+	fake := newCloudFake(t, checkSigV4("us-west-2", testAccessKey, testSecretKey, testSessionToken),
+		replyWith(200, "application/vnd.amazon.eventstream", string(frames)))
+	d, _ := cloudDispatcher(t, bedrockProvider(fake.URL, config.Cloud{}))
+	s, err := d.Stream(context.Background(), "anthropic.claude-3-5-haiku-20241022-v1:0", toolRequest(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, finish, raw, usage, calls := drain(t, s)
+	got := fake.requests()[0]
+	if got.Problem != "" || got.URI != "/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse-stream" {
+		t.Fatalf("%s: %s", got.URI, got.Problem)
+	}
+	if got.Header.Get("Accept") != "application/vnd.amazon.eventstream" {
+		t.Errorf("accept %q", got.Header.Get("Accept"))
+	}
+	if text != "Let me check the weather." || finish != llm.FinishToolCalls || raw != "tool_use" {
+		t.Errorf("text %q finish %q/%q", text, finish, raw)
+	}
+	if len(calls) != 1 || calls[0].ID != "tooluse_kZJMlvQmRJ6eAyJE5GIl7Q" || calls[0].Name != "get_weather" || string(calls[0].Arguments) != `{"city":"Paris"}` {
+		t.Errorf("calls %+v", calls)
+	}
+	if usage.InputTokens != 1612 || usage.CacheReadTokens != 1200 || usage.OutputTokens != 57 {
+		t.Errorf("usage %+v", usage)
+	}
+}
+
+func TestBedrockStreamException(t *testing.T) {
+	isolateAWS(t, true)
+	lines := `{"event":"messageStart","payload":{"role":"assistant"}}
+{"event":"contentBlockDelta","payload":{"contentBlockIndex":0,"delta":{"text":"Hel"}}}
+{"exception":"throttlingException","payload":{"message":"Too many tokens, please wait before trying again."}}
+`
+	frames := converseFrames(t, lines)
+	fake := newCloudFake(t, nil, replyWith(200, "application/vnd.amazon.eventstream", string(frames)))
+	d, _ := cloudDispatcher(t, bedrockProvider(fake.URL, config.Cloud{}))
+	s, err := d.Stream(context.Background(), "meta.llama3-1-70b-instruct-v1:0", simpleRequest(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var last error
+	for last == nil {
+		_, last = s.Next()
+	}
+	var ue *llm.UpstreamError
+	if !errors.As(last, &ue) || ue.Type != "ThrottlingException" || ue.Provider != "bedrock" || !strings.Contains(ue.Message, "Too many tokens") {
+		t.Fatalf("stream end %v", last)
+	}
+}
+
+func TestBedrockErrorsMapOntoRetries(t *testing.T) {
+	isolateAWS(t, true)
+	for _, tc := range []struct {
+		status   int
+		typ      string
+		attempts int
+	}{
+		{429, "ThrottlingException", 3},
+		{429, "ModelNotReadyException", 3},
+		{503, "ServiceUnavailableException", 3},
+		{400, "ValidationException", 1},
+		{403, "AccessDeniedException", 1},
+		{424, "ModelErrorException", 1},
+	} {
+		t.Run(tc.typ, func(t *testing.T) {
+			fake := newCloudFake(t, nil, replyWith(tc.status, "application/json", `{"message":"`+tc.typ+` happened"}`,
+				"X-Amzn-ErrorType", tc.typ+":http://internal.amazon.com/coral/com.amazon.bedrock/"))
+			d, _ := cloudDispatcher(t, bedrockProvider(fake.URL, config.Cloud{}))
+			_, err := d.Complete(context.Background(), "amazon.nova-pro-v1:0", simpleRequest(), nil)
+			var ue *llm.UpstreamError
+			if !errors.As(err, &ue) || ue.Status != tc.status || ue.Type != tc.typ || ue.Message != tc.typ+" happened" {
+				t.Fatalf("err %v", err)
+			}
+			if n := len(fake.requests()); n != tc.attempts {
+				t.Errorf("%d attempts, want %d", n, tc.attempts)
+			}
+		})
+	}
+}
+
+func TestBedrockBearerAPIKey(t *testing.T) {
+	isolateAWS(t, false)
+	const key = "ABSKQmVkcm9ja0FQSUtleS10ZXN0LWtleS0wMTIzNDU2Nzg5"
+	fake := newCloudFake(t, func(r *http.Request, _ []byte) string {
+		if r.Header.Get("Authorization") != "Bearer "+key || r.Header.Get("X-Amz-Date") != "" {
+			return "auth " + r.Header.Get("Authorization")
+		}
+		return ""
+	}, replyWith(200, "application/json", readFixture(t, "bedrock_converse.response.json")))
+	p := bedrockProvider(fake.URL, config.Cloud{Region: "eu-central-1"})
+	p.APIKey, p.APIKeyVar = key, "AWS_BEARER_TOKEN_BEDROCK"
+	d, _ := cloudDispatcher(t, p)
+	if _, err := d.Complete(context.Background(), "eu.amazon.nova-lite-v1:0", simpleRequest(), nil); err != nil {
+		t.Fatal(err)
+	}
+	p.APIKey = ""
+	d, _ = cloudDispatcher(t, p)
+	var mk *MissingKeyError
+	if _, err := d.Complete(context.Background(), "eu.amazon.nova-lite-v1:0", simpleRequest(), nil); !errors.As(err, &mk) || mk.Var != "AWS_BEARER_TOKEN_BEDROCK" {
+		t.Errorf("err %v", err)
+	}
+}
+
+func TestBedrockProfileFromSharedFiles(t *testing.T) {
+	dir := isolateAWS(t, false)
+	os.WriteFile(filepath.Join(dir, "config"), []byte("[profile team]\nregion = eu-west-1\n"), 0o600)
+	creds := filepath.Join(dir, "team-credentials")
+	os.WriteFile(creds, []byte("[team]\naws_access_key_id = AKIDPROFILEPROFILE00\naws_secret_access_key = profile-secret-key-0000000000000000000000\n"), 0o600)
+	fake := newCloudFake(t, checkSigV4("eu-west-1", "AKIDPROFILEPROFILE00", "profile-secret-key-0000000000000000000000", ""),
+		replyWith(200, "application/json", readFixture(t, "bedrock_converse.response.json")))
+	p := config.Provider{Name: "bedrock", Type: "bedrock", BaseURL: fake.URL, Cloud: config.Cloud{Profile: "team", CredentialsFile: creds}}
+	d, _ := cloudDispatcher(t, p)
+	if _, err := d.Complete(context.Background(), "mistral.mistral-large-2407-v1:0", simpleRequest(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.requests()[0]; got.Problem != "" {
+		t.Fatal(got.Problem)
+	}
+}
+
+func TestBedrockNoCredentialsIsAMissingKey(t *testing.T) {
+	isolateAWS(t, false)
+	fake := newCloudFake(t, nil, replyWith(200, "application/json", "{}"))
+	d, _ := cloudDispatcher(t, bedrockProvider(fake.URL, config.Cloud{}))
+	_, err := d.Complete(context.Background(), "amazon.nova-pro-v1:0", simpleRequest(), nil)
+	var mk *MissingKeyError
+	if !errors.As(err, &mk) {
+		t.Fatalf("err %v", err)
+	}
+	if len(fake.requests()) != 0 {
+		t.Error("an unsigned request reached the provider")
+	}
+}
+
+func TestBedrockRegionalHostByDefault(t *testing.T) {
+	isolateAWS(t, true)
+	r, err := NewRouter([]config.Provider{{Name: "bedrock", Type: "bedrock", Cloud: config.Cloud{Region: "ap-northeast-1"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := r.Backend("bedrock")
+	if b.Host != "bedrock-runtime.ap-northeast-1.amazonaws.com" || b.Port != 443 || !b.Configured() {
+		t.Errorf("host %s:%d configured %v", b.Host, b.Port, b.Configured())
+	}
+	if _, err := NewRouter([]config.Provider{{Name: "bedrock", Type: "bedrock"}}, nil); err == nil || !strings.Contains(err.Error(), "region") {
+		t.Errorf("no region: %v", err)
+	}
+}
