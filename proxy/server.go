@@ -82,7 +82,7 @@ type Server struct {
 	draining  atomic.Bool
 	metrics   fasthttp.RequestHandler
 	readiness []namedCheck
-	spansAPI  *spansAPI // the Tracia spans API; nil until EnableSpansAPI
+	spansAPI  atomic.Pointer[spansAPI] // the Tracia spans API; nil until EnableSpansAPI
 }
 
 // New builds a server. rt may be swapped later with SetRuntime.

@@ -53,10 +53,10 @@ type spansAPI struct {
 }
 
 // EnableSpansAPI serves /api/v1/spans from st, exporting ingested spans and evaluations
-// through ing. Call it before Serve. The records themselves reach st through the Sink that
+// through ing. The records themselves reach st through the Sink that
 // NewStoreSink builds, installed on the span recorder.
 func (s *Server) EnableSpansAPI(st spanStore, ing spanIngester, captureContent bool) {
-	s.spansAPI = &spansAPI{store: st, ingest: ing, capture: captureContent}
+	s.spansAPI.Store(&spansAPI{store: st, ingest: ing, capture: captureContent})
 }
 
 // handleSpans routes /api/v1/spans and /api/v1/spans/...
@@ -67,7 +67,7 @@ func (s *Server) handleSpans(ctx *fasthttp.RequestCtx, path []byte) {
 		sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
 		s.obs.RequestDone(sum)
 	}()
-	api := s.spansAPI
+	api := s.spansAPI.Load()
 	rt := s.runtime.Load()
 	var err error
 	switch {
@@ -235,7 +235,12 @@ func (api *spansAPI) evaluate(ctx *fasthttp.RequestCtx, id string) error {
 		ID: evID, SpanID: rec.SpanID, EvaluatorKey: body.key, EvaluatorName: body.key,
 		Value: body.value, Note: body.note, Source: evaluationSource, CreatedAt: now,
 	}
-	if err := api.store.AddEvaluation(bg, ev); err != nil {
+	switch err := api.store.AddEvaluation(bg, ev); {
+	case errors.Is(err, store.ErrTooManyEvaluations):
+		return invalid("span %.64q already has %d evaluations", id, store.MaxEvaluationsPerSpan)
+	case errors.Is(err, store.ErrQueueFull), errors.Is(err, store.ErrClosed):
+		return fmt.Errorf("%w: %w", errOverloaded, err)
+	case err != nil:
 		return spanLookupError(id, err)
 	}
 	buf := bytebufferpool.Get()

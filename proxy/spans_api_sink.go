@@ -1,17 +1,15 @@
 package proxy
 
 import (
-	"context"
-
 	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/spans"
 	"github.com/tracegate/tracegate/store"
 )
 
-// recordPutter takes records to store; the store's bounded write queue implements it without
-// blocking (a full queue drops and counts).
-type recordPutter interface {
-	Put(ctx context.Context, recs []store.Record) error
+// recordQueue takes records to store without ever blocking; *store.Queue implements it (a
+// full queue drops and counts).
+type recordQueue interface {
+	Enqueue(r store.Record) bool
 }
 
 // StoreSink turns the summaries the span recorder reports (every run, every OpenAI-compatible
@@ -19,15 +17,15 @@ type recordPutter interface {
 // a surface's calls reach the store: a surface that ends its runs through spans.Run is
 // recorded without code of its own.
 type StoreSink struct {
-	st recordPutter
+	q recordQueue
 }
 
-// NewStoreSink builds the sink; st must not block (use the store's write queue).
-func NewStoreSink(st recordPutter) *StoreSink { return &StoreSink{st: st} }
+// NewStoreSink builds the sink over the store's write queue.
+func NewStoreSink(q recordQueue) *StoreSink { return &StoreSink{q: q} }
 
-// Keep implements spans.Sink. A store that refuses the record has counted it; the run goes on.
+// Keep implements spans.Sink. A record the queue refuses is counted there; the run goes on.
 func (k *StoreSink) Keep(s *spans.Summary) {
-	_ = k.st.Put(context.Background(), []store.Record{recordOf(s)})
+	k.q.Enqueue(recordOf(s))
 }
 
 // emptyInput is the input of a record whose content is not captured.
