@@ -197,8 +197,8 @@ func TestCreateSpanSDKPayloads(t *testing.T) {
 	h := newSpansHarness(t, harnessOptions{})
 	cases := []struct {
 		fixture, spanID, traceID, parent, name, provider, kind, status string
-		priceKind, model                                              string
-		in, out                                                       int64
+		priceKind, model                                               string
+		in, out                                                        int64
 	}{
 		{"python_run_local.json", "sp_1a2b3c4d5e6f7a8b", "tr_9a0b1c2d3e4f5a6b", "sp_6f1c0b9a2d4e8f10", "chat gpt-4o-mini", "openai", "openai", "SUCCESS", "openai", "gpt-4o-mini", 120, 85},
 		{"python_minimal.json", "sp_0f0e0d0c0b0a0908", "", "", "chat gemini-2.5-flash", "google", "gcp.gemini", "SUCCESS", "gemini", "gemini-2.5-flash", 10, 5},

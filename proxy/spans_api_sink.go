@@ -53,7 +53,8 @@ func recordOf(s *spans.Summary) store.Record {
 		Tags:          s.Tags,
 		UserID:        s.UserID,
 		SessionID:     s.SessionID,
-		CreatedAt:     s.Start.UTC(),
+		// Created when it was recorded, at its end: newest first lists in the order calls finished.
+		CreatedAt: s.Start.Add(s.Latency).UTC(),
 	}
 	if s.Priced {
 		cost := s.Cost
