@@ -57,8 +57,7 @@ func recordOf(s *spans.Summary) store.Record {
 		CreatedAt: s.Start.Add(s.Latency).UTC(),
 	}
 	if s.Priced {
-		cost := s.Cost
-		r.Cost = &cost
+		r.Cost = &s.Cost // the summary is the sink's to keep
 	}
 	if s.Failed {
 		r.Status, r.Error = store.StatusError, s.Error
