@@ -14,7 +14,7 @@ const (
 	maxSpanTags      = 64
 	maxSpanTagLen    = 256
 	maxSpanIDLen     = 256 // model, userId, sessionId
-	maxSpanLatencyMs = 7 * 24 * time.Hour / time.Millisecond
+	maxSpanLatencyMs = int64(7 * 24 * time.Hour / time.Millisecond)
 	maxSpanTokens    = 1 << 40
 )
 
@@ -102,7 +102,7 @@ func decodeSpanPayload(body []byte) (*spanPayload, error) {
 		dst  *int64
 		max  int64
 	}{
-		{"latencyMs", &p.LatencyMs, int64(maxSpanLatencyMs)}, {"inputTokens", &p.InputTokens, maxSpanTokens},
+		{"latencyMs", &p.LatencyMs, maxSpanLatencyMs}, {"inputTokens", &p.InputTokens, maxSpanTokens},
 		{"outputTokens", &p.OutputTokens, maxSpanTokens}, {"totalTokens", &p.TotalTokens, maxSpanTokens},
 	} {
 		if *f.dst, err = requiredCount(v, f.name, f.max); err != nil {
