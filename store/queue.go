@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,7 @@ type Queue struct {
 	backend Store
 	ops     chan queueOp
 	now     func() time.Time
+	log     *slog.Logger // nil: failures are only counted
 
 	mu      sync.RWMutex
 	closed  bool
@@ -154,18 +156,12 @@ func (q *Queue) AddEvaluation(ctx context.Context, ev Evaluation) error {
 	if err != nil {
 		return err
 	}
-	q.mu.RLock()
-	_, queued := q.pending[ev.SpanID]
-	nQueued := len(q.evals[ev.SpanID])
-	q.mu.RUnlock()
-	if !queued {
-		stored, err := q.backend.Get(ctx, ev.SpanID)
-		if err != nil {
-			return err
-		}
-		nQueued += len(stored.Evaluations)
+	// Get counts the stored and the queued evaluations, each once.
+	r, err := q.Get(ctx, ev.SpanID)
+	if err != nil {
+		return err
 	}
-	if nQueued >= MaxEvaluationsPerSpan {
+	if len(r.Evaluations) >= MaxEvaluationsPerSpan {
 		return ErrTooManyEvaluations
 	}
 	return q.push(queueOp{eval: &ev}, func(seq uint64) {
@@ -376,6 +372,9 @@ func (q *Queue) retry(write func(context.Context) error) error {
 func (q *Queue) count(n int, err error) {
 	if err != nil {
 		q.failed.Add(uint64(n))
+		if q.log != nil {
+			q.log.Warn("span store write failed; records lost", "records", n, "error", err)
+		}
 	} else {
 		q.written.Add(uint64(n))
 	}
