@@ -71,9 +71,10 @@ type queueOp struct {
 	eval *Evaluation
 }
 
+// pendingRecord shares the Record of its queueOp: neither changes it.
 type pendingRecord struct {
 	seq uint64
-	rec Record
+	rec *Record
 }
 
 type pendingEvaluation struct {
@@ -102,19 +103,21 @@ func NewQueue(backend Store, size int) *Queue {
 }
 
 // Enqueue queues r for writing and reports whether it was taken; it never blocks. A refused
-// record (full queue, closed store, no span id) is counted in Dropped.
+// record (full queue, closed store, no span id) is counted in Dropped. The queue takes r's
+// slices and maps (Input, Tags, Variables, Cost) as they are, sparing the request path a copy:
+// the caller must not change them afterwards.
 func (q *Queue) Enqueue(r Record) bool {
 	return q.enqueue(r) == nil
 }
 
 func (q *Queue) enqueue(r Record) error {
-	r, err := normalize(clone(r), q.now())
+	r, err := normalize(r, q.now())
 	if err != nil {
 		q.dropped.Add(1)
 		return err
 	}
 	return q.push(queueOp{rec: &r}, func(seq uint64) {
-		q.pending[r.SpanID] = pendingRecord{seq: seq, rec: r}
+		q.pending[r.SpanID] = pendingRecord{seq: seq, rec: &r}
 	})
 }
 
@@ -139,11 +142,12 @@ func (q *Queue) push(op queueOp, keep func(seq uint64)) error {
 	return nil
 }
 
-// Put queues recs; it returns ErrQueueFull (or ErrClosed, ErrBadRecord) for those not taken.
+// Put queues copies of recs; it returns ErrQueueFull (or ErrClosed, ErrBadRecord) for those
+// not taken.
 func (q *Queue) Put(_ context.Context, recs []Record) error {
 	var errs []error
 	for i := range recs {
-		if err := q.enqueue(recs[i]); err != nil {
+		if err := q.enqueue(clone(recs[i])); err != nil {
 			errs = append(errs, fmt.Errorf("span %q: %w", recs[i].SpanID, err))
 		}
 	}
@@ -180,11 +184,11 @@ func (q *Queue) Get(ctx context.Context, spanID string) (*Record, error) {
 	switch {
 	case err == nil && !queued:
 	case err == nil:
-		r := clone(p.rec)
+		r := clone(*p.rec)
 		r.Evaluations = stored.Evaluations
 		stored = &r
 	case errors.Is(err, ErrNotFound) && queued:
-		r := clone(p.rec)
+		r := clone(*p.rec)
 		stored = &r
 	default:
 		return nil, err
@@ -210,8 +214,8 @@ func (q *Queue) List(ctx context.Context, f Filter) (Page, error) {
 	ids := make(map[string]bool, len(q.pending))
 	for id, p := range q.pending {
 		ids[id] = true
-		if qry.matches(&p.rec) {
-			queued = append(queued, clone(p.rec))
+		if qry.matches(p.rec) {
+			queued = append(queued, clone(*p.rec))
 		}
 	}
 	q.mu.RUnlock()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,7 +22,8 @@ import (
 
 type dialect struct {
 	name string
-	// placeholder is the n-th (1-based) bind parameter.
+	// placeholder is the n-th (1-based) bind parameter; statements pass an argument for
+	// every placeholder, even a repeated value.
 	placeholder func(n int) string
 	// idType is the column type of span ids: compared bytewise, as the Queue and the cursors
 	// compare them.
@@ -96,7 +98,7 @@ const evaluationColumns = "id, span_id, evaluator_key, evaluator_name, value, no
 
 // statements are a dialect's fixed statements, built once.
 type statements struct {
-	upsertSpan, deleteTags, insertTag, getSpan        string
+	getSpan                                           string
 	getEvaluations, countForEvaluation, addEvaluation string
 	sweepTags, sweepEvaluations, sweepSpans           string
 }
@@ -113,27 +115,55 @@ func (d dialect) params(from, to int) string {
 func (d dialect) statements() statements {
 	p1 := d.placeholder(1)
 	cols := strings.Join(spanColumns, ", ")
-	var set []string
-	for _, c := range spanColumns[1:] {
-		set = append(set, c+" = excluded."+c)
-	}
 	oldSpans := "SELECT span_id FROM tracegate_spans WHERE created_at < " + p1
 	return statements{
-		upsertSpan: "INSERT INTO tracegate_spans (" + cols + ") VALUES (" + d.params(1, len(spanColumns)) +
-			") ON CONFLICT (span_id) DO UPDATE SET " + strings.Join(set, ", "),
-		deleteTags: "DELETE FROM tracegate_span_tags WHERE span_id = " + p1,
-		insertTag:  "INSERT INTO tracegate_span_tags (span_id, tag) VALUES (" + d.params(1, 2) + ") ON CONFLICT DO NOTHING",
-		getSpan:    "SELECT " + cols + " FROM tracegate_spans WHERE span_id = " + p1,
+		getSpan: "SELECT " + cols + " FROM tracegate_spans WHERE span_id = " + p1,
 		getEvaluations: "SELECT " + evaluationColumns + " FROM tracegate_evaluations WHERE span_id = " + p1 +
 			" ORDER BY created_at, id",
 		countForEvaluation: "SELECT (SELECT count(*) FROM tracegate_spans WHERE span_id = " + p1 +
-			"), (SELECT count(*) FROM tracegate_evaluations WHERE span_id = " + p1 + ")",
+			"), (SELECT count(*) FROM tracegate_evaluations WHERE span_id = " + d.placeholder(2) + ")",
 		addEvaluation: "INSERT INTO tracegate_evaluations (" + evaluationColumns + ") VALUES (" + d.params(1, 8) +
 			") ON CONFLICT (id) DO NOTHING",
 		sweepTags:        "DELETE FROM tracegate_span_tags WHERE span_id IN (" + oldSpans + ")",
 		sweepEvaluations: "DELETE FROM tracegate_evaluations WHERE span_id IN (" + oldSpans + ")",
 		sweepSpans:       "DELETE FROM tracegate_spans WHERE created_at < " + p1,
 	}
+}
+
+// Multi-row statements keep a batch to three statements, not three per record. putChunk rows
+// of len(spanColumns) parameters, or tagChunk pairs, stay under SQLite's 32766 and Postgres'
+// 65535 parameters per statement.
+const (
+	putChunk = 256
+	tagChunk = 4096
+)
+
+// valueRows is n rows of width placeholders: "(p1, p2), (p3, p4)".
+func (d dialect) valueRows(n, width int) string {
+	rows := make([]string, n)
+	for i := range rows {
+		rows[i] = "(" + d.params(i*width+1, (i+1)*width) + ")"
+	}
+	return strings.Join(rows, ", ")
+}
+
+// upsertSpans inserts n spans, each replacing the row with its span id.
+func (d dialect) upsertSpans(n int) string {
+	set := make([]string, 0, len(spanColumns)-1)
+	for _, c := range spanColumns[1:] {
+		set = append(set, c+" = excluded."+c)
+	}
+	return "INSERT INTO tracegate_spans (" + strings.Join(spanColumns, ", ") + ") VALUES " +
+		d.valueRows(n, len(spanColumns)) + " ON CONFLICT (span_id) DO UPDATE SET " + strings.Join(set, ", ")
+}
+
+func (d dialect) deleteTags(n int) string {
+	return "DELETE FROM tracegate_span_tags WHERE span_id IN (" + d.params(1, n) + ")"
+}
+
+// insertTags inserts n (span id, tag) pairs; a tag given twice is kept once.
+func (d dialect) insertTags(n int) string {
+	return "INSERT INTO tracegate_span_tags (span_id, tag) VALUES " + d.valueRows(n, 2) + " ON CONFLICT DO NOTHING"
 }
 
 // listQuery is the SELECT for one page of q: limit+1 rows, so the caller knows if there are more.
@@ -292,54 +322,68 @@ func (s *sqlStore) sweep(ctx context.Context, cutoff time.Time) (int64, error) {
 	return deleted, nil
 }
 
-// Put upserts recs in one transaction; an existing span keeps its evaluations.
+// Put upserts recs in one transaction; an existing span keeps its evaluations. Of records
+// with the same span id in one call, the last wins.
 func (s *sqlStore) Put(ctx context.Context, recs []Record) error {
 	now := s.now()
 	var bad []error
-	type spanWrite struct {
-		args []any
-		tags []string
-	}
-	rows := make([]spanWrite, 0, len(recs))
+	at := make(map[string]int, len(recs))
+	rows := make([][]any, 0, len(recs))
+	var tags []any // span id, tag, span id, tag, ...
 	for i := range recs {
 		r, err := normalize(recs[i], now)
-		if err != nil {
-			bad = append(bad, err)
-			continue
-		}
-		args, err := spanRow(&r)
-		if err != nil {
-			bad = append(bad, err)
-			continue
-		}
-		rows = append(rows, spanWrite{args, r.Tags})
-	}
-	if len(rows) > 0 {
-		err := s.db.inTx(ctx, func(tx sqlExecer) error {
-			for _, row := range rows {
-				if _, err := tx.exec(ctx, s.st.upsertSpan, row.args...); err != nil {
-					return err
-				}
-				id := row.args[0]
-				if _, err := tx.exec(ctx, s.st.deleteTags, id); err != nil {
-					return err
-				}
-				for _, tag := range row.tags {
-					if _, err := tx.exec(ctx, s.st.insertTag, id, tag); err != nil {
-						return err
-					}
+		if err == nil {
+			var row []any
+			if row, err = spanRow(&r); err == nil {
+				if j, dup := at[r.SpanID]; dup {
+					rows[j] = row
+				} else {
+					at[r.SpanID] = len(rows)
+					rows = append(rows, row)
 				}
 			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("put %d spans into %s: %w", len(rows), s.d.name, err)
 		}
+		if err != nil {
+			bad = append(bad, err)
+		}
+	}
+	if len(rows) == 0 {
+		return errors.Join(bad...)
+	}
+	for _, row := range rows {
+		for _, tag := range row[len(row)-1].([]string) {
+			tags = append(tags, row[0], tag)
+		}
+	}
+	err := s.db.inTx(ctx, func(tx sqlExecer) error {
+		for c := range slices.Chunk(rows, putChunk) {
+			args := make([]any, 0, len(c)*len(spanColumns))
+			ids := make([]any, len(c))
+			for i, row := range c {
+				args = append(args, row[:len(spanColumns)]...)
+				ids[i] = row[0]
+			}
+			if _, err := tx.exec(ctx, s.d.upsertSpans(len(c)), args...); err != nil {
+				return err
+			}
+			if _, err := tx.exec(ctx, s.d.deleteTags(len(c)), ids...); err != nil {
+				return err
+			}
+		}
+		for c := range slices.Chunk(tags, 2*tagChunk) {
+			if _, err := tx.exec(ctx, s.d.insertTags(len(c)/2), c...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("put %d spans into %s: %w", len(rows), s.d.name, err)
 	}
 	return errors.Join(bad...)
 }
 
-// spanRow is r as the upsert's arguments, in spanColumns order.
+// spanRow is r as the upsert's arguments, in spanColumns order, and then its tags.
 func spanRow(r *Record) ([]any, error) {
 	vars, tags := "", ""
 	if len(r.Variables) > 0 {
@@ -361,6 +405,7 @@ func spanRow(r *Record) ([]any, error) {
 		int64(r.PromptVersion), string(r.Input), r.Output, vars, r.Status, r.Error, r.LatencyMs,
 		r.InputTokens, r.OutputTokens, r.TotalTokens, r.Cost, tags, r.UserID, r.SessionID,
 		r.CreatedAt.UnixMicro(),
+		r.Tags,
 	}, nil
 }
 
@@ -464,7 +509,7 @@ func (s *sqlStore) AddEvaluation(ctx context.Context, ev Evaluation) error {
 		return err
 	}
 	return s.db.inTx(ctx, func(tx sqlExecer) error {
-		rows, err := tx.query(ctx, s.st.countForEvaluation, ev.SpanID)
+		rows, err := tx.query(ctx, s.st.countForEvaluation, ev.SpanID, ev.SpanID)
 		if err != nil {
 			return fmt.Errorf("add evaluation: %w", err)
 		}

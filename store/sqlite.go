@@ -15,8 +15,10 @@ import (
 )
 
 var sqliteDialect = dialect{
-	name:        "sqlite",
-	placeholder: func(n int) string { return "?" + strconv.Itoa(n) },
+	name: "sqlite",
+	// Plain "?": the driver looks each "?NNN" up by name, quadratic in a multi-row insert.
+	// So no statement may use a parameter twice.
+	placeholder: func(int) string { return "?" },
 	idType:      "TEXT", // SQLite compares TEXT bytewise (BINARY collation) by default
 }
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func openTestSQLite(t *testing.T, o sqlOptions) *sqlStore {
+func openTestSQLite(t testing.TB, o sqlOptions) *sqlStore {
 	t.Helper()
 	s, err := openSQLite(context.Background(), filepath.Join(t.TempDir(), "spans.db"), o)
 	return closedAtCleanup(t, s, err)

@@ -323,6 +323,24 @@ func runStoreSuite(t *testing.T, open func(t *testing.T) suiteStore) {
 		}
 	})
 
+	t.Run("the last of one span in one put wins", func(t *testing.T) {
+		s := open(t)
+		first, last := record(1), record(1)
+		last.Model = "gpt-4o"
+		last.Tags = []string{"dup", "dup", "x"}
+		put(t, s, first, record(2), last)
+		got, err := s.Get(ctx, spanID(1))
+		if err != nil || got.Model != "gpt-4o" {
+			t.Fatalf("got %v %+v", err, got)
+		}
+		if all := listAll(t, s, Filter{Tags: []string{"dup", "x"}}, 10); !slices.Equal(all, []string{spanID(1)}) {
+			t.Errorf("by tag: %v", all)
+		}
+		if all := listAll(t, s, Filter{}, 10); !slices.Equal(all, []string{spanID(2), spanID(1)}) {
+			t.Errorf("all: %v", all)
+		}
+	})
+
 	t.Run("evaluations", func(t *testing.T) {
 		s := open(t)
 		put(t, s, record(1))
