@@ -311,7 +311,7 @@ func (q *Queue) write(batch []queueOp) {
 		}
 	}
 	if len(recs) > 0 {
-		q.count(len(recs), q.retry(func(ctx context.Context) error { return q.backend.Put(ctx, recs) }))
+		q.writeRecords(recs)
 	}
 	for _, ev := range evals {
 		q.count(1, q.retry(func(ctx context.Context) error {
@@ -340,6 +340,48 @@ func (q *Queue) write(batch []queueOp) {
 	q.mu.Unlock()
 }
 
+// writeRecords puts recs with retries; when that fails it writes them one by one, so that a
+// record the backend refuses does not take the rest of its batch with it. After
+// maxSingleFailures failures in a row the backend itself is taken to be down.
+func (q *Queue) writeRecords(recs []Record) {
+	err := q.retry(func(ctx context.Context) error { return q.backend.Put(ctx, recs) })
+	if err == nil || len(recs) == 1 {
+		q.count(len(recs), err)
+		return
+	}
+	failures := 0
+	for i := range recs {
+		if failures >= maxSingleFailures {
+			q.count(len(recs)-i, err)
+			return
+		}
+		ctx, cancel := q.writeContext()
+		err = q.backend.Put(ctx, recs[i:i+1])
+		cancel()
+		q.count(1, err)
+		if err != nil {
+			failures++
+		} else {
+			failures = 0
+		}
+	}
+}
+
+const maxSingleFailures = 3
+
+// writeContext bounds one backend call, and ends it when Close gives up waiting.
+func (q *Queue) writeContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), writeCallTimeout)
+	go func() {
+		select {
+		case <-q.abort:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
 // permanent marks an error that a retry cannot fix.
 type permanent struct{ error }
 
@@ -355,14 +397,7 @@ func (q *Queue) retry(write func(context.Context) error) error {
 				return err
 			}
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), writeCallTimeout)
-		go func() {
-			select {
-			case <-q.abort:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
+		ctx, cancel := q.writeContext()
 		err = write(ctx)
 		cancel()
 		var p permanent

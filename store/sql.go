@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // The SQL backends (sqlite, postgres) share this file: one schema, one set of statements, one
@@ -333,6 +334,7 @@ func (s *sqlStore) Put(ctx context.Context, recs []Record) error {
 	for i := range recs {
 		r, err := normalize(recs[i], now)
 		if err == nil {
+			storableText(&r)
 			var row []any
 			if row, err = spanRow(&r); err == nil {
 				if j, dup := at[r.SpanID]; dup {
@@ -381,6 +383,33 @@ func (s *sqlStore) Put(ctx context.Context, recs []Record) error {
 		return fmt.Errorf("put %d spans into %s: %w", len(rows), s.d.name, err)
 	}
 	return errors.Join(bad...)
+}
+
+// storableText replaces what Postgres' TEXT refuses (NUL bytes, invalid UTF-8) with U+FFFD in
+// r's strings, so that one odd record cannot fail the batch it was written in. SQLite gets the
+// same, so the two read back alike.
+func storableText(r *Record) {
+	for _, f := range []*string{&r.SpanID, &r.TraceID, &r.ParentSpanID, &r.Kind, &r.Name, &r.Model,
+		&r.Provider, &r.PromptSlug, &r.Output, &r.Status, &r.Error, &r.UserID, &r.SessionID} {
+		*f = textSafe(*f)
+	}
+	if in := string(r.Input); textSafe(in) != in {
+		r.Input = json.RawMessage(textSafe(in))
+	}
+	if slices.ContainsFunc(r.Tags, func(t string) bool { return textSafe(t) != t }) {
+		tags := make([]string, len(r.Tags))
+		for i, t := range r.Tags {
+			tags[i] = textSafe(t)
+		}
+		r.Tags = tags
+	}
+}
+
+func textSafe(s string) string {
+	if utf8.ValidString(s) && !strings.Contains(s, "\x00") {
+		return s
+	}
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\uFFFD"), "\uFFFD")
 }
 
 // spanRow is r as the upsert's arguments, in spanColumns order, and then its tags.

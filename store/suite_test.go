@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -147,6 +148,26 @@ func runStoreSuite(t *testing.T, open func(t *testing.T) suiteStore) {
 		got.Tags[0] = "edited"
 		if again, _ := s.Get(ctx, want.SpanID); again.Tags[0] != "prod" {
 			t.Errorf("a caller's edit reached the store: %v", again.Tags)
+		}
+	})
+
+	t.Run("text a database may refuse", func(t *testing.T) {
+		s := open(t)
+		odd := record(1)
+		odd.Output = "nul \x00 byte"
+		odd.Error = "bad \xff\xfe utf-8"
+		odd.Tags = []string{"t\x00"}
+		odd.Input = json.RawMessage("{\"messages\":[{\"role\":\"user\",\"content\":\"\xff\"}]}")
+		put(t, s, odd, record(2))
+		got, err := s.Get(ctx, spanID(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(got.Output, "nul ") || !strings.HasPrefix(got.Error, "bad ") || len(got.Tags) != 1 {
+			t.Errorf("read back as %+v", *got)
+		}
+		if _, err := s.Get(ctx, spanID(2)); err != nil {
+			t.Errorf("the record written with it: %v", err)
 		}
 	})
 
