@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,7 @@ type Queue struct {
 	backend Store
 	ops     chan queueOp
 	now     func() time.Time
+	log     *slog.Logger // nil: failures are only counted
 
 	mu      sync.RWMutex
 	closed  bool
@@ -69,9 +71,10 @@ type queueOp struct {
 	eval *Evaluation
 }
 
+// pendingRecord shares the Record of its queueOp: neither changes it.
 type pendingRecord struct {
 	seq uint64
-	rec Record
+	rec *Record
 }
 
 type pendingEvaluation struct {
@@ -100,19 +103,21 @@ func NewQueue(backend Store, size int) *Queue {
 }
 
 // Enqueue queues r for writing and reports whether it was taken; it never blocks. A refused
-// record (full queue, closed store, no span id) is counted in Dropped.
+// record (full queue, closed store, no span id) is counted in Dropped. The queue takes r's
+// slices and maps (Input, Tags, Variables, Cost) as they are, sparing the request path a copy:
+// the caller must not change them afterwards.
 func (q *Queue) Enqueue(r Record) bool {
 	return q.enqueue(r) == nil
 }
 
 func (q *Queue) enqueue(r Record) error {
-	r, err := normalize(clone(r), q.now())
+	r, err := normalize(r, q.now())
 	if err != nil {
 		q.dropped.Add(1)
 		return err
 	}
 	return q.push(queueOp{rec: &r}, func(seq uint64) {
-		q.pending[r.SpanID] = pendingRecord{seq: seq, rec: r}
+		q.pending[r.SpanID] = pendingRecord{seq: seq, rec: &r}
 	})
 }
 
@@ -137,11 +142,12 @@ func (q *Queue) push(op queueOp, keep func(seq uint64)) error {
 	return nil
 }
 
-// Put queues recs; it returns ErrQueueFull (or ErrClosed, ErrBadRecord) for those not taken.
+// Put queues copies of recs; it returns ErrQueueFull (or ErrClosed, ErrBadRecord) for those
+// not taken.
 func (q *Queue) Put(_ context.Context, recs []Record) error {
 	var errs []error
 	for i := range recs {
-		if err := q.enqueue(recs[i]); err != nil {
+		if err := q.enqueue(clone(recs[i])); err != nil {
 			errs = append(errs, fmt.Errorf("span %q: %w", recs[i].SpanID, err))
 		}
 	}
@@ -154,18 +160,12 @@ func (q *Queue) AddEvaluation(ctx context.Context, ev Evaluation) error {
 	if err != nil {
 		return err
 	}
-	q.mu.RLock()
-	_, queued := q.pending[ev.SpanID]
-	nQueued := len(q.evals[ev.SpanID])
-	q.mu.RUnlock()
-	if !queued {
-		stored, err := q.backend.Get(ctx, ev.SpanID)
-		if err != nil {
-			return err
-		}
-		nQueued += len(stored.Evaluations)
+	// Get counts the stored and the queued evaluations, each once.
+	r, err := q.Get(ctx, ev.SpanID)
+	if err != nil {
+		return err
 	}
-	if nQueued >= MaxEvaluationsPerSpan {
+	if len(r.Evaluations) >= MaxEvaluationsPerSpan {
 		return ErrTooManyEvaluations
 	}
 	return q.push(queueOp{eval: &ev}, func(seq uint64) {
@@ -184,11 +184,11 @@ func (q *Queue) Get(ctx context.Context, spanID string) (*Record, error) {
 	switch {
 	case err == nil && !queued:
 	case err == nil:
-		r := clone(p.rec)
+		r := clone(*p.rec)
 		r.Evaluations = stored.Evaluations
 		stored = &r
 	case errors.Is(err, ErrNotFound) && queued:
-		r := clone(p.rec)
+		r := clone(*p.rec)
 		stored = &r
 	default:
 		return nil, err
@@ -214,8 +214,8 @@ func (q *Queue) List(ctx context.Context, f Filter) (Page, error) {
 	ids := make(map[string]bool, len(q.pending))
 	for id, p := range q.pending {
 		ids[id] = true
-		if qry.matches(&p.rec) {
-			queued = append(queued, clone(p.rec))
+		if qry.matches(p.rec) {
+			queued = append(queued, clone(*p.rec))
 		}
 	}
 	q.mu.RUnlock()
@@ -311,7 +311,7 @@ func (q *Queue) write(batch []queueOp) {
 		}
 	}
 	if len(recs) > 0 {
-		q.count(len(recs), q.retry(func(ctx context.Context) error { return q.backend.Put(ctx, recs) }))
+		q.writeRecords(recs)
 	}
 	for _, ev := range evals {
 		q.count(1, q.retry(func(ctx context.Context) error {
@@ -340,6 +340,48 @@ func (q *Queue) write(batch []queueOp) {
 	q.mu.Unlock()
 }
 
+// writeRecords puts recs with retries; when that fails it writes them one by one, so that a
+// record the backend refuses does not take the rest of its batch with it. After
+// maxSingleFailures failures in a row the backend itself is taken to be down.
+func (q *Queue) writeRecords(recs []Record) {
+	err := q.retry(func(ctx context.Context) error { return q.backend.Put(ctx, recs) })
+	if err == nil || len(recs) == 1 {
+		q.count(len(recs), err)
+		return
+	}
+	failures := 0
+	for i := range recs {
+		if failures >= maxSingleFailures {
+			q.count(len(recs)-i, err)
+			return
+		}
+		ctx, cancel := q.writeContext()
+		err = q.backend.Put(ctx, recs[i:i+1])
+		cancel()
+		q.count(1, err)
+		if err != nil {
+			failures++
+		} else {
+			failures = 0
+		}
+	}
+}
+
+const maxSingleFailures = 3
+
+// writeContext bounds one backend call, and ends it when Close gives up waiting.
+func (q *Queue) writeContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), writeCallTimeout)
+	go func() {
+		select {
+		case <-q.abort:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
 // permanent marks an error that a retry cannot fix.
 type permanent struct{ error }
 
@@ -355,14 +397,7 @@ func (q *Queue) retry(write func(context.Context) error) error {
 				return err
 			}
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), writeCallTimeout)
-		go func() {
-			select {
-			case <-q.abort:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
+		ctx, cancel := q.writeContext()
 		err = write(ctx)
 		cancel()
 		var p permanent
@@ -376,6 +411,9 @@ func (q *Queue) retry(write func(context.Context) error) error {
 func (q *Queue) count(n int, err error) {
 	if err != nil {
 		q.failed.Add(uint64(n))
+		if q.log != nil {
+			q.log.Warn("span store write failed; records lost", "records", n, "error", err)
+		}
 	} else {
 		q.written.Add(uint64(n))
 	}

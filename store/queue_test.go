@@ -248,3 +248,36 @@ func TestQueueEvaluationOfQueuedSpan(t *testing.T) {
 		t.Fatalf("written span: %v %+v", err, r)
 	}
 }
+
+// poisoned refuses every Put that holds a record of model "poison", as a database refuses a
+// whole statement for one bad row.
+type poisoned struct{ Store }
+
+func (p poisoned) Put(ctx context.Context, recs []Record) error {
+	for _, r := range recs {
+		if r.Model == "poison" {
+			return errors.New("invalid byte sequence")
+		}
+	}
+	return p.Store.Put(ctx, recs)
+}
+
+func TestQueueOneBadRecordDoesNotLoseItsBatch(t *testing.T) {
+	g := newGated(poisoned{NewMemory(0)})
+	q := NewQueue(g, 100)
+	for i := range 20 {
+		r := record(i)
+		if i == 7 {
+			r.Model = "poison"
+		}
+		q.Enqueue(r)
+	}
+	g.open() // all 20 in one batch
+	closeQueue(t, q)
+	if st := q.Stats(); st.Written != 19 || st.Failed != 1 {
+		t.Errorf("stats %+v, want 19 written and the poisoned one failed", st)
+	}
+	if got := listAll(t, g.Store, Filter{}, 50); len(got) != 19 || slices.Contains(got, spanID(7)) {
+		t.Errorf("backend holds %v", got)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -147,6 +148,26 @@ func runStoreSuite(t *testing.T, open func(t *testing.T) suiteStore) {
 		got.Tags[0] = "edited"
 		if again, _ := s.Get(ctx, want.SpanID); again.Tags[0] != "prod" {
 			t.Errorf("a caller's edit reached the store: %v", again.Tags)
+		}
+	})
+
+	t.Run("text a database may refuse", func(t *testing.T) {
+		s := open(t)
+		odd := record(1)
+		odd.Output = "nul \x00 byte"
+		odd.Error = "bad \xff\xfe utf-8"
+		odd.Tags = []string{"t\x00"}
+		odd.Input = json.RawMessage("{\"messages\":[{\"role\":\"user\",\"content\":\"\xff\"}]}")
+		put(t, s, odd, record(2))
+		got, err := s.Get(ctx, spanID(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(got.Output, "nul ") || !strings.HasPrefix(got.Error, "bad ") || len(got.Tags) != 1 {
+			t.Errorf("read back as %+v", *got)
+		}
+		if _, err := s.Get(ctx, spanID(2)); err != nil {
+			t.Errorf("the record written with it: %v", err)
 		}
 	})
 
@@ -320,6 +341,24 @@ func runStoreSuite(t *testing.T, open func(t *testing.T) suiteStore) {
 		}
 		if old := listAll(t, s, Filter{Tags: []string{"prod"}}, 10); !slices.Equal(old, []string{spanID(3), spanID(1)}) {
 			t.Errorf("old tags still match: %v", old)
+		}
+	})
+
+	t.Run("the last of one span in one put wins", func(t *testing.T) {
+		s := open(t)
+		first, last := record(1), record(1)
+		last.Model = "gpt-4o"
+		last.Tags = []string{"dup", "dup", "x"}
+		put(t, s, first, record(2), last)
+		got, err := s.Get(ctx, spanID(1))
+		if err != nil || got.Model != "gpt-4o" {
+			t.Fatalf("got %v %+v", err, got)
+		}
+		if all := listAll(t, s, Filter{Tags: []string{"dup", "x"}}, 10); !slices.Equal(all, []string{spanID(1)}) {
+			t.Errorf("by tag: %v", all)
+		}
+		if all := listAll(t, s, Filter{}, 10); !slices.Equal(all, []string{spanID(2), spanID(1)}) {
+			t.Errorf("all: %v", all)
 		}
 	})
 
