@@ -67,10 +67,10 @@ func start(cfg *config.Config, configPath string, log *slog.Logger, logLevel *sl
 		IdleTimeout:   cfg.Server.IdleTimeout.D(),
 		MaxConcurrent: cfg.Server.MaxConcurrent,
 	}, registry.New(sources...), rec, log, rt)
-	spanStore, err := openSpanStore(cfg)
+	spanStore, err := openSpanStore(cfg, log)
 	if err != nil {
 		_ = rec.Shutdown(context.Background())
-		return nil, fmt.Errorf("open span store: %w", err)
+		return nil, err
 	}
 	wireSpanStore(spanStore, rec, srv, cfg)
 	m := metrics.New(metrics.Sources{
@@ -172,6 +172,7 @@ func restartOnlyChanges(old, next *config.Config) []string {
 	changed("server.max_concurrent", o.MaxConcurrent != n.MaxConcurrent)
 	changed("registry", !reflect.DeepEqual(old.Registry, next.Registry))
 	changed("spans", !reflect.DeepEqual(old.Spans, next.Spans))
+	changed("store", old.Store != next.Store)
 	changed("log.format", old.Log.Format != next.Log.Format)
 	return keys
 }

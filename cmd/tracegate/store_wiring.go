@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -15,9 +16,19 @@ import (
 // gone must not hold the exit.
 const storeFlushTimeout = 5 * time.Second
 
-// openSpanStore opens the span store the configuration names, behind its write queue.
-func openSpanStore(_ *config.Config) (*store.Queue, error) {
-	return store.NewQueue(store.NewMemory(0), 0), nil
+// storeOpenTimeout bounds connecting to the span store's database at startup.
+const storeOpenTimeout = 10 * time.Second
+
+// openSpanStore opens the span store the configuration names (memory by default), behind its
+// write queue.
+func openSpanStore(cfg *config.Config, log *slog.Logger) (*store.Queue, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), storeOpenTimeout)
+	defer cancel()
+	q, err := store.Open(ctx, cfg.Store, log.With("component", "store"))
+	if err != nil {
+		return nil, fmt.Errorf("open span store: %w", err)
+	}
+	return q, nil
 }
 
 // wireSpanStore makes every finished run and ingested span a store record, and serves the

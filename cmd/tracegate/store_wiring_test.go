@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -30,8 +32,13 @@ func TestSpanStoreWiring(t *testing.T) {
 		t.Errorf("created %s: want the mock-1 override's price 10x1e-6 + 10x2e-6", raw)
 	}
 
+	// A store change needs a restart: the reload says so and the records stay.
+	writeConfig(t, g.configPath, baseConfig+"store: {type: memory, max_spans: 50}\n", up.srv.URL)
 	if err := g.app.reload(); err != nil {
 		t.Fatalf("reload: %v", err)
+	}
+	if !strings.Contains(g.logs.String(), `"store"`) {
+		t.Errorf("reload with a new store block did not name store among the restart-only keys: %s", g.logs.String())
 	}
 	status, _, raw = g.request(http.MethodGet, "/api/v1/spans?userId=u_store", "", nil)
 	var page struct {
@@ -53,5 +60,28 @@ func TestSpanStoreWiring(t *testing.T) {
 	g.stop(ctx)
 	if q := g.app.store.Stats(); q.Queued != 0 || q.Failed != 0 {
 		t.Errorf("store after shutdown: %+v, want every record written", q)
+	}
+}
+
+// TestSQLiteSpanStoreSurvivesARestart: with store.type sqlite, the records written at shutdown
+// are there after the next start.
+func TestSQLiteSpanStoreSurvivesARestart(t *testing.T) {
+	up := newFakeOpenAI(t, false)
+	db := filepath.Join(t.TempDir(), "spans.db")
+	cfg := baseConfig + "store: {type: sqlite, path: \"" + db + "\"}\n"
+	g := startGateway(t, cfg, up)
+	status, run := g.run("demo", `{"variables":{"name":"Ada"}}`, nil)
+	if status != 200 {
+		t.Fatalf("run: %d %v", status, run)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	g.stop(ctx)
+
+	g2 := startGateway(t, cfg, up)
+	status, _, raw := g2.request(http.MethodGet, "/api/v1/spans/"+run["spanId"].(string), "", nil)
+	var span map[string]any
+	if err := json.Unmarshal(raw, &span); status != 200 || err != nil || span["promptSlug"] != "demo" || span["traceId"] != run["traceId"] {
+		t.Errorf("after a restart: %d %s", status, raw)
 	}
 }
