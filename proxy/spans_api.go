@@ -95,7 +95,7 @@ func (s *Server) handleSpans(ctx *fasthttp.RequestCtx, path []byte) {
 		case !ok:
 			err = spanNotFound(string(rest))
 		case evaluate && ctx.IsPost():
-			err = api.evaluate(ctx, id)
+			err = api.evaluate(ctx, id, s.opts.MaxBodyBytes)
 		case !evaluate && ctx.IsGet():
 			err = api.getSpan(ctx, id)
 		default:
@@ -212,8 +212,12 @@ func (api *spansAPI) listSpans(ctx *fasthttp.RequestCtx) error {
 }
 
 // evaluate serves POST /api/v1/spans/{spanId}/evaluations.
-func (api *spansAPI) evaluate(ctx *fasthttp.RequestCtx, id string) error {
-	body, err := decodeEvaluateBody(ctx.PostBody())
+func (api *spansAPI) evaluate(ctx *fasthttp.RequestCtx, id string, maxBody int) error {
+	raw, err := requestBody(ctx, maxBody)
+	if err != nil {
+		return err
+	}
+	body, err := decodeEvaluateBody(raw)
 	if err != nil {
 		return err
 	}

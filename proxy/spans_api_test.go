@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -383,5 +384,44 @@ func TestSpansAPIAuth(t *testing.T) {
 	}
 	if status, _, _ := h.do(http.MethodGet, "/api/v1/spans", nil, map[string]string{"Authorization": "Bearer k1"}); status != http.StatusOK {
 		t.Errorf("with the key: %d", status)
+	}
+}
+
+// stuckBackend is a store whose writes never finish until released: a database that hangs.
+type stuckBackend struct {
+	*store.Memory
+	release chan struct{}
+}
+
+func (b *stuckBackend) Put(ctx context.Context, recs []store.Record) error {
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return b.Memory.Put(ctx, recs)
+}
+
+// TestRunsNeverWaitForTheStore: with the store's writes hung and its queue full, runs still
+// answer, and the records that did not fit are counted as dropped.
+func TestRunsNeverWaitForTheStore(t *testing.T) {
+	h := newHarness(t, harnessOptions{replies: []upstreamReply{okReply(t, "openai/plain_text.response.json")}})
+	rec := h.server.spans.(*spans.Recorder)
+	backend := &stuckBackend{Memory: store.NewMemory(0), release: make(chan struct{})}
+	q := store.NewQueue(backend, 2)
+	rec.SetSink(NewStoreSink(q))
+	const runs = 8
+	for i := range runs {
+		if status, _, out := h.run("greet", map[string]any{"version": 1, "variables": map[string]string{"name": "A"}}); status != http.StatusOK {
+			t.Fatalf("run %d: %d %v", i, status, out)
+		}
+	}
+	st := q.Stats()
+	if st.Dropped == 0 || st.Dropped+uint64(st.Queued) > runs {
+		t.Errorf("queue %+v after %d runs into a hung store: want the overflow dropped and counted", st, runs)
+	}
+	close(backend.release)
+	if err := q.Close(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }
