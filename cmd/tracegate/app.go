@@ -78,6 +78,7 @@ func start(cfg *config.Config, configPath string, log *slog.Logger, logLevel *sl
 		Spans:            rec,
 		RegistryCache:    registryCacheStats(sources),
 	})
+	m.WatchSpanStore(spanStoreStats(spanStore))
 	srv.SetObserver(m)
 	srv.SetMetricsHandler(m.Handler())
 	srv.AddReadinessCheck("registry", registryReady(cfg.Registry.Sources, sources))

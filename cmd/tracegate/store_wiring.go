@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tracegate/tracegate/config"
+	"github.com/tracegate/tracegate/metrics"
 	"github.com/tracegate/tracegate/proxy"
 	"github.com/tracegate/tracegate/spans"
 	"github.com/tracegate/tracegate/store"
@@ -36,6 +37,14 @@ func openSpanStore(cfg *config.Config, log *slog.Logger) (*store.Queue, error) {
 func wireSpanStore(q *store.Queue, rec *spans.Recorder, srv *proxy.Server, cfg *config.Config) {
 	rec.SetSink(proxy.NewStoreSink(q))
 	srv.EnableSpansAPI(q, rec, cfg.Spans.CaptureContent)
+}
+
+// spanStoreStats reads the queue's counters for the metrics.
+func spanStoreStats(q *store.Queue) func() metrics.SpanStoreStats {
+	return func() metrics.SpanStoreStats {
+		st := q.Stats()
+		return metrics.SpanStoreStats{Dropped: st.Dropped, Failed: st.Failed, Written: st.Written, Queued: st.Queued}
+	}
 }
 
 // closeSpanStore writes what the queue holds and closes the backend.

@@ -55,6 +55,10 @@ func TestSpanStoreWiring(t *testing.T) {
 		t.Errorf("listed %s, want the ingested span under the run, newest first", raw)
 	}
 
+	if _, _, raw := g.request(http.MethodGet, "/metrics", "", nil); !strings.Contains(string(raw), "tracegate_span_store_dropped_total 0") {
+		t.Errorf("/metrics lacks the span store's counters")
+	}
+
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	g.stop(ctx)
