@@ -236,6 +236,9 @@ func TestCreateSpanSDKPayloads(t *testing.T) {
 				got["inputTokens"] != float64(c.in) || got["outputTokens"] != float64(c.out) {
 				t.Errorf("stored span %v", got)
 			}
+			if e, _ := got["error"].(string); c.status == "ERROR" && e != "Rate limit exceeded: retry after 20s" || c.status == "SUCCESS" && got["error"] != nil {
+				t.Errorf("error %v for a %s span", got["error"], c.status)
+			}
 			if c.parent != "" && got["parentSpanId"] != c.parent {
 				t.Errorf("parentSpanId %v, want %s", got["parentSpanId"], c.parent)
 			}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tracegate/tracegate/internal/redact"
 	"github.com/tracegate/tracegate/llm"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -94,7 +95,7 @@ func (r *Recorder) Ingest(s *IngestedSpan) (Ingested, error) {
 		putAttrs(attrs)
 	}
 	if s.Failed && span.IsRecording() {
-		span.SetStatus(codes.Error, truncateUTF8(s.Error, maxIngestedError))
+		span.SetStatus(codes.Error, ingestedError(s.Error))
 	}
 	span.End(trace.WithTimestamp(end))
 	sc := span.SpanContext()
@@ -211,7 +212,7 @@ func (r *Recorder) ingestedSummary(s *IngestedSpan, out Ingested, start time.Tim
 	}
 	if s.Failed {
 		sum.ErrorType = semconv.ErrorTypeOther.Value.AsString()
-		sum.Error = truncateUTF8(s.Error, maxIngestedError)
+		sum.Error = ingestedError(s.Error)
 	}
 	if r.opts.CaptureContent {
 		sum.Variables = s.Variables
@@ -219,6 +220,12 @@ func (r *Recorder) ingestedSummary(s *IngestedSpan, out Ingested, start time.Tim
 		sum.Output = s.Output
 	}
 	return sum
+}
+
+// ingestedError is an SDK's error text as spans and the store keep it: key-shaped tokens
+// replaced (an SDK may not have scrubbed them), bounded.
+func ingestedError(msg string) string {
+	return truncateUTF8(redact.Secrets(msg), maxIngestedError)
 }
 
 // parseSDKSpanID parses the sp_ + 16 hex span ids the SDKs generate (the bare form that

@@ -3,6 +3,7 @@ package spans
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -106,6 +107,9 @@ func TestIngestLinking(t *testing.T) {
 		t.Fatalf("traceId only: %+v %v", got, err)
 	}
 	sp = spanByName(t, exp.GetSpans(), "chat m")
+	if strings.Contains(sp.Status.Description, "sk-abcdef") || !strings.Contains(sp.Status.Description, "boom") {
+		t.Errorf("status %q: want the SDK's error with the key scrubbed", sp.Status.Description)
+	}
 	if sp.Parent.IsValid() || sp.Status.Code != codes.Error || attrMap(sp.Attributes)["error.type"] != "_OTHER" ||
 		attrMap(sp.Attributes)["gen_ai.provider.name"] != "gcp.gemini" {
 		t.Errorf("failed root span: parent %v status %v attrs %v", sp.Parent, sp.Status, attrMap(sp.Attributes))
