@@ -425,3 +425,23 @@ func TestRunsNeverWaitForTheStore(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStreamedCallIsRecorded: a streamed OpenAI-compatible call is recorded when its stream
+// ends, with the usage the upstream reported at the end.
+func TestStreamedCallIsRecorded(t *testing.T) {
+	h := newSpansHarness(t, harnessOptions{replies: []upstreamReply{sseReply(t, "openai/streaming_text.sse")}})
+	status, raw := h.raw(http.MethodPost, "/v1/chat/completions", []byte(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	if status != http.StatusOK || !strings.Contains(string(raw), "[DONE]") {
+		t.Fatalf("stream: %d %s", status, raw)
+	}
+	var items []any
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && len(items) == 0; time.Sleep(5 * time.Millisecond) {
+		items = h.checked(http.MethodGet, "/api/v1/spans", nil, http.StatusOK, shapeListSpansResult)["spans"].([]any)
+	}
+	if len(items) != 1 {
+		t.Fatalf("%d records after a streamed call, want 1", len(items))
+	}
+	if it := items[0].(map[string]any); it["status"] != "SUCCESS" || it["model"] != "gpt-4o-mini" || it["inputTokens"].(float64) == 0 {
+		t.Errorf("streamed call recorded as %v", it)
+	}
+}
