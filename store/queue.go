@@ -345,7 +345,7 @@ func (q *Queue) write(batch []queueOp) {
 // maxSingleFailures failures in a row the backend itself is taken to be down.
 func (q *Queue) writeRecords(recs []Record) {
 	err := q.retry(func(ctx context.Context) error { return q.backend.Put(ctx, recs) })
-	if err == nil || len(recs) == 1 {
+	if err == nil || len(recs) == 1 || q.aborted() {
 		q.count(len(recs), err)
 		return
 	}
@@ -368,6 +368,16 @@ func (q *Queue) writeRecords(recs []Record) {
 }
 
 const maxSingleFailures = 3
+
+// aborted reports whether Close stopped waiting for the queue.
+func (q *Queue) aborted() bool {
+	select {
+	case <-q.abort:
+		return true
+	default:
+		return false
+	}
+}
 
 // writeContext bounds one backend call, and ends it when Close gives up waiting.
 func (q *Queue) writeContext() (context.Context, context.CancelFunc) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -63,6 +64,7 @@ type gated struct {
 	opened  chan struct{}
 	mu      sync.Mutex
 	batches [][]Record
+	waiting atomic.Int32 // writes held at the gate now
 }
 
 func newGated(s Store) *gated {
@@ -70,6 +72,8 @@ func newGated(s Store) *gated {
 }
 
 func (g *gated) wait(ctx context.Context) error {
+	g.waiting.Add(1)
+	defer g.waiting.Add(-1)
 	select {
 	case <-g.steps:
 	case <-g.opened:
@@ -114,9 +118,10 @@ func TestQueueFullDropsAndCounts(t *testing.T) {
 	if !q.Enqueue(record(0)) {
 		t.Fatal("first record refused")
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for q.Stats().Queued != 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); g.waiting.Load() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first write never reached the backend")
+		}
 	}
 	taken := 1
 	for i := 1; i <= 10; i++ {

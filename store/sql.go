@@ -469,6 +469,7 @@ func scanSpan(rows sqlRows) (Record, error) {
 
 // Get returns one record with its evaluations, oldest first.
 func (s *sqlStore) Get(ctx context.Context, spanID string) (*Record, error) {
+	spanID = textSafe(spanID)
 	recs, err := s.spans(ctx, s.st.getSpan, spanID)
 	if err != nil {
 		return nil, err
@@ -523,6 +524,17 @@ func (s *sqlStore) List(ctx context.Context, f Filter) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
+	// Stored text went through textSafe: so do the values compared with it.
+	for _, f := range []*string{&q.PromptSlug, &q.Status, &q.UserID, &q.SessionID} {
+		*f = textSafe(*f)
+	}
+	q.Tags = slices.Clone(q.Tags)
+	for i := range q.Tags {
+		q.Tags[i] = textSafe(q.Tags[i])
+	}
+	if q.after != nil {
+		q.after.id = textSafe(q.after.id)
+	}
 	stmt, args := s.d.listQuery(&q)
 	recs, err := s.spans(ctx, stmt, args...)
 	if err != nil {
@@ -536,6 +548,9 @@ func (s *sqlStore) AddEvaluation(ctx context.Context, ev Evaluation) error {
 	ev, err := normalizeEvaluation(ev, s.now())
 	if err != nil {
 		return err
+	}
+	for _, f := range []*string{&ev.ID, &ev.SpanID, &ev.EvaluatorKey, &ev.EvaluatorName, &ev.Note, &ev.Source} {
+		*f = textSafe(*f)
 	}
 	return s.db.inTx(ctx, func(tx sqlExecer) error {
 		rows, err := tx.query(ctx, s.st.countForEvaluation, ev.SpanID, ev.SpanID)

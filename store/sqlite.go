@@ -27,9 +27,6 @@ const sqliteBusyTimeoutMs = 5000
 
 // openSQLite opens (creating when missing) the database file at path in WAL mode.
 func openSQLite(ctx context.Context, path string, o sqlOptions) (*sqlStore, error) {
-	if strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("sqlite span store path %q: '?' and '#' are not allowed", path)
-	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("sqlite span store directory: %w", err)
@@ -43,7 +40,9 @@ func openSQLite(ctx context.Context, path string, o sqlOptions) (*sqlStore, erro
 		"_synchronous":  {"NORMAL"},
 		"_txlock":       {"immediate"},
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	// A "file:" URI: SQLite percent-decodes the path and ends it at '?' or '#'.
+	uriPath := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
+	db, err := sql.Open("sqlite", "file:"+uriPath+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite span store %s: %w", path, err)
 	}

@@ -169,6 +169,25 @@ func runStoreSuite(t *testing.T, open func(t *testing.T) suiteStore) {
 		if _, err := s.Get(ctx, spanID(2)); err != nil {
 			t.Errorf("the record written with it: %v", err)
 		}
+		// Filters, ids and evaluations with such text are answered, not failed.
+		if got := listAll(t, s, Filter{Tags: []string{"t\x00"}, UserID: "user-1"}, 1); !slices.Equal(got, []string{spanID(1)}) {
+			t.Errorf("by odd tag: %v", got)
+		}
+		if _, err := s.List(ctx, Filter{PromptSlug: "\xff", SessionID: "\x00"}); err != nil {
+			t.Errorf("odd filter: %v", err)
+		}
+		if _, err := s.Get(ctx, "sp_\x00\xff"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("odd id: %v", err)
+		}
+		if err := s.AddEvaluation(ctx, Evaluation{SpanID: spanID(1), EvaluatorKey: "k\x00", Note: "\xff"}); err != nil {
+			t.Errorf("odd evaluation: %v", err)
+		}
+		odd2 := record(3)
+		odd2.SpanID = "sp_\x00odd"
+		put(t, s, odd2)
+		if got := listAll(t, s, Filter{}, 1); len(got) != 3 {
+			t.Errorf("paging over an odd span id: %q", got)
+		}
 	})
 
 	t.Run("empty span id", func(t *testing.T) {
