@@ -12,6 +12,7 @@ type Config struct {
 	Fallbacks map[string][]string `yaml:"fallbacks"`
 	Pricing   Pricing             `yaml:"pricing"`
 	Spans     Spans               `yaml:"spans"`
+	Store     Store               `yaml:"store"`
 	Log       Log                 `yaml:"log"`
 }
 
@@ -144,7 +145,8 @@ func Default() *Config {
 			Protocol:    "http",
 			ServiceName: "tracegate",
 		},
-		Log: Log{Level: "info", Format: "text"},
+		Log:   Log{Level: "info", Format: "text"},
+		Store: defaultStore(),
 	}
 }
 

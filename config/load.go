@@ -42,6 +42,7 @@ func (c *Config) resolvePaths(dir string) {
 	if c.Pricing.File != "" && !filepath.IsAbs(c.Pricing.File) {
 		c.Pricing.File = filepath.Join(dir, c.Pricing.File)
 	}
+	c.Store.resolvePath(dir)
 }
 
 // Parse is Load on bytes, with env looking up variables for ${VAR} expansion.

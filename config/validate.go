@@ -155,6 +155,7 @@ func (c *Config) Validate() error {
 	default:
 		bad("log.format %q: want text or json", c.Log.Format)
 	}
+	errs = c.Store.validateInto(errs)
 	if len(errs) == 0 {
 		return nil
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/registry"
+	"github.com/tracegate/tracegate/store"
 	"github.com/valyala/fasthttp"
 )
 
@@ -71,7 +72,7 @@ func classify(err error) classified {
 		return classified{http.StatusBadRequest, codeInvalidRequest, msg, nil}
 	case errors.Is(err, errUnauthorized):
 		return classified{http.StatusUnauthorized, codeUnauthorized, msg, nil}
-	case errors.Is(err, registry.ErrNotFound), errors.Is(err, errRouteNotFound):
+	case errors.Is(err, registry.ErrNotFound), errors.Is(err, errRouteNotFound), errors.Is(err, store.ErrNotFound):
 		return classified{http.StatusNotFound, codeNotFound, msg, nil}
 	case errors.Is(err, registry.ErrConflict):
 		return classified{http.StatusConflict, codeConflict, msg, nil}

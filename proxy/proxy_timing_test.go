@@ -35,6 +35,13 @@ func BenchmarkDecodeRunRequest(b *testing.B) {
 // the real batch processor).
 func benchServer(b *testing.B) (*fasthttp.Client, func()) {
 	b.Helper()
+	return benchServerWith(b, nil)
+}
+
+// benchServerWith is benchServer with setup applied to the server and its recorder before
+// it serves.
+func benchServerWith(b *testing.B, setup func(*Server, *spans.Recorder)) (*fasthttp.Client, func()) {
+	b.Helper()
 	reply := []byte(`{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello!"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}`)
 	upLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -70,6 +77,9 @@ func benchServer(b *testing.B) (*fasthttp.Client, func()) {
 	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	reg := registry.New(registry.NewFileSource("testdata/prompts", log))
 	srv := New(Options{MaxBodyBytes: 1 << 20}, reg, rec, log, rt)
+	if setup != nil {
+		setup(srv, rec)
+	}
 	ln := fasthttputil.NewInmemoryListener()
 	go srv.Serve(ln)
 	client := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}

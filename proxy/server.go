@@ -85,6 +85,7 @@ type Server struct {
 	draining  atomic.Bool
 	metrics   fasthttp.RequestHandler
 	readiness []namedCheck
+	spansAPI  atomic.Pointer[spansAPI] // the Tracia spans API; nil until EnableSpansAPI
 }
 
 // New builds a server. rt may be swapped later with SetRuntime.
@@ -182,6 +183,8 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		s.handleModels(ctx)
+	case bytes.Equal(path, pathSpans) || bytes.HasPrefix(path, pathSpansPrefix):
+		s.handleSpans(ctx, path)
 	case bytes.Equal(path, pathPrompts) || bytes.Equal(path, pathRunPrefix):
 		s.routePrompts(ctx)
 	case bytes.HasPrefix(path, pathRunPrefix):

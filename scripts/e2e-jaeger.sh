@@ -9,11 +9,14 @@
 #    127.0.0.1, free ports chosen at run time) and tracegate with a generated configuration
 #    (the repository's prompts/, the mock provider priced by an override, OTLP/HTTP to Jaeger);
 # 3. sends real traffic: chained runs of welcome-email (traceId + parentSpanId), the two-turn
-#    weather-assistant tool flow (messages continuation), and OpenAI-compatible chat
-#    completions, plain and streaming, under a traceparent of the test's own;
-# 4. stops tracegate with SIGTERM, which flushes its spans, and asserts the trace trees, span
-#    names and kinds, GenAI, cost and prompt attributes, and trace-id lookups through Jaeger's
-#    query API.
+#    weather-assistant tool flow (messages continuation), OpenAI-compatible chat
+#    completions, plain and streaming, under a traceparent of the test's own, and the Tracia
+#    spans API: a run, a span posted as the SDK's run_local does naming the run as parent, an
+#    evaluation of that span, read back through GET /api/v1/spans;
+# 4. stops tracegate with SIGTERM, which flushes its spans, and asserts the trace trees (the
+#    posted span a CLIENT child of its run span, the evaluation an INTERNAL child of it), span
+#    names and kinds, GenAI, cost, prompt and evaluation attributes, and trace-id lookups
+#    through Jaeger's query API.
 # Every process it starts is stopped on exit, whatever happens. The last line is
 # "e2e: N passed, M failed"; the exit status is non-zero on any failure.
 # E2E_KEEP=1 keeps the temporary directory (logs, configs, state) for inspection.

@@ -35,6 +35,7 @@ type Attempt struct {
 	start      time.Time
 	firstChunk atomic.Bool
 	ended      atomic.Bool
+	kind       string // provider kind, for the run's Summary
 }
 
 // StartAttempt starts a child span of the run for one provider call. Retries and fallbacks
@@ -54,7 +55,7 @@ func (run *Run) StartAttempt(s AttemptStart) *Attempt {
 	} else {
 		_, span = run.rec.tracer.Start(run.ctx, name, clientKind)
 	}
-	a := &Attempt{run: run, span: span, recording: run.recording && span.IsRecording()}
+	a := &Attempt{run: run, span: span, recording: run.recording && span.IsRecording(), kind: s.ProviderKind}
 	if a.recording {
 		a.start = time.Now()
 	}

@@ -93,15 +93,7 @@ func providerNameAttr(kind string) attribute.KeyValue {
 
 // appendRequest adds the sampling controls of req.
 func appendRequest(attrs []attribute.KeyValue, req *llm.Request) []attribute.KeyValue {
-	if req.Temperature != nil {
-		attrs = append(attrs, semconv.GenAIRequestTemperature(*req.Temperature))
-	}
-	if req.TopP != nil {
-		attrs = append(attrs, semconv.GenAIRequestTopP(*req.TopP))
-	}
-	if req.MaxTokens > 0 {
-		attrs = append(attrs, semconv.GenAIRequestMaxTokens(req.MaxTokens))
-	}
+	attrs = appendSampling(attrs, req.Temperature, req.TopP, req.MaxTokens)
 	if len(req.Stop) > 0 {
 		attrs = append(attrs, semconv.GenAIRequestStopSequences(req.Stop...))
 	}
@@ -139,6 +131,20 @@ func appendResponse(attrs []attribute.KeyValue, resp *llm.Response) []attribute.
 		attrs = append(attrs, attribute.String(AttrRawFinishReason, resp.RawFinishReason))
 	}
 	return appendUsage(attrs, resp.Usage)
+}
+
+// appendSampling adds the temperature, top_p and max tokens that were set.
+func appendSampling(attrs []attribute.KeyValue, temperature, topP *float64, maxTokens int) []attribute.KeyValue {
+	if temperature != nil {
+		attrs = append(attrs, semconv.GenAIRequestTemperature(*temperature))
+	}
+	if topP != nil {
+		attrs = append(attrs, semconv.GenAIRequestTopP(*topP))
+	}
+	if maxTokens > 0 {
+		attrs = append(attrs, semconv.GenAIRequestMaxTokens(maxTokens))
+	}
+	return attrs
 }
 
 // appendUsage adds token counts when the provider reported them; unknown is not zero.

@@ -28,6 +28,13 @@
 // OTEL_RESOURCE_ATTRIBUTES), else "tracegate". With Options.Endpoint empty the exporter follows
 // the standard OTEL_EXPORTER_OTLP_* variables.
 //
+// Spans an SDK recorded itself (POST /api/v1/spans) are exported by Ingest as CLIENT spans that
+// keep the SDK's span id, in the trace and under the parent the SDK names, backdated by their
+// latency; an evaluation of a span is an INTERNAL child span carrying gen_ai.evaluation.*. Both
+// go through the same tracer provider and queue as runs. Every finished run and ingested span is
+// also reported to the Sink (SetSink) as a Summary, which cmd wires to the span store; a new
+// surface that ends its calls through Run is recorded without code of its own.
+//
 // Nothing here touches the request path beyond building attributes: spans leave through a
 // bounded queue drained by one goroutine, a full queue drops and counts, and a dead collector
 // only shows up in ExportErrors.

@@ -16,21 +16,35 @@ func withWantedTraceID(ctx context.Context, id trace.TraceID) context.Context {
 	return context.WithValue(ctx, wantedTraceIDKey{}, id)
 }
 
+// wantedSpanIDKey carries the span id an ingested span must keep (the SDK chose it).
+type wantedSpanIDKey struct{}
+
+func withWantedSpanID(ctx context.Context, id trace.SpanID) context.Context {
+	return context.WithValue(ctx, wantedSpanIDKey{}, id)
+}
+
+func spanIDFor(ctx context.Context) trace.SpanID {
+	if want, ok := ctx.Value(wantedSpanIDKey{}).(trace.SpanID); ok && want.IsValid() {
+		return want
+	}
+	return newSpanID()
+}
+
 // idGenerator makes 64-bit trace ids for new traces (DESIGN.md section 3) unless the context
 // names the trace to use.
 type idGenerator struct{}
 
 func (idGenerator) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) {
 	if want, ok := ctx.Value(wantedTraceIDKey{}).(trace.TraceID); ok && want.IsValid() {
-		return want, newSpanID()
+		return want, spanIDFor(ctx)
 	}
 	var tid trace.TraceID
 	binary.BigEndian.PutUint64(tid[8:], nonZeroUint64())
-	return tid, newSpanID()
+	return tid, spanIDFor(ctx)
 }
 
-func (idGenerator) NewSpanID(context.Context, trace.TraceID) trace.SpanID {
-	return newSpanID()
+func (idGenerator) NewSpanID(ctx context.Context, _ trace.TraceID) trace.SpanID {
+	return spanIDFor(ctx)
 }
 
 func newSpanID() trace.SpanID {

@@ -3,6 +3,7 @@ package spans
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -20,6 +21,8 @@ type Recorder struct {
 	stats    *exportStats
 	// exporting is false with the "none" exporter: ids are still made, attributes are not.
 	exporting bool
+	// sink receives a summary of every finished run and ingested span (SetSink).
+	sink atomic.Pointer[sinkBox]
 }
 
 // New builds a Recorder exporting as o says. It does not contact the collector: a collector

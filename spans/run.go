@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tracegate/tracegate/llm"
 	"go.opentelemetry.io/otel/attribute"
@@ -61,6 +62,12 @@ type Run struct {
 	// SetAttributes on an SDK span regrows its attribute slice. Nil when not recording.
 	mu      sync.Mutex
 	pending *[]attribute.KeyValue
+
+	// What the sink's Summary needs, kept whether or not the span records attributes.
+	info   RunStart
+	start  time.Time
+	parent trace.SpanID
+	input  []llm.Message // only with CaptureContent and a sink
 }
 
 // StartRun starts a run span. It returns an error wrapping llm.ErrInvalidRequest when the
@@ -90,6 +97,11 @@ func (r *Recorder) StartRun(ctx context.Context, s RunStart) (context.Context, *
 		ctx:       spanCtx,
 		recording: r.exporting && span.IsRecording(),
 		sessionID: s.SessionID,
+		info:      s,
+		start:     time.Now(),
+	}
+	if psc := trace.SpanContextFromContext(linkCtx); !newRoot && psc.IsValid() {
+		run.parent = psc.SpanID()
 	}
 	if run.recording {
 		run.pending = getAttrs()
@@ -119,10 +131,10 @@ func (r *Recorder) appendRunStartAttributes(attrs []attribute.KeyValue, s *RunSt
 		attrs = append(attrs, op)
 	}
 	if s.Slug != "" {
-		attrs = append(attrs, attribute.String(AttrPromptSlug, s.Slug))
+		attrs = append(attrs, attribute.String(AttrPromptSlug, s.Slug), semconv.GenAIPromptName(s.Slug))
 	}
 	if s.Version > 0 {
-		attrs = append(attrs, attribute.Int(AttrPromptVersion, s.Version))
+		attrs = append(attrs, attribute.Int(AttrPromptVersion, s.Version), attribute.Int(AttrGenAIPromptVersion, s.Version))
 	}
 	if len(s.Tags) > 0 {
 		attrs = append(attrs, attribute.StringSlice(AttrTags, s.Tags))
@@ -175,6 +187,7 @@ func (run *Run) SpanContext() trace.SpanContext { return run.sc }
 // prompt version after the run started).
 func (run *Run) SetModel(model string) {
 	if model != "" {
+		run.info.Model = model
 		run.addAttributes(semconv.GenAIRequestModel(model))
 	}
 }
@@ -182,7 +195,8 @@ func (run *Run) SetModel(model string) {
 // SetPromptVersion records the prompt version actually run (the latest, when none was asked for).
 func (run *Run) SetPromptVersion(version int) {
 	if version > 0 {
-		run.addAttributes(attribute.Int(AttrPromptVersion, version))
+		run.info.Version = version
+		run.addAttributes(attribute.Int(AttrPromptVersion, version), attribute.Int(AttrGenAIPromptVersion, version))
 	}
 }
 
@@ -200,7 +214,13 @@ func (run *Run) addAttributes(attrs ...attribute.KeyValue) {
 
 // SetInput records the conversation sent (content only with CaptureContent).
 func (run *Run) SetInput(messages []llm.Message) {
-	if !run.recording || !run.rec.opts.CaptureContent {
+	if !run.rec.opts.CaptureContent {
+		return
+	}
+	if run.rec.currentSink() != nil {
+		run.input = messages
+	}
+	if !run.recording {
 		return
 	}
 	input, instructions := conversationJSON(messages)
@@ -231,6 +251,9 @@ func (run *Run) End(e RunEnd) {
 		run.setEndAttributes(&e)
 	}
 	run.span.End()
+	if sink := run.rec.currentSink(); sink != nil {
+		sink.Keep(run.summary(&e))
+	}
 }
 
 func (run *Run) setEndAttributes(e *RunEnd) {

@@ -93,6 +93,8 @@ func TestRunWithRetryRecordsTreeAndAttributes(t *testing.T) {
 		"gen_ai.request.model":                     "gpt-4o-mini",
 		"tracegate.prompt.slug":                    "welcome-email",
 		"tracegate.prompt.version":                 int64(2),
+		"gen_ai.prompt.name":                       "welcome-email",
+		"gen_ai.prompt.version":                    int64(2),
 		"tracegate.tags":                           []string{"onboarding", "email"},
 		"user.id":                                  "user-1",
 		"session.id":                               "sess-9",

@@ -6,5 +6,11 @@
 // drops and counts when full; reads see queued records at once.
 //
 // Listing is newest first, ordered by (CreatedAt, SpanID) descending; a cursor names the last
-// record of a page, so paging neither repeats nor skips records while new ones arrive.
+// record of a page, so paging neither repeats nor skips records while new ones arrive. Every
+// backend keeps times in UTC at microseconds (TimePrecision), so cursors round-trip exactly.
+//
+// Use: Open(ctx, cfg.Store, log) validates the config block and returns a *Queue over the
+// configured backend. The request path calls Queue.Enqueue (never blocks; false = dropped);
+// the spans API calls Put, Get, List and AddEvaluation on the same Queue; metrics read
+// Queue.Stats; shutdown calls Queue.Close(ctx), which flushes and closes the backend.
 package store

@@ -17,6 +17,7 @@ import (
 	"github.com/tracegate/tracegate/proxy"
 	"github.com/tracegate/tracegate/registry"
 	"github.com/tracegate/tracegate/spans"
+	"github.com/tracegate/tracegate/store"
 )
 
 // spanFlushTimeout bounds the final span export at shutdown: a dead collector must not hold
@@ -34,6 +35,7 @@ type app struct {
 	logLevel   *slog.LevelVar
 	srv        *proxy.Server
 	spans      *spans.Recorder
+	store      *store.Queue
 	metrics    *metrics.Metrics
 	listener   net.Listener
 	served     chan error
@@ -65,21 +67,29 @@ func start(cfg *config.Config, configPath string, log *slog.Logger, logLevel *sl
 		IdleTimeout:   cfg.Server.IdleTimeout.D(),
 		MaxConcurrent: cfg.Server.MaxConcurrent,
 	}, registry.New(sources...), rec, log, rt)
+	spanStore, err := openSpanStore(cfg, log)
+	if err != nil {
+		_ = rec.Shutdown(context.Background())
+		return nil, err
+	}
+	wireSpanStore(spanStore, rec, srv, cfg)
 	m := metrics.New(metrics.Sources{
 		RequestsInFlight: srv.InFlight,
 		Spans:            rec,
 		RegistryCache:    registryCacheStats(sources),
 	})
+	m.WatchSpanStore(spanStoreStats(spanStore))
 	srv.SetObserver(m)
 	srv.SetMetricsHandler(m.Handler())
 	srv.AddReadinessCheck("registry", registryReady(cfg.Registry.Sources, sources))
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
+		closeSpanStore(spanStore, log)
 		_ = rec.Shutdown(context.Background())
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	a := &app{configPath: configPath, log: log, logLevel: logLevel, srv: srv, spans: rec, metrics: m,
+	a := &app{configPath: configPath, log: log, logLevel: logLevel, srv: srv, spans: rec, store: spanStore, metrics: m,
 		listener: ln, served: make(chan error, 1), cfg: cfg}
 	go func() { a.served <- srv.Serve(ln) }()
 	log.Info("tracegate listening", "addr", ln.Addr().String(), "config", configPath,
@@ -163,6 +173,7 @@ func restartOnlyChanges(old, next *config.Config) []string {
 	changed("server.max_concurrent", o.MaxConcurrent != n.MaxConcurrent)
 	changed("registry", !reflect.DeepEqual(old.Registry, next.Registry))
 	changed("spans", !reflect.DeepEqual(old.Spans, next.Spans))
+	changed("store", old.Store != next.Store)
 	changed("log.format", old.Log.Format != next.Log.Format)
 	return keys
 }
@@ -178,6 +189,8 @@ func (a *app) shutdown(ctx context.Context) {
 	// the serving goroutine has started would leave the port open. Closing it here too makes
 	// that Serve return at once (a second Close is harmless).
 	_ = a.listener.Close()
+	// Every request has ended, so every record is queued: write them, then the spans.
+	closeSpanStore(a.store, a.log)
 	flush, cancel := context.WithTimeout(context.Background(), spanFlushTimeout)
 	defer cancel()
 	if err := a.spans.Shutdown(flush); err != nil {

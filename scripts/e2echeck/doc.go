@@ -1,6 +1,7 @@
 // Command e2echeck is the Go half of scripts/e2e-jaeger.sh. The script starts Jaeger and
 // tracegate and owns their lifetimes; e2echeck finds free ports, probes readiness, sends real
-// traffic through tracegate ("traffic") and asserts the resulting traces through Jaeger's
+// traffic through tracegate ("traffic": the run API, the OpenAI-compatible endpoint and the
+// spans API) and asserts the resulting traces through Jaeger's
 // query API ("verify"). It uses only the standard library, so the end-to-end test needs
 // nothing on the machine but Go.
 //

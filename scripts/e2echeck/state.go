@@ -12,6 +12,8 @@ type state struct {
 	PriceIn  float64   `json:"priceIn"`  // USD per input token for Model (the config's override)
 	PriceOut float64   `json:"priceOut"` // USD per output token
 	Runs     []runSpan `json:"runs"`
+	// Ingested are the spans posted to the spans API, each under one of Runs.
+	Ingested []ingestedSpan `json:"ingested,omitempty"`
 }
 
 // runSpan is one expected run span (SERVER) with its single attempt span (CLIENT).

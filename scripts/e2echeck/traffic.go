@@ -259,6 +259,8 @@ func traffic(args []string) error {
 		tr.add(rs)
 	})
 
+	tr.spansAPITraffic(s)
+
 	if err := tr.st.save(*statePath); err != nil {
 		return err
 	}

@@ -200,7 +200,8 @@ func verify(args []string) error {
 		if runs[0].ShortTraceID != "" {
 			lookup = runs[0].ShortTraceID
 		}
-		want := 2 * len(runs) // a run span and one attempt span each
+		// A run span and one attempt span each, and an SDK span and its evaluation per ingested span.
+		want := 2*len(runs) + 2*len(ingestedIn(st, id))
 		s.run(fmt.Sprintf("Jaeger: trace %s holds %d spans from service %s (%s)", lookup, want, st.Service, strings.Join(labels, ", ")), func(t *test) {
 			tr, err := j.waitTrace(lookup, want, deadline)
 			t.noErr(err, "query Jaeger")
@@ -234,6 +235,14 @@ func verify(args []string) error {
 			tr := traces[r.TraceID]
 			t.require(tr != nil, "skipped: trace %s not found", r.TraceID)
 			checkRun(t, st, tr, &r)
+		})
+	}
+
+	for _, in := range st.Ingested {
+		s.run(fmt.Sprintf("Jaeger: %s: CLIENT %q child of the run span, INTERNAL %q child of it", in.Label, "chat "+in.Model, "evaluation "+in.EvalKey), func(t *test) {
+			tr := traces[in.TraceID]
+			t.require(tr != nil, "skipped: trace %s not found", in.TraceID)
+			checkIngested(t, tr, &in)
 		})
 	}
 
@@ -283,6 +292,8 @@ func checkRun(t *test, st *state, tr *jTrace, r *runSpan) {
 	if r.Slug != "" {
 		checkTag(t, run, "tracegate.prompt.slug", r.Slug)
 		checkTag(t, run, "tracegate.prompt.version", strconv.Itoa(r.Version))
+		checkTag(t, run, "gen_ai.prompt.name", r.Slug)
+		checkTag(t, run, "gen_ai.prompt.version", strconv.Itoa(r.Version))
 	} else {
 		_, has := run.tag("tracegate.prompt.slug")
 		t.check(!has, "an OpenAI-compatible call has no prompt, yet tracegate.prompt.slug is set")
@@ -332,7 +343,7 @@ func checkRun(t *test, st *state, tr *jTrace, r *runSpan) {
 	var attempts []*jSpan
 	for i := range tr.Spans {
 		c := &tr.Spans[i]
-		if !slices.Contains(c.parents(), r.SpanID) {
+		if !slices.Contains(c.parents(), r.SpanID) || isIngested(st, c.SpanID) {
 			continue
 		}
 		if kind, _ := c.str("span.kind"); kind == "client" {

@@ -1,0 +1,77 @@
+package proxy
+
+import (
+	"github.com/tracegate/tracegate/internal/jsonw"
+	"github.com/tracegate/tracegate/spans"
+	"github.com/tracegate/tracegate/store"
+)
+
+// recordQueue takes records to store without ever blocking; *store.Queue implements it (a
+// full queue drops and counts).
+type recordQueue interface {
+	Enqueue(r store.Record) bool
+}
+
+// StoreSink turns the summaries the span recorder reports (every run, every OpenAI-compatible
+// or other endpoint call, every ingested span) into span store records. It is the one place
+// a surface's calls reach the store: a surface that ends its runs through spans.Run is
+// recorded without code of its own.
+type StoreSink struct {
+	q recordQueue
+}
+
+// NewStoreSink builds the sink over the store's write queue.
+func NewStoreSink(q recordQueue) *StoreSink { return &StoreSink{q: q} }
+
+// Keep implements spans.Sink. A record the queue refuses is counted there; the run goes on.
+func (k *StoreSink) Keep(s *spans.Summary) {
+	k.q.Enqueue(recordOf(s))
+}
+
+// emptyInput is the input of a record whose content is not captured.
+var emptyInput = []byte("{}")
+
+func recordOf(s *spans.Summary) store.Record {
+	r := store.Record{
+		SpanID:        s.SpanID,
+		TraceID:       s.TraceID,
+		ParentSpanID:  s.ParentSpanID,
+		Kind:          s.Kind,
+		Name:          s.Name,
+		Model:         s.Model,
+		Provider:      s.ProviderKind,
+		PromptSlug:    s.Slug,
+		PromptVersion: s.Version,
+		Input:         emptyInput,
+		Output:        s.Output,
+		Variables:     s.Variables,
+		Status:        store.StatusSuccess,
+		LatencyMs:     s.Latency.Milliseconds(),
+		InputTokens:   s.Usage.InputTokens,
+		OutputTokens:  s.Usage.OutputTokens,
+		TotalTokens:   s.Usage.TotalTokens(),
+		Tags:          s.Tags,
+		UserID:        s.UserID,
+		SessionID:     s.SessionID,
+		// Created when it was recorded, at its end: newest first lists in the order calls finished.
+		CreatedAt: s.Start.Add(s.Latency).UTC(),
+	}
+	if s.Priced {
+		r.Cost = &s.Cost // the summary is the sink's to keep
+	}
+	if s.Failed {
+		r.Status, r.Error = store.StatusError, s.Error
+	}
+	switch {
+	case len(s.InputJSON) > 0:
+		r.Input = s.InputJSON
+	case len(s.Input) > 0:
+		b := append(make([]byte, 0, 256), `{"messages":`...)
+		b = appendLocalMessages(b, s.Input)
+		r.Input = append(b, '}')
+	}
+	if !jsonw.IsObject(r.Input) {
+		r.Input = emptyInput
+	}
+	return r
+}

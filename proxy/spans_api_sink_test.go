@@ -1,0 +1,67 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/tracegate/tracegate/llm"
+	"github.com/tracegate/tracegate/spans"
+	"github.com/tracegate/tracegate/store"
+)
+
+// TestStoreSinkRecords: what the recorder reports becomes the record the spans API serves,
+// content included only when the recorder captured it.
+func TestStoreSinkRecords(t *testing.T) {
+	q := store.NewQueue(store.NewMemory(0), 0)
+	defer q.Close(context.Background())
+	rec := spans.NewWithExporter(nil, spans.Options{CaptureContent: true}, true)
+	rec.SetSink(NewStoreSink(q))
+
+	_, run, err := rec.StartRun(context.Background(), spans.RunStart{Slug: "greet", Model: "gpt-4o-mini", Variables: map[string]string{"name": "Ada"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.SetInput([]llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{llm.TextPart("Say hi to Ada")}}})
+	run.SetPromptVersion(3)
+	run.StartAttempt(spans.AttemptStart{ProviderKind: "gemini", Model: "gemini-2.5-flash"}).End(nil, nil)
+	run.End(spans.RunEnd{Response: &llm.Response{Model: "gemini-2.5-flash", Text: "Hi Ada", HasText: true,
+		Usage: llm.Usage{InputTokens: 5, OutputTokens: 2, Known: true}}})
+
+	r, err := q.Get(context.Background(), run.SpanID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.PromptSlug != "greet" || r.PromptVersion != 3 || r.Provider != "gemini" || r.Cost != nil || r.Status != store.StatusSuccess ||
+		r.Output != "Hi Ada" || r.Variables["name"] != "Ada" || r.TotalTokens != 7 || r.Name != "run greet" {
+		t.Errorf("record %+v", r)
+	}
+	var in struct {
+		Messages []struct{ Role, Content string }
+	}
+	if err := json.Unmarshal(r.Input, &in); err != nil || len(in.Messages) != 1 || in.Messages[0].Content != "Say hi to Ada" {
+		t.Errorf("input %s, want the conversation as LocalPromptMessages", r.Input)
+	}
+	span := appendSpan(nil, r)
+	checkContract(t, shapeSpan, span)
+	var out map[string]any
+	_ = json.Unmarshal(span, &out)
+	if out["provider"] != "google" || out["cost"] != nil {
+		t.Errorf("Span reports provider %v cost %v, want the SDKs' google and null for unpriced", out["provider"], out["cost"])
+	}
+
+	got, err := rec.Ingest(&spans.IngestedSpan{SpanID: "sp_0000000000000c01", Model: "m", ProviderKind: "openai", Failed: true,
+		Error: "boom", Latency: 2 * time.Second, InputJSON: []byte(`{"text":["a"]}`), Output: "x", Priced: true, Cost: 0.25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err = q.Get(context.Background(), got.SpanID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(r.Input) != `{"text":["a"]}` || r.Status != store.StatusError || r.Error != "boom" || r.Cost == nil || *r.Cost != 0.25 ||
+		r.LatencyMs != 2000 || time.Since(r.CreatedAt) > time.Minute || time.Since(r.CreatedAt) < 0 {
+		t.Errorf("ingested record %+v", r)
+	}
+}

@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// realistic is record i as the server makes it: every string its own allocation (as parsed
+// from a request), and with content only when capture_content is on.
+func realistic(i int, content bool) Record {
+	s := strings.Clone
+	cost := 0.00042
+	r := Record{
+		SpanID:        fmt.Sprintf("sp_%016x", i),
+		TraceID:       fmt.Sprintf("tr_%016x", i),
+		ParentSpanID:  fmt.Sprintf("sp_%016x", i+1<<40),
+		Kind:          s("LLM"),
+		Name:          s("run welcome-email"),
+		Model:         s("gpt-4o-mini"),
+		Provider:      s("openai"),
+		PromptSlug:    s("welcome-email"),
+		PromptVersion: 3,
+		Input:         json.RawMessage(`{}`),
+		Status:        StatusSuccess,
+		LatencyMs:     812,
+		InputTokens:   412,
+		OutputTokens:  187,
+		TotalTokens:   599,
+		Cost:          &cost,
+		Tags:          []string{s("prod"), s("onboarding")},
+		UserID:        fmt.Sprintf("user-%d", i%5000),
+		SessionID:     fmt.Sprintf("sess-%08x", i/4),
+		CreatedAt:     time.Now(),
+	}
+	if content {
+		r.Input = json.RawMessage(`{"messages":[{"role":"system","content":"You write short, warm emails."},` +
+			`{"role":"user","content":"Write a welcome email to ` + fmt.Sprint(i) + ` about Tracegate, ` +
+			strings.Repeat("a gateway for LLM calls with tracing, ", 10) + `"}]}`)
+		r.Output = "Dear customer, welcome aboard! " + strings.Repeat("We are glad to have you. ", 20)
+		r.Variables = map[string]string{s("name"): fmt.Sprint("Ada ", i), s("product"): s("Tracegate")}
+	}
+	return r
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// BenchmarkMemoryFootprint fills a memory store to DefaultMaxSpans and reports the heap it
+// holds per record, without and with captured content.
+func BenchmarkMemoryFootprint(b *testing.B) {
+	for _, content := range []bool{false, true} {
+		b.Run(fmt.Sprintf("content=%v", content), func(b *testing.B) {
+			b.ReportAllocs()
+			var perRecord float64
+			for b.Loop() {
+				before := heapInUse()
+				m := NewMemory(DefaultMaxSpans)
+				for i := range DefaultMaxSpans {
+					if err := m.Put(context.Background(), []Record{realistic(i, content)}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				after := heapInUse()
+				perRecord = float64(after-before) / DefaultMaxSpans
+				runtime.KeepAlive(m)
+			}
+			b.ReportMetric(perRecord, "heap-B/record")
+			b.ReportMetric(perRecord*DefaultMaxSpans/(1<<20), "heap-MiB/store")
+		})
+	}
+}
+
+// BenchmarkQueueEnqueue is the cost a run pays to hand its record to the store.
+func BenchmarkQueueEnqueue(b *testing.B) {
+	q := NewQueue(NewMemory(DefaultMaxSpans), DefaultQueueSize)
+	recs := make([]Record, 1024)
+	for i := range recs {
+		recs[i] = realistic(i, false)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		q.Enqueue(recs[i%len(recs)])
+		i++
+	}
+	b.StopTimer()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := q.Close(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(q.Dropped()), "dropped")
+}
+
+type benchBackend struct {
+	name string
+	open func(b *testing.B) Store
+}
+
+func benchBackends() []benchBackend {
+	return []benchBackend{
+		{"memory", func(*testing.B) Store { return NewMemory(0) }},
+		{"sqlite", func(b *testing.B) Store { return openTestSQLite(b, sqlOptions{}) }},
+		{"postgres", func(b *testing.B) Store { return openTestPostgres(b, sqlOptions{}) }},
+	}
+}
+
+// BenchmarkPut writes batches of 64 records, as the queue does under load.
+func BenchmarkPut(b *testing.B) {
+	for _, be := range benchBackends() {
+		b.Run(be.name, func(b *testing.B) {
+			s := be.open(b)
+			batch := make([]Record, 64)
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				b.StopTimer()
+				for i := range batch {
+					batch[i] = realistic(n, false)
+					n++
+				}
+				b.StartTimer()
+				if err := s.Put(context.Background(), batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/record")
+		})
+	}
+}
+
+// BenchmarkList reads the newest page of 50 out of 5000 records, unfiltered and by tag and user.
+func BenchmarkList(b *testing.B) {
+	for _, be := range benchBackends() {
+		b.Run(be.name, func(b *testing.B) {
+			s := be.open(b)
+			var recs []Record
+			for i := range 5000 {
+				recs = append(recs, realistic(i, false))
+			}
+			if err := s.Put(context.Background(), recs); err != nil {
+				b.Fatal(err)
+			}
+			for _, f := range []struct {
+				name string
+				f    Filter
+			}{{"all", Filter{}}, {"tag+user", Filter{Tags: []string{"prod"}, UserID: "user-7"}}} {
+				b.Run(f.name, func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						if _, err := s.List(context.Background(), f.f); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		})
+	}
+}

@@ -1,0 +1,451 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrQueueFull is returned by Queue.Put and Queue.AddEvaluation when the write queue has no
+// room: the write is dropped (and counted) rather than making the caller wait.
+var ErrQueueFull = errors.New("span store queue full")
+
+// ErrClosed is returned for writes to a closed Queue.
+var ErrClosed = errors.New("span store closed")
+
+// Queue sizes.
+const (
+	DefaultQueueSize = 4096
+	// maxBatch bounds one backend write, so one slow batch never holds the whole queue.
+	maxBatch = 256
+)
+
+// Write retries: a backend that fails a batch (a Postgres restart, a locked file) gets a few
+// more tries before the batch is dropped and counted as failed.
+const (
+	writeAttempts    = 3
+	writeRetryPause  = 200 * time.Millisecond
+	writeCallTimeout = 10 * time.Second
+)
+
+// QueueStats are the queue's counters, for metrics.
+type QueueStats struct {
+	Queued  int    // operations waiting now
+	Dropped uint64 // records and evaluations refused because the queue was full
+	Failed  uint64 // records and evaluations the backend refused after every retry
+	Written uint64 // records and evaluations written
+}
+
+// Queue is a Store that takes writes off the request path: Enqueue and Put only place records
+// on a bounded queue that one goroutine drains into the backend in batches. Reads go to the
+// backend and see queued-but-unwritten records at once, so a span can be read back right
+// after it was posted. Close flushes the queue.
+type Queue struct {
+	backend Store
+	ops     chan queueOp
+	now     func() time.Time
+	log     *slog.Logger // nil: failures are only counted
+
+	mu      sync.RWMutex
+	closed  bool
+	seq     uint64
+	pending map[string]pendingRecord       // span id -> newest queued record
+	evals   map[string][]pendingEvaluation // span id -> queued evaluations
+
+	dropped, failed, written atomic.Uint64
+	stop                     chan struct{} // closed by Close: drain what is queued and return
+	abort                    chan struct{} // closed when Close's ctx ends: return now
+	done                     chan struct{}
+	closeOnce                sync.Once
+	closeErr                 error
+}
+
+type queueOp struct {
+	seq  uint64
+	rec  *Record
+	eval *Evaluation
+}
+
+// pendingRecord shares the Record of its queueOp: neither changes it.
+type pendingRecord struct {
+	seq uint64
+	rec *Record
+}
+
+type pendingEvaluation struct {
+	seq uint64
+	ev  Evaluation
+}
+
+// NewQueue starts the goroutine that drains a queue of size entries (DefaultQueueSize when
+// <= 0) into backend. The Queue owns backend: Close closes it.
+func NewQueue(backend Store, size int) *Queue {
+	if size <= 0 {
+		size = DefaultQueueSize
+	}
+	q := &Queue{
+		backend: backend,
+		ops:     make(chan queueOp, size),
+		now:     time.Now,
+		pending: make(map[string]pendingRecord),
+		evals:   make(map[string][]pendingEvaluation),
+		stop:    make(chan struct{}),
+		abort:   make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	go q.drain()
+	return q
+}
+
+// Enqueue queues r for writing and reports whether it was taken; it never blocks. A refused
+// record (full queue, closed store, no span id) is counted in Dropped. The queue takes r's
+// slices and maps (Input, Tags, Variables, Cost) as they are, sparing the request path a copy:
+// the caller must not change them afterwards.
+func (q *Queue) Enqueue(r Record) bool {
+	return q.enqueue(r) == nil
+}
+
+func (q *Queue) enqueue(r Record) error {
+	r, err := normalize(r, q.now())
+	if err != nil {
+		q.dropped.Add(1)
+		return err
+	}
+	return q.push(queueOp{rec: &r}, func(seq uint64) {
+		q.pending[r.SpanID] = pendingRecord{seq: seq, rec: &r}
+	})
+}
+
+// push queues op, or counts it as dropped, and calls keep under the lock once it is taken,
+// so that reads see it queued until it is written.
+func (q *Queue) push(op queueOp, keep func(seq uint64)) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		q.dropped.Add(1)
+		return ErrClosed
+	}
+	q.seq++
+	op.seq = q.seq
+	select {
+	case q.ops <- op:
+	default:
+		q.dropped.Add(1)
+		return ErrQueueFull
+	}
+	keep(op.seq)
+	return nil
+}
+
+// Put queues copies of recs; it returns ErrQueueFull (or ErrClosed, ErrBadRecord) for those
+// not taken.
+func (q *Queue) Put(_ context.Context, recs []Record) error {
+	var errs []error
+	for i := range recs {
+		if err := q.enqueue(clone(recs[i])); err != nil {
+			errs = append(errs, fmt.Errorf("span %q: %w", recs[i].SpanID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// AddEvaluation queues ev after checking that its span exists (queued or stored).
+func (q *Queue) AddEvaluation(ctx context.Context, ev Evaluation) error {
+	ev, err := normalizeEvaluation(ev, q.now())
+	if err != nil {
+		return err
+	}
+	// Get counts the stored and the queued evaluations, each once.
+	r, err := q.Get(ctx, ev.SpanID)
+	if err != nil {
+		return err
+	}
+	if len(r.Evaluations) >= MaxEvaluationsPerSpan {
+		return ErrTooManyEvaluations
+	}
+	return q.push(queueOp{eval: &ev}, func(seq uint64) {
+		q.evals[ev.SpanID] = append(q.evals[ev.SpanID], pendingEvaluation{seq: seq, ev: ev})
+	})
+}
+
+// Get returns the queued record if there is one, else the stored one, with every evaluation
+// stored or queued.
+func (q *Queue) Get(ctx context.Context, spanID string) (*Record, error) {
+	q.mu.RLock()
+	p, queued := q.pending[spanID]
+	evs := slices.Clone(q.evals[spanID])
+	q.mu.RUnlock()
+	stored, err := q.backend.Get(ctx, spanID)
+	switch {
+	case err == nil && !queued:
+	case err == nil:
+		r := clone(*p.rec)
+		r.Evaluations = stored.Evaluations
+		stored = &r
+	case errors.Is(err, ErrNotFound) && queued:
+		r := clone(*p.rec)
+		stored = &r
+	default:
+		return nil, err
+	}
+	// An evaluation may have been written between the two reads above: skip those the
+	// backend already returned.
+	for _, pe := range evs {
+		if !slices.ContainsFunc(stored.Evaluations, func(e Evaluation) bool { return e.ID == pe.ev.ID }) {
+			stored.Evaluations = append(stored.Evaluations, pe.ev)
+		}
+	}
+	return stored, nil
+}
+
+// List merges the queued records matching f into the backend's page.
+func (q *Queue) List(ctx context.Context, f Filter) (Page, error) {
+	qry, err := prepare(f)
+	if err != nil {
+		return Page{}, err
+	}
+	q.mu.RLock()
+	var queued []Record
+	ids := make(map[string]bool, len(q.pending))
+	for id, p := range q.pending {
+		ids[id] = true
+		if qry.matches(p.rec) {
+			queued = append(queued, clone(*p.rec))
+		}
+	}
+	q.mu.RUnlock()
+	if len(ids) == 0 {
+		return q.backend.List(ctx, f)
+	}
+	// The backend may hold older versions of queued records: skip them, reading on until
+	// limit+1 others are found or the backend has no more.
+	var stored []Record
+	bf := f
+	bf.Limit = qry.limit + 1
+	for len(stored) <= qry.limit {
+		page, err := q.backend.List(ctx, bf)
+		if err != nil {
+			return Page{}, err
+		}
+		for _, r := range page.Records {
+			if !ids[r.SpanID] {
+				stored = append(stored, r)
+			}
+		}
+		if !page.HasMore {
+			break
+		}
+		bf.Cursor = page.NextCursor
+	}
+	all := append(stored, queued...)
+	slices.SortFunc(all, func(a, b Record) int { return positionOf(&b).compare(positionOf(&a)) })
+	if len(all) > qry.limit+1 {
+		all = all[:qry.limit+1]
+	}
+	return qry.page(all), nil
+}
+
+// Stats returns the queue's counters.
+func (q *Queue) Stats() QueueStats {
+	return QueueStats{
+		Queued:  len(q.ops),
+		Dropped: q.dropped.Load(),
+		Failed:  q.failed.Load(),
+		Written: q.written.Load(),
+	}
+}
+
+// Dropped is the number of writes refused because the queue was full or closed.
+func (q *Queue) Dropped() uint64 { return q.dropped.Load() }
+
+func (q *Queue) drain() {
+	defer close(q.done)
+	batch := make([]queueOp, 0, maxBatch)
+	for {
+		select {
+		case op := <-q.ops:
+			q.write(q.fill(append(batch[:0], op)))
+		case <-q.stop:
+			// Nothing more can be queued now: write what is there, then return.
+			for {
+				batch = q.fill(batch[:0])
+				if len(batch) == 0 {
+					return
+				}
+				q.write(batch)
+			}
+		case <-q.abort:
+			return
+		}
+	}
+}
+
+// fill adds what is queued now to batch, up to maxBatch, without waiting.
+func (q *Queue) fill(batch []queueOp) []queueOp {
+	for len(batch) < maxBatch {
+		select {
+		case op := <-q.ops:
+			batch = append(batch, op)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// write stores one batch: records first, then evaluations, which name spans queued before
+// them and so in this batch or an earlier one.
+func (q *Queue) write(batch []queueOp) {
+	var recs []Record
+	var evals []Evaluation
+	for _, op := range batch {
+		if op.rec != nil {
+			recs = append(recs, *op.rec)
+		} else {
+			evals = append(evals, *op.eval)
+		}
+	}
+	if len(recs) > 0 {
+		q.writeRecords(recs)
+	}
+	for _, ev := range evals {
+		q.count(1, q.retry(func(ctx context.Context) error {
+			err := q.backend.AddEvaluation(ctx, ev)
+			if errors.Is(err, ErrNotFound) || errors.Is(err, ErrTooManyEvaluations) {
+				return permanent{err}
+			}
+			return err
+		}))
+	}
+	last := batch[len(batch)-1].seq
+	q.mu.Lock()
+	for _, op := range batch {
+		if op.rec != nil {
+			if p, ok := q.pending[op.rec.SpanID]; ok && p.seq <= last {
+				delete(q.pending, op.rec.SpanID)
+			}
+		} else {
+			id := op.eval.SpanID
+			q.evals[id] = slices.DeleteFunc(q.evals[id], func(pe pendingEvaluation) bool { return pe.seq <= last })
+			if len(q.evals[id]) == 0 {
+				delete(q.evals, id)
+			}
+		}
+	}
+	q.mu.Unlock()
+}
+
+// writeRecords puts recs with retries; when that fails it writes them one by one, so that a
+// record the backend refuses does not take the rest of its batch with it. After
+// maxSingleFailures failures in a row the backend itself is taken to be down.
+func (q *Queue) writeRecords(recs []Record) {
+	err := q.retry(func(ctx context.Context) error { return q.backend.Put(ctx, recs) })
+	if err == nil || len(recs) == 1 || q.aborted() {
+		q.count(len(recs), err)
+		return
+	}
+	failures := 0
+	for i := range recs {
+		if failures >= maxSingleFailures {
+			q.count(len(recs)-i, err)
+			return
+		}
+		ctx, cancel := q.writeContext()
+		err = q.backend.Put(ctx, recs[i:i+1])
+		cancel()
+		q.count(1, err)
+		if err != nil {
+			failures++
+		} else {
+			failures = 0
+		}
+	}
+}
+
+const maxSingleFailures = 3
+
+// aborted reports whether Close stopped waiting for the queue.
+func (q *Queue) aborted() bool {
+	select {
+	case <-q.abort:
+		return true
+	default:
+		return false
+	}
+}
+
+// writeContext bounds one backend call, and ends it when Close gives up waiting.
+func (q *Queue) writeContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), writeCallTimeout)
+	go func() {
+		select {
+		case <-q.abort:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+// permanent marks an error that a retry cannot fix.
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error { return p.error }
+
+func (q *Queue) retry(write func(context.Context) error) error {
+	var err error
+	for attempt := 0; attempt < writeAttempts; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-time.After(writeRetryPause << (attempt - 1)):
+			case <-q.abort:
+				return err
+			}
+		}
+		ctx, cancel := q.writeContext()
+		err = write(ctx)
+		cancel()
+		var p permanent
+		if err == nil || errors.As(err, &p) {
+			return err
+		}
+	}
+	return err
+}
+
+func (q *Queue) count(n int, err error) {
+	if err != nil {
+		q.failed.Add(uint64(n))
+		if q.log != nil {
+			q.log.Warn("span store write failed; records lost", "records", n, "error", err)
+		}
+	} else {
+		q.written.Add(uint64(n))
+	}
+}
+
+// Close stops taking writes, writes what is queued (until ctx ends: the rest is counted as
+// failed) and closes the backend.
+func (q *Queue) Close(ctx context.Context) error {
+	q.closeOnce.Do(func() {
+		q.mu.Lock()
+		q.closed = true
+		q.mu.Unlock()
+		close(q.stop)
+		select {
+		case <-q.done:
+		case <-ctx.Done():
+			close(q.abort)
+			<-q.done
+			q.failed.Add(uint64(len(q.ops)))
+			q.closeErr = fmt.Errorf("flush span store queue: %w", ctx.Err())
+		}
+		q.closeErr = errors.Join(q.closeErr, q.backend.Close())
+	})
+	return q.closeErr
+}
