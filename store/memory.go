@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 )
@@ -108,6 +109,10 @@ func (m *Memory) List(_ context.Context, f Filter) (Page, error) {
 	end := len(m.order)
 	if q.after != nil {
 		end, _ = m.index(*q.after)
+	}
+	if !q.End.IsZero() {
+		// Skip what is newer than End without looking at it.
+		end = min(end, sort.Search(len(m.order), func(i int) bool { return m.order[i].rec.CreatedAt.After(q.End) }))
 	}
 	var out []Record
 	for i := end - 1; i >= 0 && len(out) <= q.limit; i-- {
