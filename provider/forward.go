@@ -2,13 +2,11 @@ package provider
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"sync"
 
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/translate/openai"
-	"github.com/valyala/fasthttp"
 )
 
 // Forwarding serves OpenAI Chat Completions bodies. An OpenAI-format backend gets the body
@@ -132,27 +130,7 @@ func (d *Dispatcher) ForwardStream(ctx context.Context, model string, body []byt
 
 // forwardRaw posts body to an OpenAI-format backend and returns a copy of the 2xx reply body.
 func forwardRaw(ctx context.Context, t Target, body []byte) ([]byte, error) {
-	b := t.Backend
-	if err := b.checkKey(); err != nil {
-		return nil, err
-	}
-	hreq := fasthttp.AcquireRequest()
-	hresp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(hreq)
-	defer fasthttp.ReleaseResponse(hresp)
-	hreq.SetBodyRaw(body)
-	b.prepare(hreq, t.Model, false)
-	if err := b.do(ctx, hreq, hresp); err != nil {
-		return nil, err
-	}
-	if status := hresp.StatusCode(); status >= 300 {
-		return nil, b.redactKeys(b.codec.decodeError(b.Name, status, hresp.Body(), func(k string) string { return string(hresp.Header.Peek(k)) }))
-	}
-	raw, err := hresp.BodyUncompressed()
-	if err != nil {
-		return nil, fmt.Errorf("%s reply: %w", b.Name, err)
-	}
-	return append([]byte(nil), raw...), nil
+	return postRaw(ctx, t.Backend, t.Backend.codec.path(t.Model, false), body, nil)
 }
 
 // withTargetModel rewrites the body's model, requested, when routing changed it

@@ -31,6 +31,10 @@ type dispatcher interface {
 	Forward(ctx context.Context, model string, body []byte, decode provider.RequestDecoder, observe provider.AttemptObserver) (*provider.Forwarded, error)
 	ForwardStream(ctx context.Context, model string, body []byte, decode provider.RequestDecoder, observe provider.AttemptObserver) (*provider.ForwardedStream, error)
 	Router() *provider.Router
+	// The Anthropic Messages endpoint (messages.go).
+	ForwardMessages(ctx context.Context, model string, body []byte, h provider.MessagesHeaders, decode provider.RequestDecoder, observe provider.AttemptObserver) (*provider.Forwarded, error)
+	ForwardMessagesStream(ctx context.Context, model string, body []byte, h provider.MessagesHeaders, decode provider.RequestDecoder, observe provider.AttemptObserver) (*provider.ForwardedStream, error)
+	CountMessageTokens(ctx context.Context, model string, body []byte, h provider.MessagesHeaders, decode provider.RequestDecoder) (*provider.TokenCount, error)
 }
 
 // pricer prices usage; *pricing.Table implements it.
@@ -167,6 +171,16 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		s.handleChat(ctx)
+	case bytes.Equal(path, pathMessages), bytes.Equal(path, pathCountTokens):
+		if !ctx.IsPost() {
+			writeAnthropicError(ctx, errMethod)
+			return
+		}
+		if len(path) == len(pathMessages) {
+			s.handleMessages(ctx)
+		} else {
+			s.handleCountTokens(ctx)
+		}
 	case bytes.Equal(path, pathModels):
 		if !ctx.IsGet() {
 			writeOpenAIError(ctx, errMethod)

@@ -138,6 +138,12 @@ func (d *StreamDecoder) decodeChunk(data []byte) error {
 				}
 				continue
 			}
+			if thought, ok := thoughtText(part); ok {
+				if len(thought) > 0 {
+					d.push(llm.StreamEvent{Type: llm.EventReasoning, Text: string(thought)})
+				}
+				continue
+			}
 			if text, ok := partText(part); ok && len(text) > 0 {
 				d.push(llm.StreamEvent{Type: llm.EventText, Text: string(text)})
 			}

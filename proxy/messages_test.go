@@ -1,0 +1,352 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/anthropics/anthropic-sdk-go"
+	"github.com/anthropics/anthropic-sdk-go/option"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// anthropicClient is the official Anthropic Go SDK pointed at the harness, with the caller's
+// own key (which must never reach a provider) and no SDK retries, so each test sees one try.
+func anthropicClient(h *harness, opts ...option.RequestOption) anthropic.Client {
+	return anthropic.NewClient(append([]option.RequestOption{
+		option.WithBaseURL(h.base), option.WithAPIKey("sk-ant-caller-key-must-not-leak"), option.WithMaxRetries(0),
+	}, opts...)...)
+}
+
+var claudeWeatherTool = anthropic.ToolUnionParam{OfTool: &anthropic.ToolParam{
+	Name:        "get_weather",
+	Description: anthropic.String("Get the current weather in a given location"),
+	InputSchema: anthropic.ToolInputSchemaParam{
+		Properties: map[string]any{"city": map[string]any{"type": "string"}, "units": map[string]any{"type": "string"}},
+		Required:   []string{"city"},
+	},
+}}
+
+func weatherParams(model string) anthropic.MessageNewParams {
+	return anthropic.MessageNewParams{
+		Model:     anthropic.Model(model),
+		MaxTokens: 1024,
+		System:    []anthropic.TextBlockParam{{Text: "You are terse.", CacheControl: anthropic.NewCacheControlEphemeralParam()}},
+		Messages:  []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("What is the weather in San Francisco?"))},
+		Tools:     []anthropic.ToolUnionParam{claudeWeatherTool},
+		Metadata:  anthropic.MetadataParam{UserID: anthropic.String("user-42")},
+	}
+}
+
+// upstreamJSON decodes the n-th body a fake provider received.
+func upstreamJSON(t *testing.T, f *fakeUpstream, n int) (upstreamRequest, map[string]any) {
+	t.Helper()
+	got := f.requests()
+	if len(got) <= n {
+		t.Fatalf("provider got %d requests, want more than %d", len(got), n)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(got[n].Body, &body); err != nil {
+		t.Fatalf("provider body is not JSON: %v: %s", err, got[n].Body)
+	}
+	return got[n], body
+}
+
+// assertNoCallerKey checks the caller's key reached no provider, in any header or the body.
+func assertNoCallerKey(t *testing.T, fakes ...*fakeUpstream) {
+	t.Helper()
+	for _, f := range fakes {
+		for _, r := range f.requests() {
+			for k, vs := range r.Header {
+				for _, v := range vs {
+					if strings.Contains(v, "caller-key") {
+						t.Errorf("provider got the caller's key in %s: %s", k, v)
+					}
+				}
+			}
+			if strings.Contains(string(r.Body), "caller-key") {
+				t.Errorf("provider got the caller's key in the body")
+			}
+		}
+	}
+}
+
+func TestMessagesPassthroughToAnthropic(t *testing.T) {
+	h := newHarness(t, harnessOptions{anthropicReplies: []upstreamReply{okReply(t, "anthropic/tool_call.response.json")}})
+	var hdr http.Header
+	client := anthropicClient(h)
+	msg, err := client.Messages.New(context.Background(), weatherParams("anthropic/claude-3-7-sonnet-20250219"),
+		option.WithHeader("anthropic-beta", "prompt-caching-2024-07-31"), option.WithResponseInto(new(*http.Response)),
+		option.WithMiddleware(func(r *http.Request, next option.MiddlewareNext) (*http.Response, error) {
+			resp, err := next(r)
+			if resp != nil {
+				hdr = resp.Header
+			}
+			return resp, err
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.ID != "msg_01VLZuPg94y7NULJySZhEDJY" || msg.StopReason != anthropic.StopReasonToolUse || len(msg.Content) != 2 {
+		t.Fatalf("reply = %+v", msg)
+	}
+	tu := msg.Content[1].AsToolUse()
+	if tu.ID != "toolu_01TZR6ZrLHdpAWdmhVPuDfjQ" || tu.Name != "get_weather" || !strings.Contains(string(tu.Input), "San Francisco") {
+		t.Errorf("tool_use = %+v", tu)
+	}
+	req, body := upstreamJSON(t, h.anthropic, 0)
+	if req.Path != "/v1/messages" || body["model"] != "claude-3-7-sonnet-20250219" {
+		t.Errorf("provider got %s model %v", req.Path, body["model"])
+	}
+	if body["metadata"].(map[string]any)["user_id"] != "user-42" || body["system"].([]any)[0].(map[string]any)["cache_control"] == nil {
+		t.Errorf("body was not passed through: %v", body)
+	}
+	if got := req.Header.Get("Anthropic-Version"); got != "2023-06-01" {
+		t.Errorf("anthropic-version = %q", got)
+	}
+	if got := req.Header.Get("Anthropic-Beta"); got != "prompt-caching-2024-07-31" {
+		t.Errorf("anthropic-beta = %q", got)
+	}
+	if got := req.Header.Get("X-Api-Key"); got != "sk-ant-test-key-0000000000" {
+		t.Errorf("provider key = %q", got)
+	}
+	assertNoCallerKey(t, h.anthropic)
+	if cost, err := strconv.ParseFloat(hdr.Get("X-Tracegate-Cost-Usd"), 64); err != nil || cost <= 0 {
+		t.Errorf("cost header = %q", hdr.Get("X-Tracegate-Cost-Usd"))
+	}
+	if !strings.HasPrefix(hdr.Get("X-Tracegate-Span-Id"), "sp_") || hdr.Get("traceparent") == "" {
+		t.Errorf("trace headers = %v", hdr)
+	}
+	run := findSpan(t, h, "chat anthropic/claude-3-7-sonnet-20250219", trace.SpanKindServer)
+	if v := attr(run, "gen_ai.usage.input_tokens"); v.AsInt64() != 402 {
+		t.Errorf("run span input tokens = %v", v.Emit())
+	}
+	if v := attr(run, "user.id"); v.AsString() != "user-42" {
+		t.Errorf("user.id = %q", v.Emit())
+	}
+	findSpan(t, h, "chat claude-3-7-sonnet-20250219", trace.SpanKindClient)
+}
+
+func TestMessagesPassthroughStreamCountsUsage(t *testing.T) {
+	h := newHarness(t, harnessOptions{anthropicReplies: []upstreamReply{sseReply(t, "anthropic/streaming_tool_call.sse")}})
+	client := anthropicClient(h)
+	// The beta client sends ?beta=true and the betas header, as Claude Code does.
+	stream := client.Beta.Messages.NewStreaming(context.Background(), anthropic.BetaMessageNewParams{
+		Model:     "claude-3-7-sonnet-20250219",
+		MaxTokens: 256,
+		Messages:  []anthropic.BetaMessageParam{anthropic.NewBetaUserMessage(anthropic.NewBetaTextBlock("weather?"))},
+		Betas:     []anthropic.AnthropicBeta{"interleaved-thinking-2025-05-14"},
+	})
+	var acc anthropic.BetaMessage
+	for stream.Next() {
+		if err := acc.Accumulate(stream.Current()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if acc.StopReason != anthropic.BetaStopReasonToolUse || len(acc.Content) != 2 || acc.Content[1].Name != "get_weather" {
+		t.Fatalf("accumulated = %+v", acc)
+	}
+	req, body := upstreamJSON(t, h.anthropic, 0)
+	if body["stream"] != true || req.Header.Get("Anthropic-Beta") != "interleaved-thinking-2025-05-14" || req.Path != "/v1/messages" {
+		t.Errorf("provider got %s %v beta %q", req.Path, body["stream"], req.Header.Get("Anthropic-Beta"))
+	}
+	run := waitSpan(t, h, "chat claude-3-7-sonnet-20250219", trace.SpanKindServer)
+	in, out := attr(run, "gen_ai.usage.input_tokens"), attr(run, "gen_ai.usage.output_tokens")
+	if in.AsInt64() != acc.Usage.InputTokens || out.AsInt64() != acc.Usage.OutputTokens || out.AsInt64() == 0 {
+		t.Errorf("span usage %v/%v, client saw %d/%d", in.Emit(), out.Emit(), acc.Usage.InputTokens, acc.Usage.OutputTokens)
+	}
+}
+
+func TestMessagesTranslatedToOpenAI(t *testing.T) {
+	h := newHarness(t, harnessOptions{replies: []upstreamReply{okReply(t, "openai/tool_call.response.json")}})
+	client := anthropicClient(h)
+	p := weatherParams("gpt-4o-mini")
+	p.StopSequences = []string{"END"}
+	p.Temperature = anthropic.Float(0.2)
+	p.ToolChoice = anthropic.ToolChoiceParamOfTool("get_weather")
+	msg, err := client.Messages.New(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(msg.ID, "msg_") || msg.StopReason != anthropic.StopReasonToolUse || len(msg.Content) != 1 {
+		t.Fatalf("reply = %s", msg.RawJSON())
+	}
+	tu := msg.Content[0].AsToolUse()
+	if tu.ID != "call_abc123" || tu.Name != "get_current_weather" || !strings.Contains(string(tu.Input), "Boston") {
+		t.Errorf("tool_use = %+v", tu)
+	}
+	if msg.Usage.InputTokens != 82 || msg.Usage.OutputTokens != 17 {
+		t.Errorf("usage = %+v", msg.Usage)
+	}
+	req, body := upstreamJSON(t, h.upstream, 0)
+	if req.Path != "/chat/completions" || body["model"] != "gpt-4o-mini" || body["user"] != "user-42" {
+		t.Errorf("provider got %s %v", req.Path, body)
+	}
+	msgs := body["messages"].([]any)
+	if m := msgs[0].(map[string]any); m["role"] != "system" || m["content"] != "You are terse." {
+		t.Errorf("system = %v", m)
+	}
+	if tc := body["tool_choice"].(map[string]any); tc["function"].(map[string]any)["name"] != "get_weather" {
+		t.Errorf("tool_choice = %v", tc)
+	}
+	if stop := body["stop"].([]any); stop[0] != "END" || body["temperature"] != 0.2 || body["max_completion_tokens"] != 1024.0 {
+		t.Errorf("sampling = %v %v %v", stop, body["temperature"], body["max_completion_tokens"])
+	}
+	assertNoCallerKey(t, h.upstream)
+}
+
+func TestMessagesToolResultTurnTranslated(t *testing.T) {
+	h := newHarness(t, harnessOptions{replies: []upstreamReply{okReply(t, "openai/plain_text.response.json")}})
+	client := anthropicClient(h)
+	p := weatherParams("gpt-4o-mini")
+	p.Messages = append(p.Messages,
+		anthropic.NewAssistantMessage(anthropic.NewTextBlock("Checking."), anthropic.NewToolUseBlock("toolu_01A", map[string]any{"city": "SF"}, "get_weather")),
+		anthropic.NewUserMessage(anthropic.NewToolResultBlock("toolu_01A", "no such city", true), anthropic.NewTextBlock("and tomorrow?"),
+			anthropic.NewImageBlockBase64("image/png", "iVBORw0KGgo=")),
+	)
+	if _, err := client.Messages.New(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	_, body := upstreamJSON(t, h.upstream, 0)
+	msgs := body["messages"].([]any)
+	if len(msgs) != 5 {
+		t.Fatalf("messages = %v", msgs)
+	}
+	asst := msgs[2].(map[string]any)
+	call := asst["tool_calls"].([]any)[0].(map[string]any)
+	if asst["content"] != "Checking." || call["id"] != "toolu_01A" || call["function"].(map[string]any)["arguments"] != `{"city":"SF"}` {
+		t.Errorf("assistant = %v", asst)
+	}
+	tool := msgs[3].(map[string]any)
+	if tool["role"] != "tool" || tool["tool_call_id"] != "toolu_01A" || !strings.Contains(tool["content"].(string), "no such city") {
+		t.Errorf("tool result = %v", tool)
+	}
+	user := msgs[4].(map[string]any)["content"].([]any)
+	if user[0].(map[string]any)["text"] != "and tomorrow?" || user[1].(map[string]any)["image_url"].(map[string]any)["url"] != "data:image/png;base64,iVBORw0KGgo=" {
+		t.Errorf("user = %v", user)
+	}
+}
+
+func TestMessagesTranslatedToGemini(t *testing.T) {
+	h := newHarness(t, harnessOptions{geminiReplies: []upstreamReply{okReply(t, "gemini/plain_text.response.json")}})
+	client := anthropicClient(h)
+	p := weatherParams("gemini-2.0-flash")
+	p.TopK = anthropic.Int(40)
+	msg, err := client.Messages.New(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.StopReason != anthropic.StopReasonEndTurn || msg.Content[0].Text == "" {
+		t.Fatalf("reply = %s", msg.RawJSON())
+	}
+	req, body := upstreamJSON(t, h.gemini, 0)
+	if !strings.Contains(req.Path, "gemini-2.0-flash:generateContent") {
+		t.Errorf("path = %s", req.Path)
+	}
+	gc := body["generationConfig"].(map[string]any)
+	if gc["topK"] != 40.0 || gc["maxOutputTokens"] != 1024.0 {
+		t.Errorf("generationConfig = %v", gc)
+	}
+	if body["systemInstruction"] == nil {
+		t.Errorf("no systemInstruction: %v", body)
+	}
+	assertNoCallerKey(t, h.gemini)
+}
+
+func TestMessagesErrorsInAnthropicShape(t *testing.T) {
+	rate := okReply(t, "anthropic/error_429_rate_limit.response.json")
+	rate.Status, rate.Header = 429, map[string]string{"retry-after": "7"}
+	over := upstreamReply{Status: 529, Body: []byte(`{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`)}
+	bad := upstreamReply{Status: 400, Body: []byte(`{"type":"error","error":{"type":"invalid_request_error","message":"messages: roles must alternate"}}`)}
+	cases := []struct {
+		name    string
+		replies []upstreamReply
+		keys    []string
+		model   string
+		status  int
+		typ     string
+		retry   string
+	}{
+		{"rate limit keeps retry-after", []upstreamReply{rate, rate}, nil, "claude-3-7-sonnet-20250219", 429, "rate_limit_error", "7"},
+		{"overloaded is 529", []upstreamReply{over, over}, nil, "claude-3-7-sonnet-20250219", 529, "overloaded_error", ""},
+		{"provider 400 is passed on", []upstreamReply{bad}, nil, "claude-3-7-sonnet-20250219", 400, "invalid_request_error", ""},
+		{"unknown model", nil, nil, "nosuch-model", 400, "invalid_request_error", ""},
+		{"wrong key", nil, []string{"tg-right-key"}, "claude-3-7-sonnet-20250219", 401, "authentication_error", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, harnessOptions{anthropicReplies: c.replies, authKeys: c.keys})
+			client := anthropicClient(h)
+			_, err := client.Messages.New(context.Background(), weatherParams(c.model))
+			var apiErr *anthropic.Error
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("err = %v", err)
+			}
+			if apiErr.StatusCode != c.status || string(apiErr.Type()) != c.typ {
+				t.Errorf("got %d %q, want %d %q: %s", apiErr.StatusCode, apiErr.Type(), c.status, c.typ, apiErr.RawJSON())
+			}
+			if got := apiErr.Response.Header.Get("retry-after"); got != c.retry {
+				t.Errorf("retry-after = %q, want %q", got, c.retry)
+			}
+		})
+	}
+}
+
+func TestMessagesAuthAcceptsXAPIKeyAndBearer(t *testing.T) {
+	h := newHarness(t, harnessOptions{authKeys: []string{"tg-key-1"},
+		anthropicReplies: []upstreamReply{okReply(t, "anthropic/plain_text.response.json")}})
+	for _, opt := range []option.RequestOption{option.WithAPIKey("tg-key-1"), option.WithAuthToken("tg-key-1")} {
+		client := anthropic.NewClient(option.WithBaseURL(h.base), option.WithMaxRetries(0), opt)
+		if _, err := client.Messages.New(context.Background(), weatherParams("claude-3-7-sonnet-20250219")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range h.anthropic.requests() {
+		if strings.Contains(r.Header.Get("Authorization")+r.Header.Get("X-Api-Key"), "tg-key-1") {
+			t.Errorf("the caller's key reached the provider: %v", r.Header)
+		}
+	}
+}
+
+func TestMessagesCountTokens(t *testing.T) {
+	h := newHarness(t, harnessOptions{
+		anthropicReplies: []upstreamReply{{Status: 200, Body: []byte(`{"input_tokens":1234}`)}},
+		geminiReplies:    []upstreamReply{{Status: 200, Body: []byte(`{"totalTokens":77,"promptTokensDetails":[{"modality":"TEXT","tokenCount":77}]}`)}},
+	})
+	client := anthropicClient(h)
+	count := func(model string) (*anthropic.MessageTokensCount, error) {
+		return client.Messages.CountTokens(context.Background(), anthropic.MessageCountTokensParams{
+			Model:    anthropic.Model(model),
+			System:   anthropic.MessageCountTokensParamsSystemUnion{OfString: anthropic.String("Be brief.")},
+			Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hello"))},
+		})
+	}
+	n, err := count("claude-3-7-sonnet-20250219")
+	if err != nil || n.InputTokens != 1234 {
+		t.Fatalf("anthropic count = %v, %v", n, err)
+	}
+	if req, _ := upstreamJSON(t, h.anthropic, 0); req.Path != "/v1/messages/count_tokens" {
+		t.Errorf("anthropic path = %s", req.Path)
+	}
+	n, err = count("gemini-2.0-flash")
+	if err != nil || n.InputTokens != 77 {
+		t.Fatalf("gemini count = %v, %v", n, err)
+	}
+	req, body := upstreamJSON(t, h.gemini, 0)
+	gcr := body["generateContentRequest"].(map[string]any)
+	if !strings.HasSuffix(req.Path, "gemini-2.0-flash:countTokens") || gcr["model"] != "models/gemini-2.0-flash" || gcr["systemInstruction"] == nil {
+		t.Errorf("gemini got %s %v", req.Path, body)
+	}
+	_, err = count("gpt-4o")
+	var apiErr *anthropic.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Type() != "invalid_request_error" || !strings.Contains(apiErr.RawJSON(), "token counting") {
+		t.Errorf("openai count err = %v", err)
+	}
+}
