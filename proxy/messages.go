@@ -68,13 +68,17 @@ func (s *Server) handleMessages(ctx *fasthttp.RequestCtx) {
 	if user == "" {
 		user = info.UserID
 	}
+	session := string(ctx.Request.Header.Peek(headerSessionID))
+	if session == "" {
+		session = info.SessionID
+	}
 	runCtx, run, err := s.spans.StartRun(context.Background(), spans.RunStart{
 		Name:        "chat " + info.Model,
 		Traceparent: string(ctx.Request.Header.Peek("traceparent")),
 		Model:       info.Model,
 		Tags:        splitTags(ctx.Request.Header.Peek(headerTags)),
 		UserID:      user,
-		SessionID:   string(ctx.Request.Header.Peek(headerSessionID)),
+		SessionID:   session,
 	})
 	if err != nil {
 		sum.Code = writeAnthropicError(ctx, err).Code

@@ -29,8 +29,11 @@ const (
 type MessagesRequestInfo struct {
 	Model  string
 	Stream bool
-	// UserID is metadata.user_id, the caller's end-user id.
-	UserID string
+	// UserID is metadata.user_id, the caller's end-user id. Claude Code's JSON form
+	// ({"device_id","account_uuid","session_id"}) yields the account (else device) id, and
+	// the session id as SessionID.
+	UserID    string
+	SessionID string
 }
 
 // ScanMessagesRequest reads model, stream and metadata.user_id from a Messages request body.
@@ -61,7 +64,26 @@ func ScanMessagesRequest(body []byte) (MessagesRequestInfo, error) {
 		}
 	}
 	info.UserID = string(v.GetStringBytes("metadata", "user_id"))
+	if len(info.UserID) > 0 && info.UserID[0] == '{' {
+		// Claude Code's user_id is a JSON object: a device or account id and its session.
+		var sp fastjson.Parser
+		if u, err := sp.Parse(info.UserID); err == nil {
+			info.SessionID = string(u.GetStringBytes("session_id"))
+			if id := firstNonEmpty(u.GetStringBytes("account_uuid"), u.GetStringBytes("device_id")); id != "" {
+				info.UserID = id
+			}
+		}
+	}
 	return info, nil
+}
+
+func firstNonEmpty(vals ...[]byte) string {
+	for _, v := range vals {
+		if len(v) > 0 {
+			return string(v)
+		}
+	}
+	return ""
 }
 
 // DecodeMessagesRequest decodes a Messages API request body (POST /v1/messages) into a
@@ -150,7 +172,36 @@ func (d *inboundDecoder) decode(v *fastjson.Value, forCount bool) {
 	if t := v.Get("thinking"); t != nil && t.Type() != fastjson.TypeNull {
 		d.thinking(t)
 	}
+	for _, key := range [...]string{"output_config", "output_format"} {
+		f := v.Get(key)
+		if key == "output_config" {
+			f = v.Get(key, "format")
+		}
+		if f != nil && f.Type() != fastjson.TypeNull {
+			d.outputFormat(key, f)
+		}
+	}
 	req.User = string(v.GetStringBytes("metadata", "user_id"))
+}
+
+// outputFormat reads structured output: output_config.format (or the older output_format),
+// {"type":"json_schema","schema":{...}}.
+func (d *inboundDecoder) outputFormat(key string, f *fastjson.Value) {
+	if typ := string(f.GetStringBytes("type")); typ != "json_schema" {
+		d.fail("%s: format type must be json_schema, not %q", key, typ)
+		return
+	}
+	schema := f.Get("schema")
+	if schema == nil || schema.Type() != fastjson.TypeObject {
+		d.fail("%s: schema must be an object", key)
+		return
+	}
+	raw, err := jsonw.Value(nil, schema)
+	if err != nil {
+		d.fail("%s: schema: %v", key, err)
+		return
+	}
+	d.req.ResponseFormat = &llm.ResponseFormat{Type: llm.FormatJSONSchema, Name: "output", Schema: raw}
 }
 
 // str reads a string field; a missing one is "" (an error when required).
@@ -233,14 +284,17 @@ func (d *inboundDecoder) messages(arr []*fastjson.Value) {
 			return
 		}
 		role := string(mv.GetStringBytes("role"))
-		if role != "user" && role != "assistant" {
-			d.fail("messages.%d.role: must be \"user\" or \"assistant\"", i)
+		if role != "user" && role != "assistant" && role != "system" {
+			d.fail("messages.%d.role: must be \"user\", \"assistant\" or \"system\"", i)
 			return
 		}
 		c := mv.Get("content")
 		switch {
 		case c == nil:
 			d.fail("messages.%d.content: field required", i)
+		case role == "system":
+			// Claude Code sends instructions mid-conversation as system messages.
+			d.system(c)
 		case c.Type() == fastjson.TypeString:
 			r := llm.RoleUser
 			if role == "assistant" {
@@ -466,8 +520,8 @@ func (d *inboundDecoder) thinking(t *fastjson.Value) {
 	case "disabled":
 		d.req.Reasoning = &llm.ReasoningConfig{Disabled: true}
 	case "adaptive":
-		// The model decides how much to think: no budget to pass on, reasoning on.
-		d.req.Reasoning = &llm.ReasoningConfig{Effort: "medium"}
+		// The model decides how much to think: nothing to pass on. Claude Code sends this on
+		// every call; an effort forced onto the target would fail on models that do not reason.
 	default:
 		d.fail("thinking.type: must be enabled or disabled, not %q", typ)
 	}

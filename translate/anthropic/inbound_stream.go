@@ -38,9 +38,21 @@ func NewMessageStreamEncoder(id, model string) *MessageStreamEncoder {
 
 // Encode appends the SSE events for ev to dst.
 func (e *MessageStreamEncoder) Encode(dst []byte, ev llm.StreamEvent) []byte {
-	if ev.Type == llm.EventStart && ev.Model != "" && !e.started {
-		e.model = ev.Model
+	switch ev.Type {
+	case llm.EventStart:
+		if ev.Model != "" && !e.started {
+			e.model = ev.Model
+		}
+		return dst
+	case llm.EventFinish:
+		e.finish, e.rawFinish = ev.FinishReason, ev.RawFinishReason
+		return dst
+	case llm.EventUsage:
+		e.usage = ev.Usage
+		return dst
 	}
+	// message_start waits for the first content, so that it carries any usage reported
+	// before it; the full counts follow in message_delta, which is cumulative.
 	dst = e.start(dst)
 	switch ev.Type {
 	case llm.EventText:
@@ -84,10 +96,6 @@ func (e *MessageStreamEncoder) Encode(dst []byte, ev llm.StreamEvent) []byte {
 		if idx, ok := e.tools[ev.ToolIndex]; ok {
 			dst = e.delta(dst, idx, `{"type":"input_json_delta","partial_json":`, ev.Text)
 		}
-	case llm.EventFinish:
-		e.finish, e.rawFinish = ev.FinishReason, ev.RawFinishReason
-	case llm.EventUsage:
-		e.usage = ev.Usage
 	}
 	return dst
 }
