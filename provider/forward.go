@@ -68,16 +68,8 @@ func (d *Dispatcher) Forward(ctx context.Context, model string, body []byte, dec
 	var out *Forwarded
 	err := d.each(ctx, model, false, observe, func(ctx context.Context, t Target, end func(*llm.Response, error)) error {
 		if t.Backend.Kind != KindOpenAI {
-			req, err := decode()
-			if err != nil {
-				end(nil, err)
-				return err
-			}
-			resp, err := complete(ctx, t, req)
-			end(resp, err)
-			if err == nil {
-				out = &Forwarded{Target: t, Response: resp}
-			}
+			var err error
+			out, err = completeTranslated(ctx, t, decode, end)
 			return err
 		}
 		raw, err := forwardRaw(ctx, t, withTargetModel(body, model, t.Model))
@@ -99,19 +91,9 @@ func (d *Dispatcher) ForwardStream(ctx context.Context, model string, body []byt
 	var out *ForwardedStream
 	err := d.each(ctx, model, true, observe, func(ctx context.Context, t Target, end func(*llm.Response, error)) error {
 		if t.Backend.Kind != KindOpenAI {
-			req, err := decode()
-			if err != nil {
-				end(nil, err)
-				return err
-			}
-			s, err := openStream(ctx, t, req)
-			if err != nil {
-				end(nil, err)
-				return err
-			}
-			s.finish = end
-			out = &ForwardedStream{Target: t, Events: s}
-			return nil
+			var err error
+			out, err = streamTranslated(ctx, t, decode, end)
+			return err
 		}
 		if err := t.Backend.checkKey(); err != nil {
 			end(nil, err)
@@ -126,6 +108,39 @@ func (d *Dispatcher) ForwardStream(ctx context.Context, model string, body []byt
 		return nil
 	})
 	return out, err
+}
+
+// completeTranslated decodes a forwarded body and completes it on a target of another wire
+// format, ending the attempt with the outcome.
+func completeTranslated(ctx context.Context, t Target, decode RequestDecoder, end func(*llm.Response, error)) (*Forwarded, error) {
+	req, err := decode()
+	if err != nil {
+		end(nil, err)
+		return nil, err
+	}
+	resp, err := complete(ctx, t, req)
+	end(resp, err)
+	if err != nil {
+		return nil, err
+	}
+	return &Forwarded{Target: t, Response: resp}, nil
+}
+
+// streamTranslated decodes a forwarded body and opens a stream of canonical events for it on
+// a target of another wire format; the stream's Finish ends the attempt.
+func streamTranslated(ctx context.Context, t Target, decode RequestDecoder, end func(*llm.Response, error)) (*ForwardedStream, error) {
+	req, err := decode()
+	if err != nil {
+		end(nil, err)
+		return nil, err
+	}
+	s, err := openStream(ctx, t, req)
+	if err != nil {
+		end(nil, err)
+		return nil, err
+	}
+	s.finish = end
+	return &ForwardedStream{Target: t, Events: s}, nil
 }
 
 // forwardRaw posts body to an OpenAI-format backend and returns a copy of the 2xx reply body.

@@ -50,16 +50,8 @@ func (d *Dispatcher) ForwardMessages(ctx context.Context, model string, body []b
 	var out *Forwarded
 	err := d.each(ctx, model, false, observe, func(ctx context.Context, t Target, end func(*llm.Response, error)) error {
 		if !passesMessages(t.Backend) {
-			req, err := decode()
-			if err != nil {
-				end(nil, err)
-				return err
-			}
-			resp, err := complete(ctx, t, req)
-			end(resp, err)
-			if err == nil {
-				out = &Forwarded{Target: t, Response: resp}
-			}
+			var err error
+			out, err = completeTranslated(ctx, t, decode, end)
 			return err
 		}
 		raw, err := postRaw(ctx, t.Backend, anthropic.MessagesPath, withTargetModel(body, model, t.Model), h.extra())
@@ -89,19 +81,9 @@ func (d *Dispatcher) ForwardMessagesStream(ctx context.Context, model string, bo
 	var out *ForwardedStream
 	err := d.each(ctx, model, true, observe, func(ctx context.Context, t Target, end func(*llm.Response, error)) error {
 		if !passesMessages(t.Backend) {
-			req, err := decode()
-			if err != nil {
-				end(nil, err)
-				return err
-			}
-			s, err := openStream(ctx, t, req)
-			if err != nil {
-				end(nil, err)
-				return err
-			}
-			s.finish = end
-			out = &ForwardedStream{Target: t, Events: s}
-			return nil
+			var err error
+			out, err = streamTranslated(ctx, t, decode, end)
+			return err
 		}
 		rc, err := t.Backend.postStream(ctx, anthropic.MessagesPath, withTargetModel(body, model, t.Model), h.extra()...)
 		if err != nil {

@@ -37,6 +37,19 @@ func messageID(run *spans.Run) string {
 	return "msg_" + strings.TrimPrefix(run.SpanID(), "sp_")
 }
 
+// readMessages authorises the caller and reads the Messages body and what routing needs of it.
+func (s *Server) readMessages(ctx *fasthttp.RequestCtx, rt *Runtime) ([]byte, anthropic.MessagesRequestInfo, error) {
+	if !authorized(ctx, rt.AuthKeys) {
+		return nil, anthropic.MessagesRequestInfo{}, errUnauthorized
+	}
+	body, err := requestBody(ctx, s.opts.MaxBodyBytes)
+	if err != nil {
+		return nil, anthropic.MessagesRequestInfo{}, err
+	}
+	info, err := anthropic.ScanMessagesRequest(body)
+	return body, info, err
+}
+
 // handleMessages serves POST /v1/messages.
 func (s *Server) handleMessages(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
@@ -49,16 +62,7 @@ func (s *Server) handleMessages(ctx *fasthttp.RequestCtx) {
 		}
 	}()
 	rt := s.runtime.Load()
-	if !authorized(ctx, rt.AuthKeys) {
-		sum.Code = writeAnthropicError(ctx, errUnauthorized).Code
-		return
-	}
-	body, err := requestBody(ctx, s.opts.MaxBodyBytes)
-	if err != nil {
-		sum.Code = writeAnthropicError(ctx, err).Code
-		return
-	}
-	info, err := anthropic.ScanMessagesRequest(body)
+	body, info, err := s.readMessages(ctx, rt)
 	if err != nil {
 		sum.Code = writeAnthropicError(ctx, err).Code
 		return
@@ -129,16 +133,7 @@ func (s *Server) handleCountTokens(ctx *fasthttp.RequestCtx) {
 		s.obs.RequestDone(sum)
 	}()
 	rt := s.runtime.Load()
-	if !authorized(ctx, rt.AuthKeys) {
-		sum.Code = writeAnthropicError(ctx, errUnauthorized).Code
-		return
-	}
-	body, err := requestBody(ctx, s.opts.MaxBodyBytes)
-	if err != nil {
-		sum.Code = writeAnthropicError(ctx, err).Code
-		return
-	}
-	info, err := anthropic.ScanMessagesRequest(body)
+	body, info, err := s.readMessages(ctx, rt)
 	if err != nil {
 		sum.Code = writeAnthropicError(ctx, err).Code
 		return

@@ -41,6 +41,12 @@ func fakeModelAnswer(userTexts []string, toolResult string, hasResult, hasBash b
 	return "Hello from the fake model.", false
 }
 
+type fakeBlock struct {
+	Type    string          `json:"type"`
+	Text    string          `json:"text"`
+	Content json.RawMessage `json:"content"`
+}
+
 // anthropicFakeAnswer answers Messages and count_tokens requests like Anthropic.
 func anthropicFakeAnswer(w http.ResponseWriter, r *http.Request, body []byte) {
 	if strings.HasPrefix(r.URL.Path, "/v1/messages/count_tokens") {
@@ -64,19 +70,11 @@ func anthropicFakeAnswer(w http.ResponseWriter, r *http.Request, body []byte) {
 	var result string
 	hasResult := false
 	for i, m := range req.Messages {
-		var blocks []struct {
-			Type    string          `json:"type"`
-			Text    string          `json:"text"`
-			Content json.RawMessage `json:"content"`
-		}
+		var blocks []fakeBlock
 		if json.Unmarshal(m.Content, &blocks) != nil {
 			var s string
 			json.Unmarshal(m.Content, &s)
-			blocks = append(blocks, struct {
-				Type    string          `json:"type"`
-				Text    string          `json:"text"`
-				Content json.RawMessage `json:"content"`
-			}{Type: "text", Text: s})
+			blocks = append(blocks, fakeBlock{Type: "text", Text: s})
 		}
 		for _, b := range blocks {
 			switch {

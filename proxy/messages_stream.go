@@ -35,10 +35,7 @@ func (s *Server) startMessagesStream(ctx *fasthttp.RequestCtx, rt *Runtime, run 
 	fs, err := rt.Dispatcher.ForwardMessagesStream(streamCtx, ms.model, ms.body, ms.hdr, ms.decode, s.attemptObserver(run, nil))
 	if err != nil {
 		cancel()
-		c := writeAnthropicError(ctx, err)
-		run.End(spans.RunEnd{Err: err, ErrorType: c.Code})
-		s.logFailure("messages", ms.model, run, c, ms.start)
-		s.obs.RequestDone(metrics.RequestSummary{Route: metrics.RouteMessages, Stream: true, Status: c.Status, Code: c.Code, Duration: time.Since(ms.start)})
+		s.streamNotOpened(run, metrics.RouteMessages, "messages", ms.model, writeAnthropicError(ctx, err), err, ms.start)
 		return
 	}
 	// The body belongs to the request ctx, which the relay outlives: keep none of it.
@@ -50,10 +47,7 @@ func (s *Server) startMessagesStream(ctx *fasthttp.RequestCtx, rt *Runtime, run 
 		r.enc = anthropic.NewMessageStreamEncoder(messageID(run), fs.Target.Model)
 	}
 	r.watch = watchDisconnect(ctx.Conn(), cancel)
-	ctx.SetContentType("text/event-stream")
-	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-cache")
-	ctx.Response.Header.Set("X-Accel-Buffering", "no")
-	s.streamBody(ctx, r)
+	s.sendStream(ctx, r)
 }
 
 // messagesRelay is the body of a streamed Messages reply, read by fasthttp from the
@@ -75,40 +69,20 @@ type messagesRelay struct {
 	enc *anthropic.MessageStreamEncoder // translated stream
 	asm streamAssembler
 
-	out      []byte
-	off      int
-	err      error
-	ended    bool
-	sentSome bool
-	closed   bool
+	relayOut
+	closed bool
 }
 
 // Read hands fasthttp the next encoded events, reading the upstream as needed.
-func (r *messagesRelay) Read(p []byte) (int, error) {
-	for r.off >= len(r.out) {
-		if r.ended {
-			return 0, io.EOF
-		}
-		r.out, r.off = r.out[:0], 0
-		if r.sse == nil {
-			r.nextEvent()
-			continue
-		}
-		r.nextRaw()
-		for !r.ended && len(r.out) < coalesceLimit && r.sse.HasBufferedEvent() {
-			r.nextRaw()
-		}
-	}
-	n := copy(p, r.out[r.off:])
-	r.off += n
-	if !r.sentSome {
-		r.sentSome = true
-		r.run.FirstChunk()
-	}
-	return n, nil
-}
+func (r *messagesRelay) Read(p []byte) (int, error) { return r.read(p, r.run, r.fill) }
 
-func (r *messagesRelay) end(err error) { r.ended, r.err = true, err }
+func (r *messagesRelay) fill() {
+	if r.sse == nil {
+		r.nextEvent()
+		return
+	}
+	r.relayRaw(r.sse, r.nextRaw)
+}
 
 // nextRaw relays one event of an Anthropic stream. A stream that ends without message_stop
 // gets an error event, so the client never takes a broken stream for a finished one.
@@ -169,55 +143,17 @@ func (r *messagesRelay) CloseWithError(writeErr error) error {
 	}
 	r.closed = true
 	r.watch.stop()
-	clean := r.ended && r.err == nil && writeErr == nil && !r.watch.clientGone()
-	closeUpstream(r.fs, r.cancel, clean)
-	var resp *llm.Response
+	closeUpstream(r.fs, r.cancel, r.ended && r.err == nil && writeErr == nil && !r.watch.clientGone())
+	resp := r.asm.response()
 	if r.sse != nil {
 		r.sse.Release()
 		r.sse = nil
 		scanned := r.scan.Response()
 		resp = &scanned
-	} else {
-		resp = r.asm.response()
 	}
-	err := r.err
-	if writeErr != nil || r.watch.clientGone() || !r.ended {
-		err = context.Canceled // the client went away (or the server stopped) mid-stream
-	}
-	if resp.Model == "" {
-		resp.Model = r.fs.Target.Model
-	}
-	r.fs.Finish(resp, err)
-	s, ms := r.s, r.ms
-	cost, priced := priceFor(r.rt, r.fs.Target, resp)
-	sum := metrics.RequestSummary{Route: metrics.RouteMessages, Stream: true, Status: fasthttp.StatusOK, Duration: time.Since(ms.start),
-		Provider: r.fs.Target.Backend.Name, Model: resp.Model, Usage: resp.Usage, Cost: cost, Priced: priced}
-	if err != nil {
-		c := classify(err)
-		sum.Code = c.Code
-		r.run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced, Err: err, ErrorType: c.Code})
-		s.logFailure("messages stream", ms.model, r.run, c, ms.start)
-	} else {
-		r.run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced})
-		s.logSuccess("messages stream", r.fs.Target.Backend.Name, resp, r.run, cost, priced, ms.start)
-	}
-	s.obs.RequestDone(sum)
+	r.s.endStream(r.rt, r.run, r.fs, streamEnd{route: metrics.RouteMessages, label: "messages stream", model: r.ms.model,
+		start: r.ms.start, resp: resp, err: r.outcome(writeErr, r.watch)})
 	return nil
-}
-
-// closeUpstream releases a forwarded stream. A finished one has its end read so the upstream
-// connection is reused, bounded in case the provider does not close the response; any other
-// is cut, which ends the request upstream too.
-func closeUpstream(fs *provider.ForwardedStream, cancel context.CancelFunc, finished bool) {
-	if finished {
-		t := time.AfterFunc(drainTimeout, cancel)
-		fs.Close()
-		t.Stop()
-		cancel()
-		return
-	}
-	cancel()
-	fs.Close()
 }
 
 // streamAssembler builds the reply of a translated stream from its events, for spans.
