@@ -148,6 +148,7 @@ func (r *messagesRelay) CloseWithError(writeErr error) error {
 	if r.sse != nil {
 		r.sse.Release()
 		r.sse = nil
+		r.scan.Release()
 		scanned := r.scan.Response()
 		resp = &scanned
 	}

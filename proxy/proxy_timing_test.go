@@ -53,9 +53,17 @@ func benchServer(b *testing.B) (*fasthttp.Client, func()) {
 	}}
 	go up.Serve(upLn)
 
-	router, err := provider.NewRouter([]config.Provider{
+	client, stop := benchTracegate(b, []config.Provider{
 		{Name: "openai", Type: "openai", BaseURL: "http://" + upLn.Addr().String() + "/v1", APIKey: "sk-bench", Timeout: config.Duration(5e9)},
 	}, []config.Route{{Match: "*", Provider: "openai"}})
+	return client, func() { stop(); up.Shutdown() }
+}
+
+// benchTracegate is tracegate on an in-memory listener routing to providers, with spans
+// exported nowhere (a discarding exporter behind the real batch processor).
+func benchTracegate(b *testing.B, providers []config.Provider, routes []config.Route) (*fasthttp.Client, func()) {
+	b.Helper()
+	router, err := provider.NewRouter(providers, routes)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -68,7 +76,7 @@ func benchServer(b *testing.B) (*fasthttp.Client, func()) {
 	ln := fasthttputil.NewInmemoryListener()
 	go srv.Serve(ln)
 	client := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
-	return client, func() { srv.fast.Shutdown(); up.Shutdown() }
+	return client, func() { srv.fast.Shutdown() }
 }
 
 func benchRoundTrip(b *testing.B, client *fasthttp.Client, uri string, body []byte) {

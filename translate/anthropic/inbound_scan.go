@@ -28,7 +28,7 @@ func ScanReply(body []byte) (resp llm.Response, ok bool) {
 // only message_start, message_delta and error events (usage, model, stop reason), so the
 // content deltas that make up most of a stream cost a comparison of their event name.
 type StreamScanner struct {
-	parser fastjson.Parser
+	parser *fastjson.Parser // from parserPool while in use; Release returns it
 	usage  wireUsage
 	seen   bool
 	resp   llm.Response
@@ -46,6 +46,9 @@ func (s *StreamScanner) Observe(name, data []byte) *llm.UpstreamError {
 	if string(name) == "message_stop" {
 		s.done = true
 		return nil
+	}
+	if s.parser == nil {
+		s.parser = parserPool.Get()
 	}
 	v, err := s.parser.ParseBytes(data)
 	if err != nil {
@@ -72,6 +75,14 @@ func (s *StreamScanner) Observe(name, data []byte) *llm.UpstreamError {
 		return &llm.UpstreamError{Type: string(v.GetStringBytes("error", "type")), Message: string(v.GetStringBytes("error", "message"))}
 	}
 	return nil
+}
+
+// Release returns the scanner's parser to the pool; the scanner stays usable.
+func (s *StreamScanner) Release() {
+	if s.parser != nil {
+		parserPool.Put(s.parser)
+		s.parser = nil
+	}
 }
 
 // Done reports whether the terminal message_stop (or an error event) was seen.
