@@ -246,7 +246,7 @@ func TestClaudeCodeThroughTracegate(t *testing.T) {
 				assertNoCallerKey(t, h.anthropic, h.upstream)
 				for _, s := range h.spans.GetSpans().Snapshots() {
 					if s.SpanKind() == trace.SpanKindServer && attr(s, "error.type").AsString() != "" {
-						t.Errorf("run %s failed: %s", s.Name(), attr(s, "error.type").Emit())
+						t.Errorf("run %s failed: %s", s.Name(), attr(s, "error.type").String())
 					}
 				}
 			})

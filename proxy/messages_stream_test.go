@@ -143,7 +143,7 @@ func TestMessagesTranslatedStreamsGolden(t *testing.T) {
 			}
 			run := waitSpan(t, h, "chat "+c.model, trace.SpanKindServer)
 			if attr(run, "gen_ai.usage.output_tokens").AsInt64() != msg.Usage.OutputTokens {
-				t.Errorf("span output tokens %v, client %d", attr(run, "gen_ai.usage.output_tokens").Emit(), msg.Usage.OutputTokens)
+				t.Errorf("span output tokens %v, client %d", attr(run, "gen_ai.usage.output_tokens").String(), msg.Usage.OutputTokens)
 			}
 			_, body := upstreamJSON(t, fake, 0)
 			if c.name == "gemini_thinking" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/anthropics/anthropic-sdk-go"
 	"github.com/anthropics/anthropic-sdk-go/option"
+	"github.com/tracegate/tracegate/pricing"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -40,6 +42,17 @@ func weatherParams(model string) anthropic.MessageNewParams {
 		Tools:     []anthropic.ToolUnionParam{claudeWeatherTool},
 		Metadata:  anthropic.MetadataParam{UserID: anthropic.String("user-42")},
 	}
+}
+
+// replyHeaders is an SDK option that keeps the reply's headers in *hdr.
+func replyHeaders(hdr *http.Header) option.RequestOption {
+	return option.WithMiddleware(func(r *http.Request, next option.MiddlewareNext) (*http.Response, error) {
+		resp, err := next(r)
+		if resp != nil {
+			*hdr = resp.Header
+		}
+		return resp, err
+	})
 }
 
 // upstreamJSON decodes the n-th body a fake provider received.
@@ -80,14 +93,7 @@ func TestMessagesPassthroughToAnthropic(t *testing.T) {
 	var hdr http.Header
 	client := anthropicClient(h)
 	msg, err := client.Messages.New(context.Background(), weatherParams("anthropic/claude-3-7-sonnet-20250219"),
-		option.WithHeader("anthropic-beta", "prompt-caching-2024-07-31"), option.WithResponseInto(new(*http.Response)),
-		option.WithMiddleware(func(r *http.Request, next option.MiddlewareNext) (*http.Response, error) {
-			resp, err := next(r)
-			if resp != nil {
-				hdr = resp.Header
-			}
-			return resp, err
-		}))
+		option.WithHeader("anthropic-beta", "prompt-caching-2024-07-31"), replyHeaders(&hdr))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,10 +129,10 @@ func TestMessagesPassthroughToAnthropic(t *testing.T) {
 	}
 	run := findSpan(t, h, "chat anthropic/claude-3-7-sonnet-20250219", trace.SpanKindServer)
 	if v := attr(run, "gen_ai.usage.input_tokens"); v.AsInt64() != 402 {
-		t.Errorf("run span input tokens = %v", v.Emit())
+		t.Errorf("run span input tokens = %v", v.String())
 	}
 	if v := attr(run, "user.id"); v.AsString() != "user-42" {
-		t.Errorf("user.id = %q", v.Emit())
+		t.Errorf("user.id = %q", v.String())
 	}
 	findSpan(t, h, "chat claude-3-7-sonnet-20250219", trace.SpanKindClient)
 }
@@ -160,7 +166,7 @@ func TestMessagesPassthroughStreamCountsUsage(t *testing.T) {
 	run := waitSpan(t, h, "chat claude-3-7-sonnet-20250219", trace.SpanKindServer)
 	in, out := attr(run, "gen_ai.usage.input_tokens"), attr(run, "gen_ai.usage.output_tokens")
 	if in.AsInt64() != acc.Usage.InputTokens || out.AsInt64() != acc.Usage.OutputTokens || out.AsInt64() == 0 {
-		t.Errorf("span usage %v/%v, client saw %d/%d", in.Emit(), out.Emit(), acc.Usage.InputTokens, acc.Usage.OutputTokens)
+		t.Errorf("span usage %v/%v, client saw %d/%d", in.String(), out.String(), acc.Usage.InputTokens, acc.Usage.OutputTokens)
 	}
 }
 
@@ -348,5 +354,33 @@ func TestMessagesCountTokens(t *testing.T) {
 	var apiErr *anthropic.Error
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Type() != "invalid_request_error" || !strings.Contains(apiErr.RawJSON(), "token counting") {
 		t.Errorf("openai count err = %v", err)
+	}
+}
+
+// TestMessagesPassthroughPricesCache: cache writes (5-minute and 1-hour) and reads are priced
+// at their own rates, from the split Anthropic reports.
+func TestMessagesPassthroughPricesCache(t *testing.T) {
+	reply := []byte(`{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"ok"}],
+		"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":100,"cache_creation_input_tokens":3000,"cache_read_input_tokens":20000,
+		"cache_creation":{"ephemeral_5m_input_tokens":1000,"ephemeral_1h_input_tokens":2000},"output_tokens":50}}`)
+	h := newHarness(t, harnessOptions{anthropicReplies: []upstreamReply{{Status: 200, Body: reply}}})
+	var hdr http.Header
+	client := anthropicClient(h)
+	if _, err := client.Messages.New(context.Background(), weatherParams("claude-sonnet-4-5-20250929"),
+		replyHeaders(&hdr)); err != nil {
+		t.Fatal(err)
+	}
+	table, err := pricing.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, ok := table.Lookup("anthropic", "claude-sonnet-4-5-20250929")
+	if !ok || p.CacheWrite1hPerToken <= p.CacheWritePerToken || p.CacheReadPerToken >= p.InputPerToken {
+		t.Fatalf("price table has no distinct cache rates: %+v", p)
+	}
+	want := 100*p.InputPerToken + 1000*p.CacheWritePerToken + 2000*p.CacheWrite1hPerToken + 20000*p.CacheReadPerToken + 50*p.OutputPerToken
+	got, err := strconv.ParseFloat(hdr.Get("X-Tracegate-Cost-Usd"), 64)
+	if err != nil || math.Abs(got-want) > 1e-9 {
+		t.Errorf("cost = %v (%v), want %v", got, err, want)
 	}
 }
