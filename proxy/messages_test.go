@@ -285,10 +285,18 @@ func TestMessagesErrorsInAnthropicShape(t *testing.T) {
 		{"provider 400 is passed on", []upstreamReply{bad}, nil, "claude-3-7-sonnet-20250219", 400, "invalid_request_error", ""},
 		{"unknown model", nil, nil, "nosuch-model", 400, "invalid_request_error", ""},
 		{"wrong key", nil, []string{"tg-right-key"}, "claude-3-7-sonnet-20250219", 401, "authentication_error", ""},
+		{"provider 401 is tracegate's key: 502", []upstreamReply{{Status: 401, Body: []byte(`{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}`)}},
+			nil, "claude-3-7-sonnet-20250219", 502, "api_error", ""},
+		{"openai 503 is overloaded", []upstreamReply{{Status: 503, Body: []byte(`{"error":{"message":"busy","type":"server_error"}}`)}},
+			nil, "gpt-4o", 529, "overloaded_error", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			h := newHarness(t, harnessOptions{anthropicReplies: c.replies, authKeys: c.keys})
+			o := harnessOptions{anthropicReplies: c.replies, authKeys: c.keys}
+			if strings.HasPrefix(c.model, "gpt") {
+				o = harnessOptions{replies: c.replies}
+			}
+			h := newHarness(t, o)
 			client := anthropicClient(h)
 			_, err := client.Messages.New(context.Background(), weatherParams(c.model))
 			var apiErr *anthropic.Error
@@ -382,5 +390,29 @@ func TestMessagesPassthroughPricesCache(t *testing.T) {
 	got, err := strconv.ParseFloat(hdr.Get("X-Tracegate-Cost-Usd"), 64)
 	if err != nil || math.Abs(got-want) > 1e-9 {
 		t.Errorf("cost = %v (%v), want %v", got, err, want)
+	}
+}
+
+func TestMessagesRequestErrors(t *testing.T) {
+	h := newHarness(t, harnessOptions{maxBody: 512})
+	for name, c := range map[string]struct {
+		method, path, body string
+		status             int
+		typ                string
+	}{
+		"too large":   {"POST", "/v1/messages", `{"model":"gpt-4o","max_tokens":5,"messages":[{"role":"user","content":"` + strings.Repeat("x", 600) + `"}]}`, 413, "request_too_large"},
+		"not json":    {"POST", "/v1/messages", `{"model":`, 400, "invalid_request_error"},
+		"bad block":   {"POST", "/v1/messages", `{"model":"gpt-4o","max_tokens":5,"messages":[{"role":"user","content":[{"type":"video"}]}]}`, 400, "invalid_request_error"},
+		"wrong verb":  {"GET", "/v1/messages", ``, 405, "invalid_request_error"},
+		"count, verb": {"GET", "/v1/messages/count_tokens", ``, 405, "invalid_request_error"},
+	} {
+		status, _, out := h.do(c.method, c.path, c.body, nil)
+		e, _ := out["error"].(map[string]any)
+		if status != c.status || out["type"] != "error" || e["type"] != c.typ || e["message"] == "" {
+			t.Errorf("%s: %d %v, want %d %s", name, status, out, c.status, c.typ)
+		}
+	}
+	if n := len(h.upstream.requests()); n != 0 {
+		t.Errorf("bad requests reached the provider %d times", n)
 	}
 }

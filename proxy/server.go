@@ -241,15 +241,19 @@ func unescapeSlug(raw []byte) (string, bool) {
 
 // handleParseError answers requests fasthttp could not read, in the run API's error shape.
 func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
+	writeError := writeRunError
+	if bytes.HasPrefix(ctx.Request.URI().PathOriginal(), pathMessages) {
+		writeError = writeAnthropicError // Anthropic's SDKs read only their own shape
+	}
 	if _, ok := err.(*fasthttp.ErrSmallBuffer); ok {
-		writeRunError(ctx, invalid("request headers too large"))
+		writeError(ctx, invalid("request headers too large"))
 		return
 	}
 	if err == fasthttp.ErrBodyTooLarge {
-		writeRunError(ctx, bodyTooLarge(s.opts.MaxBodyBytes))
+		writeError(ctx, bodyTooLarge(s.opts.MaxBodyBytes))
 		return
 	}
-	writeRunError(ctx, invalid("cannot read request: %v", err))
+	writeError(ctx, invalid("cannot read request: %v", err))
 }
 
 // InFlight is the number of requests being handled.

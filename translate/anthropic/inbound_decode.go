@@ -63,18 +63,27 @@ func ScanMessagesRequest(body []byte) (MessagesRequestInfo, error) {
 			return info, invalid("stream: must be a boolean")
 		}
 	}
-	info.UserID = string(v.GetStringBytes("metadata", "user_id"))
-	if len(info.UserID) > 0 && info.UserID[0] == '{' {
-		// Claude Code's user_id is a JSON object: a device or account id and its session.
-		var sp fastjson.Parser
-		if u, err := sp.Parse(info.UserID); err == nil {
-			info.SessionID = string(u.GetStringBytes("session_id"))
-			if id := firstNonEmpty(u.GetStringBytes("account_uuid"), u.GetStringBytes("device_id")); id != "" {
-				info.UserID = id
-			}
-		}
-	}
+	info.UserID, info.SessionID = userOf(v.GetStringBytes("metadata", "user_id"))
 	return info, nil
+}
+
+// userOf reads metadata.user_id. Claude Code's is a JSON object, {"device_id",
+// "account_uuid","session_id"}: the account (else device) id is the user, and the session
+// comes with it. Any other value is the user as it is.
+func userOf(raw []byte) (user, session string) {
+	if len(raw) == 0 || raw[0] != '{' {
+		return string(raw), ""
+	}
+	var sp fastjson.Parser
+	u, err := sp.ParseBytes(raw)
+	if err != nil || u.Type() != fastjson.TypeObject {
+		return string(raw), ""
+	}
+	user = firstNonEmpty(u.GetStringBytes("account_uuid"), u.GetStringBytes("device_id"))
+	if user == "" {
+		user = string(raw)
+	}
+	return user, string(u.GetStringBytes("session_id"))
 }
 
 func firstNonEmpty(vals ...[]byte) string {
@@ -181,7 +190,7 @@ func (d *inboundDecoder) decode(v *fastjson.Value, forCount bool) {
 			d.outputFormat(key, f)
 		}
 	}
-	req.User = string(v.GetStringBytes("metadata", "user_id"))
+	req.User, _ = userOf(v.GetStringBytes("metadata", "user_id"))
 }
 
 // outputFormat reads structured output: output_config.format (or the older output_format),
