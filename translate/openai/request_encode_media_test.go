@@ -3,6 +3,7 @@ package openai
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/tracegate/tracegate/llm"
@@ -57,5 +58,33 @@ func TestEncodeRequestImagesAndReasoning(t *testing.T) {
 		Parts: []llm.Part{{Type: llm.PartImage, Image: &llm.Image{URL: "u"}}}}}}
 	if _, err := EncodeRequest(nil, bad); !errors.Is(err, llm.ErrInvalidRequest) {
 		t.Errorf("image in a tool result: err = %v", err)
+	}
+}
+
+func TestDecodeReasoningContent(t *testing.T) {
+	resp, err := DecodeResponse([]byte(`{"id":"x","model":"deepseek-reasoner","choices":[{"index":0,"message":{"role":"assistant","reasoning_content":"think first","content":"42"},"finish_reason":"stop"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Text != "42" || len(resp.Reasoning) != 1 || resp.Reasoning[0].Text != "think first" {
+		t.Errorf("resp = %+v", resp)
+	}
+	d := NewStreamDecoder(strings.NewReader(`data: {"id":"x","model":"m","choices":[{"index":0,"delta":{"reasoning_content":"hm"},"finish_reason":null}]}` + "\n\n" +
+		`data: {"id":"x","model":"m","choices":[{"index":0,"delta":{"content":"ok"},"finish_reason":"stop"}]}` + "\n\ndata: [DONE]\n\n"))
+	var reasoning, text string
+	for {
+		ev, err := d.Next()
+		if err != nil {
+			break
+		}
+		switch ev.Type {
+		case llm.EventReasoning:
+			reasoning += ev.Text
+		case llm.EventText:
+			text += ev.Text
+		}
+	}
+	if reasoning != "hm" || text != "ok" {
+		t.Errorf("stream reasoning %q text %q", reasoning, text)
 	}
 }

@@ -121,6 +121,11 @@ func (d *StreamDecoder) readChunk() error {
 
 func (d *StreamDecoder) decodeChoice(choice *fastjson.Value) {
 	if delta := choice.Get("delta"); delta != nil {
+		// reasoning_content: the reasoning OpenAI-compatible servers stream (DeepSeek, vLLM,
+		// OpenRouter's "reasoning"); OpenAI itself sends none.
+		if text := reasoningText(delta); len(text) > 0 {
+			d.pending = append(d.pending, llm.StreamEvent{Type: llm.EventReasoning, Text: string(text)})
+		}
 		if text := delta.GetStringBytes("content"); len(text) > 0 {
 			d.pending = append(d.pending, llm.StreamEvent{Type: llm.EventText, Text: string(text)})
 		}
