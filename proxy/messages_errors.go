@@ -86,11 +86,21 @@ func writeAnthropicError(ctx *fasthttp.RequestCtx, err error) classified {
 	return c
 }
 
-// anthropicStreamErrorType is the error type of the event that ends a broken stream.
+// anthropicStreamErrorType is the error type of the event that ends a broken stream. A
+// provider's own error event keeps its type when it is one of Anthropic's; other formats'
+// types are mapped (Gemini's UNAVAILABLE is an overload, RESOURCE_EXHAUSTED a rate limit).
 func anthropicStreamErrorType(err error) (typ, message string) {
 	c := classify(err)
-	if c.Upstream != nil && c.Upstream.Status == 0 && c.Upstream.Type != "" {
-		return c.Upstream.Type, c.Upstream.Message // an error event, passed on as it came
+	if u := c.Upstream; u != nil && u.Status == 0 {
+		switch u.Type {
+		case "invalid_request_error", "authentication_error", "permission_error", "not_found_error", "request_too_large",
+			"rate_limit_error", "api_error", "overloaded_error", "timeout_error", "billing_error":
+			return u.Type, u.Message
+		case "UNAVAILABLE":
+			return "overloaded_error", u.Message
+		case "RESOURCE_EXHAUSTED":
+			return "rate_limit_error", u.Message
+		}
 	}
 	_, typ = anthropicErrorFields(c)
 	return typ, c.Message

@@ -227,3 +227,20 @@ func TestMessagesPassthroughStreamBreaks(t *testing.T) {
 		})
 	}
 }
+
+// TestMessagesTranslatedStreamError: a translated stream that breaks ends with an Anthropic
+// error event whose type is Anthropic's, never a clean message_stop.
+func TestMessagesTranslatedStreamError(t *testing.T) {
+	body := "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"par\"}]}}],\"responseId\":\"r\"}\n\n" +
+		"data: {\"error\":{\"code\":503,\"message\":\"The model is overloaded.\",\"status\":\"UNAVAILABLE\"}}\n\n"
+	h := newHarness(t, harnessOptions{geminiReplies: []upstreamReply{{Status: 200, Header: map[string]string{"Content-Type": "text/event-stream"}, Body: []byte(body)}}})
+	status, _, raw := postMessagesStream(t, h, `{"model":"gemini-2.0-flash","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	names := eventNames(raw)
+	if status != 200 || names[len(names)-1] != "error" || !bytes.Contains(raw, []byte(`"type":"overloaded_error"`)) || bytes.Contains(raw, []byte("message_stop")) {
+		t.Errorf("stream = %s", raw)
+	}
+	run := waitSpan(t, h, "chat gemini-2.0-flash", trace.SpanKindServer)
+	if attr(run, "error.type").AsString() == "" {
+		t.Errorf("run span has no error.type")
+	}
+}
