@@ -416,3 +416,37 @@ func TestMessagesRequestErrors(t *testing.T) {
 		t.Errorf("bad requests reached the provider %d times", n)
 	}
 }
+
+// TestMessagesRetryThenFallbackAcrossFormats: an overloaded Anthropic model is retried, then
+// falls back to an OpenAI-format model, translated; every attempt is a span.
+func TestMessagesRetryThenFallbackAcrossFormats(t *testing.T) {
+	over := upstreamReply{Status: 529, Body: []byte(`{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`)}
+	h := newHarness(t, harnessOptions{
+		anthropicReplies: []upstreamReply{over},
+		replies:          []upstreamReply{okReply(t, "openai/tool_call.response.json")},
+		extraYAML:        "fallbacks: {claude-3-7-sonnet-20250219: [gpt-4o-mini]}\n",
+	})
+	client := anthropicClient(h)
+	msg, err := client.Messages.New(context.Background(), weatherParams("claude-3-7-sonnet-20250219"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.StopReason != anthropic.StopReasonToolUse || msg.Content[0].AsToolUse().Name != "get_current_weather" {
+		t.Fatalf("reply = %s", msg.RawJSON())
+	}
+	if n := len(h.anthropic.requests()); n != 2 {
+		t.Errorf("anthropic tried %d times, want 2 (max_attempts)", n)
+	}
+	if n := len(h.upstream.requests()); n != 1 {
+		t.Errorf("openai fallback tried %d times", n)
+	}
+	attempts := 0
+	for _, s := range h.spans.GetSpans().Snapshots() {
+		if s.SpanKind() == trace.SpanKindClient {
+			attempts++
+		}
+	}
+	if attempts != 3 {
+		t.Errorf("%d attempt spans, want 3", attempts)
+	}
+}

@@ -38,6 +38,9 @@ type StreamScanner struct {
 // Observe reads one SSE event. It returns the error an error event carries (the stream is
 // then over), else nil.
 func (s *StreamScanner) Observe(name, data []byte) *llm.UpstreamError {
+	if len(name) == 0 {
+		name = s.typeOf(data) // a relay that dropped the event: lines; rare, so parsed
+	}
 	switch string(name) {
 	case "message_start", "message_delta", "message_stop", "error":
 	default:
@@ -75,6 +78,18 @@ func (s *StreamScanner) Observe(name, data []byte) *llm.UpstreamError {
 		return &llm.UpstreamError{Type: string(v.GetStringBytes("error", "type")), Message: string(v.GetStringBytes("error", "message"))}
 	}
 	return nil
+}
+
+// typeOf reads the type field of an event's data.
+func (s *StreamScanner) typeOf(data []byte) []byte {
+	if s.parser == nil {
+		s.parser = parserPool.Get()
+	}
+	v, err := s.parser.ParseBytes(data)
+	if err != nil {
+		return nil
+	}
+	return append([]byte(nil), v.GetStringBytes("type")...)
 }
 
 // Release returns the scanner's parser to the pool; the scanner stays usable.

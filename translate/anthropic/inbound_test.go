@@ -283,3 +283,14 @@ func TestStreamScannerUsage(t *testing.T) {
 	}
 	e.Release()
 }
+
+func TestStreamScannerWithoutEventNames(t *testing.T) {
+	var s StreamScanner
+	defer s.Release()
+	s.Observe(nil, []byte(`{"type":"message_start","message":{"model":"c","usage":{"input_tokens":7,"output_tokens":1}}}`))
+	s.Observe(nil, []byte(`{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":9}}`))
+	s.Observe(nil, []byte(`{"type":"message_stop"}`))
+	if r := s.Response(); !s.Done() || r.Usage.InputTokens != 7 || r.Usage.OutputTokens != 9 {
+		t.Errorf("response = %+v done %v", r, s.Done())
+	}
+}
