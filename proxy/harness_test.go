@@ -149,7 +149,7 @@ type harnessOptions struct {
 	openAIKey        string
 	maxBody          int
 	// anthropicAnswer and openAIAnswer make those fakes answer dynamically (fakeUpstream.answer).
-	anthropicAnswer, openAIAnswer func(w http.ResponseWriter, r *http.Request, body []byte)
+	anthropicAnswer, openAIAnswer, geminiAnswer func(w http.ResponseWriter, r *http.Request, body []byte)
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -164,8 +164,9 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		anth = newFakeUpstream(t, o.anthropicReplies...)
 		anth.setAnswer(o.anthropicAnswer)
 	}
-	if len(o.geminiReplies) > 0 {
+	if len(o.geminiReplies) > 0 || o.geminiAnswer != nil {
 		gem = newFakeUpstream(t, o.geminiReplies...)
+		gem.setAnswer(o.geminiAnswer)
 	}
 	if o.openAIKey == "" {
 		o.openAIKey = "sk-test-secret-key-123456"

@@ -192,6 +192,63 @@ func openAIFakeAnswer(w http.ResponseWriter, _ *http.Request, body []byte) {
 	fmt.Fprint(w, `data: {"id":"chatcmpl-fake","object":"chat.completion.chunk","created":1,"model":"gpt-fake","choices":[],"usage":{"prompt_tokens":20,"completion_tokens":7,"total_tokens":27}}`+"\n\ndata: [DONE]\n\n")
 }
 
+// geminiFakeAnswer answers generateContent and streamGenerateContent like Gemini.
+func geminiFakeAnswer(w http.ResponseWriter, r *http.Request, body []byte) {
+	var req struct {
+		Contents []struct {
+			Role  string `json:"role"`
+			Parts []struct {
+				Text             string `json:"text"`
+				FunctionResponse *struct {
+					Response json.RawMessage `json:"response"`
+				} `json:"functionResponse"`
+			} `json:"parts"`
+		} `json:"contents"`
+		Tools []struct {
+			FunctionDeclarations []struct{ Name string } `json:"functionDeclarations"`
+		} `json:"tools"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		w.WriteHeader(400)
+		fmt.Fprintf(w, `{"error":{"code":400,"message":%q,"status":"INVALID_ARGUMENT"}}`, err.Error())
+		return
+	}
+	var users []string
+	var result string
+	hasResult := false
+	for i, c := range req.Contents {
+		for _, p := range c.Parts {
+			switch {
+			case p.FunctionResponse != nil && i == len(req.Contents)-1:
+				var out struct{ Output, Error string }
+				json.Unmarshal(p.FunctionResponse.Response, &out)
+				hasResult, result = true, out.Output+out.Error
+			case c.Role == "user":
+				users = append(users, p.Text)
+			}
+		}
+	}
+	hasBash := false
+	for _, t := range req.Tools {
+		for _, f := range t.FunctionDeclarations {
+			hasBash = hasBash || f.Name == "Bash"
+		}
+	}
+	text, callBash := fakeModelAnswer(users, result, hasResult, hasBash)
+	part, finish := `{"text":`+string(jsonw.String(nil, text))+`}`, "STOP"
+	if callBash {
+		part = `{"functionCall":{"name":"Bash","args":{"command":"echo hello-from-bash","description":"Print a greeting"}}}`
+	}
+	reply := `{"candidates":[{"content":{"role":"model","parts":[` + part + `]},"finishReason":"` + finish + `"}],"modelVersion":"gemini-fake","responseId":"fakeResp1",` +
+		`"usageMetadata":{"promptTokenCount":20,"candidatesTokenCount":7,"totalTokenCount":27}}`
+	if strings.Contains(r.URL.Path, ":streamGenerateContent") {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprintf(w, "data: %s\r\n\r\n", reply)
+		return
+	}
+	fmt.Fprint(w, reply)
+}
+
 func TestClaudeCodeThroughTracegate(t *testing.T) {
 	bin := os.Getenv("TRACEGATE_CLAUDE_BIN")
 	if bin == "" {
@@ -202,6 +259,8 @@ func TestClaudeCodeThroughTracegate(t *testing.T) {
 		// Every model Claude Code uses names the OpenAI-format fake: every call is translated.
 		"openai": {"ANTHROPIC_MODEL=openai/gpt-4o", "ANTHROPIC_SMALL_FAST_MODEL=openai/gpt-4o-mini",
 			"ANTHROPIC_DEFAULT_HAIKU_MODEL=openai/gpt-4o-mini", "ANTHROPIC_DEFAULT_SONNET_MODEL=openai/gpt-4o", "ANTHROPIC_DEFAULT_OPUS_MODEL=openai/gpt-4o"},
+		"gemini": {"ANTHROPIC_MODEL=google/gemini-2.5-flash", "ANTHROPIC_SMALL_FAST_MODEL=google/gemini-2.5-flash",
+			"ANTHROPIC_DEFAULT_HAIKU_MODEL=google/gemini-2.5-flash", "ANTHROPIC_DEFAULT_SONNET_MODEL=google/gemini-2.5-flash", "ANTHROPIC_DEFAULT_OPUS_MODEL=google/gemini-2.5-flash"},
 	}
 	for name, env := range routes {
 		for _, prompt := range []struct{ text, want string }{
@@ -209,7 +268,7 @@ func TestClaudeCodeThroughTracegate(t *testing.T) {
 			{"Please " + bashMarker + ": run echo hello-from-bash with the Bash tool and tell me what it printed.", "The command printed: hello-from-bash"},
 		} {
 			t.Run(name+"/"+strings.Fields(prompt.want)[1], func(t *testing.T) {
-				h := newHarness(t, harnessOptions{anthropicAnswer: anthropicFakeAnswer, openAIAnswer: openAIFakeAnswer})
+				h := newHarness(t, harnessOptions{anthropicAnswer: anthropicFakeAnswer, openAIAnswer: openAIFakeAnswer, geminiAnswer: geminiFakeAnswer})
 				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // a hang guard, not a speed check
 				defer cancel()
 				cmd := exec.CommandContext(ctx, bin, "-p", prompt.text, "--allowedTools", "Bash")
@@ -219,7 +278,7 @@ func TestClaudeCodeThroughTracegate(t *testing.T) {
 				cmd.Env = append(cmd.Env, env...)
 				out, err := cmd.CombinedOutput()
 				var paths []string
-				for _, f := range []*fakeUpstream{h.anthropic, h.upstream} {
+				for _, f := range []*fakeUpstream{h.anthropic, h.upstream, h.gemini} {
 					for _, r := range f.requests() {
 						paths = append(paths, r.Path)
 					}
@@ -236,14 +295,11 @@ func TestClaudeCodeThroughTracegate(t *testing.T) {
 				if !strings.Contains(string(out), prompt.want) {
 					t.Errorf("claude printed %q, want %q", out, prompt.want)
 				}
-				fake := h.anthropic
-				if name == "openai" {
-					fake = h.upstream
-				}
+				fake := map[string]*fakeUpstream{"anthropic": h.anthropic, "openai": h.upstream, "gemini": h.gemini}[name]
 				if len(fake.requests()) == 0 {
 					t.Errorf("the %s fake got no requests", name)
 				}
-				assertNoCallerKey(t, h.anthropic, h.upstream)
+				assertNoCallerKey(t, h.anthropic, h.upstream, h.gemini)
 				for _, s := range h.spans.GetSpans().Snapshots() {
 					if s.SpanKind() == trace.SpanKindServer && attr(s, "error.type").AsString() != "" {
 						t.Errorf("run %s failed: %s", s.Name(), attr(s, "error.type").String())
