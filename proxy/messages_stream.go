@@ -160,6 +160,7 @@ func (r *messagesRelay) CloseWithError(writeErr error) error {
 // streamAssembler builds the reply of a translated stream from its events, for spans.
 type streamAssembler struct {
 	resp  llm.Response
+	text  []byte // the reply text so far: appending to a string would copy it every delta
 	calls []llm.ToolCall
 	index map[int]int // canonical tool index -> calls index
 }
@@ -170,7 +171,7 @@ func (a *streamAssembler) add(ev llm.StreamEvent) {
 	case llm.EventStart:
 		resp.ID, resp.Model = ev.ID, ev.Model
 	case llm.EventText:
-		resp.Text += ev.Text
+		a.text = append(a.text, ev.Text...)
 		resp.HasText = true
 	case llm.EventReasoning:
 		if n := len(resp.Reasoning); n == 0 || resp.Reasoning[n-1].Signature != "" {
@@ -197,6 +198,7 @@ func (a *streamAssembler) add(ev llm.StreamEvent) {
 }
 
 func (a *streamAssembler) response() *llm.Response {
+	a.resp.Text = string(a.text)
 	a.resp.ToolCalls = a.calls
 	return &a.resp
 }

@@ -93,10 +93,16 @@ func (d *StreamDecoder) endOfStream(err error) error {
 	}
 }
 
+// release returns the parser and the SSE reader to their pools once the stream has ended:
+// Next reads neither again, and queued events hold copies.
 func (d *StreamDecoder) release() {
 	if d.parser != nil {
 		parserPool.Put(d.parser)
 		d.parser = nil
+	}
+	if d.events != nil {
+		d.events.Release()
+		d.events = nil
 	}
 }
 
