@@ -74,7 +74,8 @@ func userOf(raw []byte) (user, session string) {
 	if len(raw) == 0 || raw[0] != '{' {
 		return string(raw), ""
 	}
-	var sp fastjson.Parser
+	sp := parserPool.Get()
+	defer parserPool.Put(sp)
 	u, err := sp.ParseBytes(raw)
 	if err != nil || u.Type() != fastjson.TypeObject {
 		return string(raw), ""
