@@ -450,3 +450,28 @@ func TestMessagesRetryThenFallbackAcrossFormats(t *testing.T) {
 		t.Errorf("%d attempt spans, want 3", attempts)
 	}
 }
+
+// TestMessagesMockProvider: the built-in mock answers Messages requests too (the demo path).
+func TestMessagesMockProvider(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	client := anthropicClient(h)
+	p := anthropic.MessageNewParams{Model: "mock-1", MaxTokens: 100,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hello there"))}}
+	msg, err := client.Messages.New(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.Content[0].Text != "Mock reply to: hello there" || msg.Usage.OutputTokens == 0 {
+		t.Errorf("reply = %s", msg.RawJSON())
+	}
+	stream := client.Messages.NewStreaming(context.Background(), p)
+	var acc anthropic.Message
+	for stream.Next() {
+		if err := acc.Accumulate(stream.Current()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := stream.Err(); err != nil || acc.Content[0].Text != "Mock reply to: hello there" {
+		t.Errorf("stream = %s, %v", acc.RawJSON(), err)
+	}
+}
