@@ -475,3 +475,17 @@ func TestMessagesMockProvider(t *testing.T) {
 		t.Errorf("stream = %s, %v", acc.RawJSON(), err)
 	}
 }
+
+// TestMessagesDefaultVersion: a caller that sends no anthropic-version gets the default
+// forwarded, and no anthropic-beta.
+func TestMessagesDefaultVersion(t *testing.T) {
+	h := newHarness(t, harnessOptions{anthropicReplies: []upstreamReply{okReply(t, "anthropic/plain_text.response.json")}})
+	status, _, out := h.do("POST", "/v1/messages?beta=true", `{"model":"claude-3-7-sonnet-20250219","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`, nil)
+	if status != 200 || out["type"] != "message" {
+		t.Fatalf("%d %v", status, out)
+	}
+	req, _ := upstreamJSON(t, h.anthropic, 0)
+	if req.Header.Get("Anthropic-Version") != "2023-06-01" || req.Header.Get("Anthropic-Beta") != "" || req.Path != "/v1/messages" {
+		t.Errorf("provider got %s %v", req.Path, req.Header)
+	}
+}
