@@ -16,8 +16,10 @@ const (
 	RoutePrompts = "prompts"
 	RouteChat    = "chat_completions"
 	RouteModels  = "models"
-	RouteOps     = "ops"
-	RouteUnknown = "unknown"
+	// RouteMessages is the Anthropic Messages endpoint (/v1/messages and its count_tokens).
+	RouteMessages = "messages"
+	RouteOps      = "ops"
+	RouteUnknown  = "unknown"
 )
 
 // RequestSummary describes one finished inbound request.

@@ -84,12 +84,7 @@ func (b *Backend) prepare(hreq *fasthttp.Request, model string, stream bool) {
 // prepareAt is prepare for a request to path, below the base URL.
 func (b *Backend) prepareAt(hreq *fasthttp.Request, path string) {
 	hreq.SetRequestURI(b.BaseURL + path)
-	hreq.Header.SetMethod(fasthttp.MethodPost)
-	hreq.Header.SetContentType("application/json")
-	b.codec.auth(func(k, v string) { hreq.Header.Set(k, v) }, b.apiKey)
-	for _, h := range b.headers {
-		hreq.Header.Set(h[0], h[1])
-	}
+	b.prepareWith(&hreq.Header, nil)
 }
 
 // do sends hreq, bounded by the backend timeout and the context deadline. fasthttp has no

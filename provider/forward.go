@@ -2,13 +2,11 @@ package provider
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"sync"
 
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/translate/openai"
-	"github.com/valyala/fasthttp"
 )
 
 // Forwarding serves OpenAI Chat Completions bodies. An OpenAI-format backend gets the body
@@ -75,16 +73,8 @@ func (d *Dispatcher) Forward(ctx context.Context, model string, body []byte, dec
 	var out *Forwarded
 	err := d.each(ctx, model, false, observe, func(ctx context.Context, t Target, end func(*llm.Response, error)) error {
 		if !t.Backend.speaksOpenAI() {
-			req, err := decode()
-			if err != nil {
-				end(nil, err)
-				return err
-			}
-			resp, err := complete(ctx, t, req)
-			end(resp, err)
-			if err == nil {
-				out = &Forwarded{Target: t, Response: resp}
-			}
+			var err error
+			out, err = completeTranslated(ctx, t, decode, end)
 			return err
 		}
 		raw, headers, err := forwardRaw(ctx, t, t.Backend.codec.path(t.Model, false), withTargetModel(body, model, t.Backend.wireModel(t.Model)))
@@ -106,19 +96,9 @@ func (d *Dispatcher) ForwardStream(ctx context.Context, model string, body []byt
 	var out *ForwardedStream
 	err := d.each(ctx, model, true, observe, func(ctx context.Context, t Target, end func(*llm.Response, error)) error {
 		if !t.Backend.speaksOpenAI() {
-			req, err := decode()
-			if err != nil {
-				end(nil, err)
-				return err
-			}
-			s, err := openStream(ctx, t, req)
-			if err != nil {
-				end(nil, err)
-				return err
-			}
-			s.finish = end
-			out = &ForwardedStream{Target: t, Events: s}
-			return nil
+			var err error
+			out, err = streamTranslated(ctx, t, decode, end)
+			return err
 		}
 		if err := t.Backend.checkKey(); err != nil {
 			end(nil, err)
@@ -135,30 +115,43 @@ func (d *Dispatcher) ForwardStream(ctx context.Context, model string, body []byt
 	return out, err
 }
 
+// completeTranslated decodes a forwarded body and completes it on a target of another wire
+// format, ending the attempt with the outcome.
+func completeTranslated(ctx context.Context, t Target, decode RequestDecoder, end func(*llm.Response, error)) (*Forwarded, error) {
+	req, err := decode()
+	if err != nil {
+		end(nil, err)
+		return nil, err
+	}
+	resp, err := complete(ctx, t, req)
+	end(resp, err)
+	if err != nil {
+		return nil, err
+	}
+	return &Forwarded{Target: t, Response: resp}, nil
+}
+
+// streamTranslated decodes a forwarded body and opens a stream of canonical events for it on
+// a target of another wire format; the stream's Finish ends the attempt.
+func streamTranslated(ctx context.Context, t Target, decode RequestDecoder, end func(*llm.Response, error)) (*ForwardedStream, error) {
+	req, err := decode()
+	if err != nil {
+		end(nil, err)
+		return nil, err
+	}
+	s, err := openStream(ctx, t, req)
+	if err != nil {
+		end(nil, err)
+		return nil, err
+	}
+	s.finish = end
+	return &ForwardedStream{Target: t, Events: s}, nil
+}
+
 // forwardRaw posts body to path of an OpenAI-format backend and returns a copy of the 2xx
 // reply body and the reply headers worth passing on.
 func forwardRaw(ctx context.Context, t Target, path string, body []byte) ([]byte, []ReplyHeader, error) {
-	b := t.Backend
-	if err := b.checkKey(); err != nil {
-		return nil, nil, err
-	}
-	hreq := fasthttp.AcquireRequest()
-	hresp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(hreq)
-	defer fasthttp.ReleaseResponse(hresp)
-	hreq.SetBodyRaw(body)
-	b.prepareAt(hreq, path)
-	if err := b.do(ctx, hreq, hresp); err != nil {
-		return nil, nil, err
-	}
-	if status := hresp.StatusCode(); status >= 300 {
-		return nil, nil, b.redactKeys(b.codec.decodeError(b.Name, status, hresp.Body(), func(k string) string { return string(hresp.Header.Peek(k)) }))
-	}
-	raw, err := hresp.BodyUncompressed()
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s reply: %w", b.Name, err)
-	}
-	return append([]byte(nil), raw...), keptReplyHeaders(&hresp.Header), nil
+	return postRaw(ctx, t.Backend, path, body, nil)
 }
 
 // withTargetModel rewrites the body's model, requested, when routing changed it

@@ -83,20 +83,15 @@ var errStreamCancelled = errors.New("stream cancelled")
 
 // postStream sends a streaming request and returns the 2xx body, open; error statuses are
 // decoded here. The stream ends when ctx does, or after the backend timeout in all.
-func (b *Backend) postStream(ctx context.Context, path string, body []byte) (io.ReadCloser, error) {
+func (b *Backend) postStream(ctx context.Context, path string, body []byte, extra ...[2]string) (io.ReadCloser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	req.SetRequestURI(b.BaseURL + path)
-	req.Header.SetMethod(fasthttp.MethodPost)
-	req.Header.SetContentType("application/json")
 	req.Header.Set("Accept", "text/event-stream")
-	b.codec.auth(func(k, v string) { req.Header.Set(k, v) }, b.apiKey)
-	for _, h := range b.headers {
-		req.Header.Set(h[0], h[1])
-	}
+	b.prepareWith(&req.Header, extra)
 	req.SetBodyRaw(body)
 	if err := b.authorize(ctx, req); err != nil {
 		fasthttp.ReleaseRequest(req)

@@ -9,11 +9,16 @@ import (
 
 var bearerPrefix = []byte("Bearer ")
 
-// callerKey returns the bearer key the caller sent, or nil.
+// callerKey returns the key the caller sent: the bearer token, else the x-api-key header
+// (how the Anthropic SDKs and Claude Code authenticate), or nil. Every surface accepts both,
+// so one key works whichever client a team points at tracegate.
 func callerKey(ctx *fasthttp.RequestCtx) []byte {
 	h := ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)
 	if len(h) > len(bearerPrefix) && bytes.EqualFold(h[:len(bearerPrefix)], bearerPrefix) {
 		return bytes.TrimSpace(h[len(bearerPrefix):])
+	}
+	if k := bytes.TrimSpace(ctx.Request.Header.Peek("x-api-key")); len(k) > 0 {
+		return k
 	}
 	return nil
 }

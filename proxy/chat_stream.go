@@ -52,10 +52,7 @@ func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spa
 	fs, err := rt.Dispatcher.ForwardStream(streamCtx, cs.model, upstreamBody, cs.decode, s.attemptObserver(run, nil))
 	if err != nil {
 		cancel()
-		c := writeOpenAIError(ctx, err)
-		run.End(spans.RunEnd{Err: err, ErrorType: c.Code})
-		s.logFailure("chat", cs.model, run, c, cs.start)
-		s.obs.RequestDone(metrics.RequestSummary{Route: metrics.RouteChat, Stream: true, Status: c.Status, Code: c.Code, Duration: time.Since(cs.start)})
+		s.streamNotOpened(run, metrics.RouteChat, "chat", cs.model, writeOpenAIError(ctx, err), err, cs.start)
 		return
 	}
 	// The body belongs to the request ctx, which the relay outlives: keep none of it.
@@ -71,10 +68,7 @@ func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spa
 	// The relay outlives this handler; it keeps the connection (for the disconnect watch),
 	// never ctx.
 	r.watch = watchDisconnect(ctx.Conn(), cancel)
-	ctx.SetContentType("text/event-stream")
-	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-cache")
-	ctx.Response.Header.Set("X-Accel-Buffering", "no")
-	s.streamBody(ctx, r)
+	s.sendStream(ctx, r)
 }
 
 // streamRelay is the body of a streamed reply. fasthttp reads it after the handler returns and
@@ -97,43 +91,20 @@ type streamRelay struct {
 	calls      map[int]*llm.ToolCall
 	order      []int
 
-	out      []byte // encoded bytes not yet handed to fasthttp
-	off      int
-	resp     llm.Response
-	err      error // what ended the upstream stream, nil for a clean end
-	ended    bool  // the upstream stream is over; Read returns io.EOF once out is drained
-	sentSome bool
-	closed   bool
+	relayOut
+	resp   llm.Response
+	closed bool
 }
 
 // Read hands fasthttp the next encoded frames, reading the upstream as needed.
-func (r *streamRelay) Read(p []byte) (int, error) {
-	for r.off >= len(r.out) {
-		if r.ended {
-			return 0, io.EOF
-		}
-		r.out, r.off = r.out[:0], 0
-		if r.sse == nil {
-			r.nextEvent()
-			continue
-		}
-		r.nextRaw()
-		// Events that arrived together go out in one chunk and one flush.
-		for !r.ended && len(r.out) < coalesceLimit && r.sse.HasBufferedEvent() {
-			r.nextRaw()
-		}
-	}
-	n := copy(p, r.out[r.off:])
-	r.off += n
-	if !r.sentSome {
-		r.sentSome = true
-		r.run.FirstChunk()
-	}
-	return n, nil
-}
+func (r *streamRelay) Read(p []byte) (int, error) { return r.read(p, r.run, r.fill) }
 
-func (r *streamRelay) end(err error) {
-	r.ended, r.err = true, err
+func (r *streamRelay) fill() {
+	if r.sse == nil {
+		r.nextEvent()
+		return
+	}
+	r.relayRaw(r.sse, r.nextRaw)
 }
 
 // nextRaw relays one event of an OpenAI-format stream as it came, reading its usage, and
@@ -227,46 +198,16 @@ func (r *streamRelay) CloseWithError(writeErr error) error {
 	}
 	r.closed = true
 	r.watch.stop()
-	if r.ended && r.err == nil && writeErr == nil && !r.watch.clientGone() {
-		// A finished stream: read its end so the upstream connection is reused, bounded in
-		// case the provider does not close the response.
-		t := time.AfterFunc(drainTimeout, r.cancel)
-		r.fs.Close()
-		t.Stop()
-		r.cancel()
-	} else {
-		r.cancel() // drops the upstream connection: the request ends there too
-		r.fs.Close()
-	}
+	closeUpstream(r.fs, r.cancel, r.ended && r.err == nil && writeErr == nil && !r.watch.clientGone())
 	if r.sse != nil {
 		r.sse.Release()
 		r.sse = nil
-	}
-	err := r.err
-	if writeErr != nil || r.watch.clientGone() || !r.ended {
-		err = context.Canceled // the client went away (or the server stopped) mid-stream
 	}
 	resp := &r.resp
 	for _, i := range r.order {
 		resp.ToolCalls = append(resp.ToolCalls, *r.calls[i])
 	}
-	if resp.Model == "" {
-		resp.Model = r.fs.Target.Model
-	}
-	r.fs.Finish(resp, err)
-	s, cs := r.s, r.cs
-	cost, priced := priceFor(r.rt, r.fs.Target, resp)
-	sum := metrics.RequestSummary{Route: metrics.RouteChat, Stream: true, Status: fasthttp.StatusOK, Duration: time.Since(cs.start),
-		Provider: r.fs.Target.Backend.Name, Model: resp.Model, Usage: resp.Usage, Cost: cost, Priced: priced}
-	if err != nil {
-		c := classify(err)
-		sum.Code = c.Code
-		r.run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced, Err: err, ErrorType: c.Code})
-		s.logFailure("chat stream", cs.model, r.run, c, cs.start)
-	} else {
-		r.run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced})
-		s.logSuccess("chat stream", r.fs.Target.Backend.Name, resp, r.run, cost, priced, cs.start)
-	}
-	s.obs.RequestDone(sum)
+	r.s.endStream(r.rt, r.run, r.fs, streamEnd{route: metrics.RouteChat, label: "chat stream", model: r.cs.model,
+		start: r.cs.start, resp: resp, err: r.outcome(writeErr, r.watch)})
 	return nil
 }

@@ -34,6 +34,9 @@ type fakeUpstream struct {
 	// cancelled receives one value each time a request's context ends before its reply was
 	// fully written (the client, i.e. tracegate, went away).
 	cancelled chan struct{}
+	// answer, when set, answers every request instead of replies (a provider that reacts to
+	// what it is sent).
+	answer func(w http.ResponseWriter, r *http.Request, body []byte)
 }
 
 type upstreamRequest struct {
@@ -60,6 +63,11 @@ func newFakeUpstream(t *testing.T, replies ...upstreamReply) *fakeUpstream {
 		body, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
 		f.got = append(f.got, upstreamRequest{Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body})
+		if answer := f.answer; answer != nil {
+			f.mu.Unlock()
+			answer(w, r, body)
+			return
+		}
 		reply := f.replies[0]
 		if len(f.replies) > 1 {
 			f.replies = f.replies[1:]
@@ -94,6 +102,12 @@ func newFakeUpstream(t *testing.T, replies ...upstreamReply) *fakeUpstream {
 	}))
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+func (f *fakeUpstream) setAnswer(a func(w http.ResponseWriter, r *http.Request, body []byte)) {
+	f.mu.Lock()
+	f.answer = a
+	f.mu.Unlock()
 }
 
 func (f *fakeUpstream) requests() []upstreamRequest {
@@ -137,6 +151,8 @@ type harnessOptions struct {
 	// promptDir, when set, replaces testdata/prompts; writablePrompts lets the API write it.
 	promptDir       string
 	writablePrompts bool
+	// anthropicAnswer and openAIAnswer make those fakes answer dynamically (fakeUpstream.answer).
+	anthropicAnswer, openAIAnswer, geminiAnswer func(w http.ResponseWriter, r *http.Request, body []byte)
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -145,12 +161,15 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		o.replies = []upstreamReply{okReply(t, "openai/plain_text.response.json")}
 	}
 	up := newFakeUpstream(t, o.replies...)
+	up.setAnswer(o.openAIAnswer)
 	anth, gem := up, up
-	if len(o.anthropicReplies) > 0 {
+	if len(o.anthropicReplies) > 0 || o.anthropicAnswer != nil {
 		anth = newFakeUpstream(t, o.anthropicReplies...)
+		anth.setAnswer(o.anthropicAnswer)
 	}
-	if len(o.geminiReplies) > 0 {
+	if len(o.geminiReplies) > 0 || o.geminiAnswer != nil {
 		gem = newFakeUpstream(t, o.geminiReplies...)
+		gem.setAnswer(o.geminiAnswer)
 	}
 	if o.openAIKey == "" {
 		o.openAIKey = "sk-test-secret-key-123456"

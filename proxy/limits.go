@@ -75,7 +75,9 @@ func fasthttpConcurrency(maxConcurrent int) int {
 func (s *Server) refuseOverloaded(ctx *fasthttp.RequestCtx, path []byte) {
 	start := time.Now()
 	var c classified
-	if bytes.HasPrefix(path, pathOpenAIPrefix) {
+	if bytes.HasPrefix(path, pathMessages) {
+		c = writeAnthropicError(ctx, s.limit.refusal)
+	} else if bytes.HasPrefix(path, pathOpenAIPrefix) {
 		c = writeOpenAIError(ctx, s.limit.refusal)
 	} else {
 		c = writeRunError(ctx, s.limit.refusal)
@@ -97,6 +99,8 @@ func routeOf(path []byte) string {
 		return metrics.RouteChat
 	case bytes.Equal(path, pathModels):
 		return metrics.RouteModels
+	case bytes.HasPrefix(path, pathMessages):
+		return metrics.RouteMessages
 	}
 	return metrics.RouteUnknown
 }

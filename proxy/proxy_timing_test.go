@@ -65,9 +65,18 @@ func benchServerWith(b *testing.B, setup func(*Server, *spans.Recorder)) (*fasth
 	}}
 	go up.Serve(upLn)
 
-	router, err := provider.NewRouter([]config.Provider{
+	client, stop := benchTracegate(b, []config.Provider{
 		{Name: "openai", Type: "openai", BaseURL: "http://" + upLn.Addr().String() + "/v1", APIKey: "sk-bench", Timeout: config.Duration(5e9)},
-	}, []config.Route{{Match: "*", Provider: "openai"}})
+	}, []config.Route{{Match: "*", Provider: "openai"}}, setup)
+	return client, func() { stop(); up.Shutdown() }
+}
+
+// benchTracegate is tracegate on an in-memory listener routing to providers, with spans
+// exported nowhere (a discarding exporter behind the real batch processor).
+// setup, when not nil, is applied to the server and its recorder before it serves.
+func benchTracegate(b *testing.B, providers []config.Provider, routes []config.Route, setup func(*Server, *spans.Recorder)) (*fasthttp.Client, func()) {
+	b.Helper()
+	router, err := provider.NewRouter(providers, routes)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -83,7 +92,7 @@ func benchServerWith(b *testing.B, setup func(*Server, *spans.Recorder)) (*fasth
 	ln := fasthttputil.NewInmemoryListener()
 	go srv.Serve(ln)
 	client := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
-	return client, func() { srv.fast.Shutdown(); up.Shutdown() }
+	return client, func() { srv.fast.Shutdown() }
 }
 
 func benchRoundTrip(b *testing.B, client *fasthttp.Client, uri string, body []byte) {

@@ -31,6 +31,10 @@ type dispatcher interface {
 	Forward(ctx context.Context, model string, body []byte, decode provider.RequestDecoder, observe provider.AttemptObserver) (*provider.Forwarded, error)
 	ForwardStream(ctx context.Context, model string, body []byte, decode provider.RequestDecoder, observe provider.AttemptObserver) (*provider.ForwardedStream, error)
 	Router() *provider.Router
+	// The Anthropic Messages endpoint (messages.go).
+	ForwardMessages(ctx context.Context, model string, body []byte, h provider.MessagesHeaders, decode provider.RequestDecoder, observe provider.AttemptObserver) (*provider.Forwarded, error)
+	ForwardMessagesStream(ctx context.Context, model string, body []byte, h provider.MessagesHeaders, decode provider.RequestDecoder, observe provider.AttemptObserver) (*provider.ForwardedStream, error)
+	CountMessageTokens(ctx context.Context, model string, body []byte, h provider.MessagesHeaders, decode provider.RequestDecoder) (*provider.TokenCount, error)
 }
 
 // pricer prices usage; *pricing.Table implements it.
@@ -177,6 +181,16 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		s.handleEmbeddings(ctx)
+	case bytes.Equal(path, pathMessages), bytes.Equal(path, pathCountTokens):
+		if !ctx.IsPost() {
+			writeAnthropicError(ctx, errMethod)
+			return
+		}
+		if len(path) == len(pathMessages) {
+			s.handleMessages(ctx)
+		} else {
+			s.handleCountTokens(ctx)
+		}
 	case bytes.Equal(path, pathModels):
 		if !ctx.IsGet() {
 			writeOpenAIError(ctx, errMethod)
@@ -239,15 +253,19 @@ func unescapeSlug(raw []byte) (string, bool) {
 
 // handleParseError answers requests fasthttp could not read, in the run API's error shape.
 func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
+	writeError := writeRunError
+	if bytes.HasPrefix(ctx.Request.URI().PathOriginal(), pathMessages) {
+		writeError = writeAnthropicError // Anthropic's SDKs read only their own shape
+	}
 	if _, ok := err.(*fasthttp.ErrSmallBuffer); ok {
-		writeRunError(ctx, invalid("request headers too large"))
+		writeError(ctx, invalid("request headers too large"))
 		return
 	}
 	if err == fasthttp.ErrBodyTooLarge {
-		writeRunError(ctx, bodyTooLarge(s.opts.MaxBodyBytes))
+		writeError(ctx, bodyTooLarge(s.opts.MaxBodyBytes))
 		return
 	}
-	writeRunError(ctx, invalid("cannot read request: %v", err))
+	writeError(ctx, invalid("cannot read request: %v", err))
 }
 
 // InFlight is the number of requests being handled.

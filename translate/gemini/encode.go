@@ -101,7 +101,7 @@ func appendTurnSeparator(b []byte, turns int) []byte {
 // hasContent reports whether m yields at least one Gemini part.
 func hasContent(m *llm.Message) bool {
 	for i := range m.Parts {
-		if m.Parts[i].Type == llm.PartToolCall || m.Parts[i].Text != "" {
+		if t := m.Parts[i].Type; t == llm.PartToolCall || t == llm.PartImage || m.Parts[i].Text != "" {
 			return true
 		}
 	}
@@ -123,6 +123,13 @@ func appendUserTurn(b []byte, m *llm.Message) ([]byte, error) {
 			n++
 		case llm.PartToolCall:
 			return b, fmt.Errorf("user message holds a tool call")
+		case llm.PartImage:
+			if p.Image == nil {
+				return b, fmt.Errorf("image part without an image")
+			}
+			b = appendPartSeparator(b, n)
+			b = appendImagePart(b, p.Image)
+			n++
 		default:
 			return b, fmt.Errorf("unknown part type %q", p.Type)
 		}
@@ -148,6 +155,10 @@ func appendModelTurn(b []byte, m *llm.Message) ([]byte, error) {
 			if b, err = appendFunctionCallPart(b, &p.ToolCall); err != nil {
 				return b, err
 			}
+		case llm.PartReasoning:
+			// Another provider's reasoning means nothing to Gemini, whose own thought state
+			// rides on thoughtSignature.
+			continue
 		default:
 			return b, fmt.Errorf("unknown part type %q", p.Type)
 		}
@@ -222,12 +233,22 @@ func appendToolResultTurn(b []byte, msgs []llm.Message, start, end int) ([]byte,
 		b = append(b, `"name":`...)
 		b = jsonw.String(b, name)
 		b = append(b, `,"response":`...)
-		// Gemini wants an object: a JSON object result goes as is, anything else is wrapped.
+		for j := range m.Parts {
+			if m.Parts[j].Type != llm.PartText {
+				return b, fmt.Errorf("message %d: a tool result for gemini may hold text only, not %s", i, m.Parts[j].Type)
+			}
+		}
+		// Gemini wants an object: a JSON object result goes as is, anything else is wrapped,
+		// under "error" for a failed call as Gemini's function calling guide has it.
 		content := m.Text()
-		if obj, ok := objectText(content); ok {
+		if obj, ok := objectText(content); ok && !m.IsError {
 			b = append(b, obj...)
 		} else {
-			b = append(b, `{"output":`...)
+			key := `{"output":`
+			if m.IsError {
+				key = `{"error":`
+			}
+			b = append(b, key...)
 			b = jsonw.String(b, content)
 			b = append(b, '}')
 		}
@@ -386,6 +407,21 @@ func appendGenerationConfig(b []byte, req *llm.Request) ([]byte, error) {
 		field("maxOutputTokens")
 		b = jsonw.Int(b, int64(req.MaxTokens))
 	}
+	if req.TopK != nil {
+		field("topK")
+		b = jsonw.Int(b, int64(*req.TopK))
+	}
+	if r := req.Reasoning; r != nil {
+		if budget, ok := thinkingBudget(r); ok {
+			field("thinkingConfig")
+			b = append(b, `{"thinkingBudget":`...)
+			b = jsonw.Int(b, budget)
+			if budget != 0 {
+				b = append(b, `,"includeThoughts":true`...)
+			}
+			b = append(b, '}')
+		}
+	}
 	if len(req.Stop) > 0 {
 		field("stopSequences")
 		b = append(b, '[')
@@ -417,4 +453,40 @@ func appendGenerationConfig(b []byte, req *llm.Request) ([]byte, error) {
 		}
 	}
 	return append(b, '}'), nil
+}
+
+// appendImagePart appends an image as inlineData (base64 bytes) or fileData (a URL).
+func appendImagePart(b []byte, img *llm.Image) []byte {
+	if img.URL != "" {
+		b = append(b, `{"fileData":{`...)
+		if img.MediaType != "" {
+			b = append(b, `"mimeType":`...)
+			b = jsonw.String(b, img.MediaType)
+			b = append(b, ',')
+		}
+		b = append(b, `"fileUri":`...)
+		b = jsonw.String(b, img.URL)
+		return append(b, "}}"...)
+	}
+	b = append(b, `{"inlineData":{"mimeType":`...)
+	b = jsonw.String(b, img.MediaType)
+	b = append(b, `,"data":`...)
+	b = jsonw.String(b, img.Data)
+	return append(b, "}}"...)
+}
+
+// Thinking budgets for an effort, for requests that name one instead of a budget.
+var effortBudgets = map[string]int64{"minimal": 512, "low": 1024, "medium": 8192, "high": 24576}
+
+// thinkingBudget is thinkingConfig.thinkingBudget for r: the budget asked for, one derived
+// from an effort, or 0 to turn thinking off. ok is false when r asks for nothing Gemini has.
+func thinkingBudget(r *llm.ReasoningConfig) (int64, bool) {
+	switch {
+	case r.Disabled:
+		return 0, true
+	case r.BudgetTokens > 0:
+		return int64(r.BudgetTokens), true
+	}
+	n, ok := effortBudgets[r.Effort]
+	return n, ok
 }

@@ -74,6 +74,7 @@ type streamResult struct {
 	raw        string
 	usage      llm.Usage
 	usageCount int
+	reasoning  string
 	err        error // what ended the stream
 }
 
@@ -110,6 +111,8 @@ func replay(t testing.TB, r io.Reader) streamResult {
 		case llm.EventUsage:
 			res.usage = ev.Usage // overwrite, never sum
 			res.usageCount++
+		case llm.EventReasoning:
+			res.reasoning += ev.Text
 		default:
 			t.Fatalf("unexpected event type %d", ev.Type)
 		}

@@ -73,6 +73,10 @@ func DecodeResponse(body []byte) (*llm.Response, error) {
 			resp.ToolCalls = append(resp.ToolCalls, call)
 			continue
 		}
+		if thought, ok := thoughtText(part); ok {
+			resp.Reasoning = append(resp.Reasoning, llm.Reasoning{Text: string(thought)})
+			continue
+		}
 		if text, ok := partText(part); ok {
 			switch texts {
 			case 0:
@@ -101,6 +105,19 @@ func DecodeResponse(body []byte) (*llm.Response, error) {
 func partText(part *fastjson.Value) ([]byte, bool) {
 	t := part.Get("text")
 	if t == nil || t.Type() != fastjson.TypeString || part.GetBool("thought") {
+		return nil, false
+	}
+	s, _ := t.StringBytes()
+	return s, true
+}
+
+// thoughtText returns the text of a thought summary part (includeThoughts).
+func thoughtText(part *fastjson.Value) ([]byte, bool) {
+	if !part.GetBool("thought") {
+		return nil, false
+	}
+	t := part.Get("text")
+	if t == nil || t.Type() != fastjson.TypeString {
 		return nil, false
 	}
 	s, _ := t.StringBytes()

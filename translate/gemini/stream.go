@@ -93,10 +93,16 @@ func (d *StreamDecoder) endOfStream(err error) error {
 	}
 }
 
+// release returns the parser and the SSE reader to their pools once the stream has ended:
+// Next reads neither again, and queued events hold copies.
 func (d *StreamDecoder) release() {
 	if d.parser != nil {
 		parserPool.Put(d.parser)
 		d.parser = nil
+	}
+	if d.events != nil {
+		d.events.Release()
+		d.events = nil
 	}
 }
 
@@ -135,6 +141,12 @@ func (d *StreamDecoder) decodeChunk(data []byte) error {
 			if fc := part.Get("functionCall"); fc != nil && fc.Type() == fastjson.TypeObject {
 				if err := d.decodeCall(data, part, fc); err != nil {
 					return err
+				}
+				continue
+			}
+			if thought, ok := thoughtText(part); ok {
+				if len(thought) > 0 {
+					d.push(llm.StreamEvent{Type: llm.EventReasoning, Text: string(thought)})
 				}
 				continue
 			}

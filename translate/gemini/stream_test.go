@@ -189,7 +189,7 @@ func TestStreamThoughtsBlocksAndMintedIDs(t *testing.T) {
 		"{\"functionCall\":{\"id\":\"fc-9\",\"name\":\"g\"}}]},\"finishReason\":\"STOP\"}]}\n\n" +
 		"data: [DONE]\n\n"
 	res := replay(t, strings.NewReader(body))
-	if res.err != io.EOF || res.text != "Hi" || res.finish != llm.FinishToolCalls || res.usageCount != 0 {
+	if res.err != io.EOF || res.text != "Hi" || res.reasoning != "plan" || res.finish != llm.FinishToolCalls || res.usageCount != 0 {
 		t.Fatalf("got %+v", res)
 	}
 	if len(res.calls) != 2 || !IsMintedID(res.calls[0].ID) || !strings.HasSuffix(res.calls[0].ID, "_0") ||

@@ -87,6 +87,10 @@ func EncodeRequest(dst []byte, req *llm.Request) ([]byte, error) {
 		}
 		dst = append(dst, ']')
 	}
+	if effort := reasoningEffort(req.Reasoning); effort != "" {
+		dst = appendKey(dst, "reasoning_effort")
+		dst = jsonw.String(dst, effort)
+	}
 	if req.User != "" {
 		dst = appendKey(dst, "user")
 		dst = jsonw.String(dst, req.User)
@@ -104,12 +108,20 @@ func appendMessage(dst []byte, i int, m *llm.Message) ([]byte, error) {
 	dst = append(dst, `{"role":"`...)
 	dst = append(dst, m.Role...)
 	dst = append(dst, '"')
-	var calls int
+	var calls, images, reasoning int
 	for j := range m.Parts {
 		switch m.Parts[j].Type {
 		case llm.PartText:
 		case llm.PartToolCall:
 			calls++
+		case llm.PartImage:
+			if m.Parts[j].Image == nil {
+				return dst, invalidf("messages[%d]: image part without an image", i)
+			}
+			images++
+		case llm.PartReasoning:
+			// Chat Completions takes no reasoning back: the model's own hidden state is dropped.
+			reasoning++
 		default:
 			return dst, invalidf("messages[%d]: unknown part type %q", i, m.Parts[j].Type)
 		}
@@ -117,27 +129,16 @@ func appendMessage(dst []byte, i int, m *llm.Message) ([]byte, error) {
 	if calls > 0 && m.Role != llm.RoleAssistant {
 		return dst, invalidf("messages[%d]: only assistant messages may carry tool calls", i)
 	}
+	if images > 0 && m.Role != llm.RoleUser {
+		return dst, invalidf("messages[%d]: Chat Completions takes images in user messages only, not in %s messages", i, m.Role)
+	}
 	dst = append(dst, `,"content":`...)
 	switch {
-	case calls > 0 && calls == len(m.Parts):
+	case calls > 0 && calls+reasoning == len(m.Parts):
 		dst = append(dst, "null"...)
-	case m.Role == llm.RoleUser && textParts(m) > 1:
+	case m.Role == llm.RoleUser && (textParts(m) > 1 || images > 0):
 		// Keep the user's part boundaries: they matter for prompt caching.
-		dst = append(dst, '[')
-		first := true
-		for j := range m.Parts {
-			if m.Parts[j].Type != llm.PartText {
-				continue
-			}
-			if !first {
-				dst = append(dst, ',')
-			}
-			first = false
-			dst = append(dst, `{"type":"text","text":`...)
-			dst = jsonw.String(dst, m.Parts[j].Text)
-			dst = append(dst, '}')
-		}
-		dst = append(dst, ']')
+		dst = appendContentParts(dst, m)
 	default:
 		dst = appendMessageText(dst, m)
 	}
@@ -167,6 +168,63 @@ func appendMessage(dst []byte, i int, m *llm.Message) ([]byte, error) {
 		dst = jsonw.String(dst, m.ToolCallID)
 	}
 	return append(dst, '}'), nil
+}
+
+// appendContentParts appends a user message's content as an array of text and image_url
+// parts, in order. An inline image goes as a data: URL.
+func appendContentParts(dst []byte, m *llm.Message) []byte {
+	dst = append(dst, '[')
+	first := true
+	for j := range m.Parts {
+		p := &m.Parts[j]
+		if p.Type != llm.PartText && p.Type != llm.PartImage {
+			continue
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		if p.Type == llm.PartText {
+			dst = append(dst, `{"type":"text","text":`...)
+			dst = jsonw.String(dst, p.Text)
+			dst = append(dst, '}')
+			continue
+		}
+		dst = append(dst, `{"type":"image_url","image_url":{"url":"`...)
+		if p.Image.URL != "" {
+			dst = jsonw.Escape(dst, p.Image.URL)
+		} else {
+			dst = append(dst, "data:"...)
+			dst = jsonw.Escape(dst, p.Image.MediaType)
+			dst = append(dst, ";base64,"...)
+			dst = jsonw.Escape(dst, p.Image.Data)
+		}
+		dst = append(dst, '"')
+		if p.Image.Detail != "" {
+			dst = append(dst, `,"detail":`...)
+			dst = jsonw.String(dst, p.Image.Detail)
+		}
+		dst = append(dst, '}', '}')
+	}
+	return append(dst, ']')
+}
+
+// reasoningEffort is the reasoning_effort for a reasoning request: the effort asked for, or
+// one derived from a token budget (Anthropic's budget_tokens) by its size.
+func reasoningEffort(r *llm.ReasoningConfig) string {
+	switch {
+	case r == nil || r.Disabled:
+		return ""
+	case r.Effort != "":
+		return r.Effort
+	case r.BudgetTokens <= 0:
+		return ""
+	case r.BudgetTokens <= 2048:
+		return "low"
+	case r.BudgetTokens <= 16384:
+		return "medium"
+	}
+	return "high"
 }
 
 func textParts(m *llm.Message) int {

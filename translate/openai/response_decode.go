@@ -44,6 +44,9 @@ func DecodeResponse(body []byte) (*llm.Response, error) {
 	if resp.Text, resp.HasText, err = decodeContent(msg.Get("content")); err != nil {
 		return nil, fmt.Errorf("openai: decode response: %w: %s", ErrMalformed, err)
 	}
+	if text := reasoningText(msg); len(text) > 0 {
+		resp.Reasoning = []llm.Reasoning{{Text: string(text)}}
+	}
 	if refusal := msg.GetStringBytes("refusal"); len(refusal) > 0 && resp.Text == "" {
 		resp.Text, resp.HasText = string(refusal), true
 	}
@@ -145,4 +148,13 @@ func argumentsObject(text []byte) (json.RawMessage, error) {
 		return nil, fmt.Errorf("arguments are not valid JSON: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// reasoningText is a message's or delta's reasoning, as OpenAI-compatible servers name it:
+// reasoning_content (DeepSeek, vLLM) or reasoning (OpenRouter).
+func reasoningText(v *fastjson.Value) []byte {
+	if text := v.GetStringBytes("reasoning_content"); len(text) > 0 {
+		return text
+	}
+	return v.GetStringBytes("reasoning")
 }

@@ -57,10 +57,17 @@ func (d *StreamDecoder) Next() (llm.StreamEvent, error) {
 			return llm.StreamEvent{}, d.err
 		}
 		d.pending, d.next = d.pending[:0], 0
-		if d.err = d.readChunk(); d.err != nil && d.parser != nil {
-			// Events already queued hold copies, never parser memory, so it can go back now.
-			parsers.Put(d.parser)
-			d.parser = nil
+		if d.err = d.readChunk(); d.err != nil {
+			// Events already queued hold copies, never parser or reader memory, so both can
+			// go back to their pools now: nothing reads the stream after its end.
+			if d.parser != nil {
+				parsers.Put(d.parser)
+				d.parser = nil
+			}
+			if d.events != nil {
+				d.events.Release()
+				d.events = nil
+			}
 		}
 	}
 }
@@ -121,6 +128,11 @@ func (d *StreamDecoder) readChunk() error {
 
 func (d *StreamDecoder) decodeChoice(choice *fastjson.Value) {
 	if delta := choice.Get("delta"); delta != nil {
+		// reasoning_content: the reasoning OpenAI-compatible servers stream (DeepSeek, vLLM,
+		// OpenRouter's "reasoning"); OpenAI itself sends none.
+		if text := reasoningText(delta); len(text) > 0 {
+			d.pending = append(d.pending, llm.StreamEvent{Type: llm.EventReasoning, Text: string(text)})
+		}
 		if text := delta.GetStringBytes("content"); len(text) > 0 {
 			d.pending = append(d.pending, llm.StreamEvent{Type: llm.EventText, Text: string(text)})
 		}

@@ -1,0 +1,153 @@
+package proxy
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tracegate/tracegate/metrics"
+	"github.com/tracegate/tracegate/provider"
+	"github.com/tracegate/tracegate/spans"
+	"github.com/tracegate/tracegate/translate/anthropic"
+	"github.com/valyala/bytebufferpool"
+	"github.com/valyala/fasthttp"
+)
+
+// The Anthropic Messages endpoint (DESIGN.md 4a): POST /v1/messages and
+// /v1/messages/count_tokens in Anthropic's wire format, for Claude Code and the Anthropic SDKs.
+// Anthropic targets get the body passed through; others are translated both ways.
+
+var (
+	pathMessages    = []byte("/v1/messages")
+	pathCountTokens = []byte("/v1/messages/count_tokens")
+)
+
+// messagesHeaders reads the caller's Anthropic headers, copied: they outlive the request.
+func messagesHeaders(ctx *fasthttp.RequestCtx) provider.MessagesHeaders {
+	return provider.MessagesHeaders{
+		Version: string(ctx.Request.Header.Peek("anthropic-version")),
+		Beta:    string(ctx.Request.Header.Peek("anthropic-beta")),
+	}
+}
+
+// messageID is the id of a translated reply: msg_ and the run's span id, so a reply can be
+// found in the traces by its id.
+func messageID(run *spans.Run) string {
+	return "msg_" + strings.TrimPrefix(run.SpanID(), "sp_")
+}
+
+// readMessages authorises the caller and reads the Messages body and what routing needs of it.
+func (s *Server) readMessages(ctx *fasthttp.RequestCtx, rt *Runtime) ([]byte, anthropic.MessagesRequestInfo, error) {
+	if !authorized(ctx, rt.AuthKeys) {
+		return nil, anthropic.MessagesRequestInfo{}, errUnauthorized
+	}
+	body, err := requestBody(ctx, s.opts.MaxBodyBytes)
+	if err != nil {
+		return nil, anthropic.MessagesRequestInfo{}, err
+	}
+	info, err := anthropic.ScanMessagesRequest(body)
+	return body, info, err
+}
+
+// handleMessages serves POST /v1/messages.
+func (s *Server) handleMessages(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	sum := metrics.RequestSummary{Route: metrics.RouteMessages}
+	streaming := false
+	defer func() {
+		if !streaming { // a stream reports when it ends, in its relay
+			sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
+			s.obs.RequestDone(sum)
+		}
+	}()
+	rt := s.runtime.Load()
+	body, info, err := s.readMessages(ctx, rt)
+	if err != nil {
+		sum.Code = writeAnthropicError(ctx, err).Code
+		return
+	}
+	sum.Stream = info.Stream
+	user := string(ctx.Request.Header.Peek(headerUserID))
+	if user == "" {
+		user = info.UserID
+	}
+	session := string(ctx.Request.Header.Peek(headerSessionID))
+	if session == "" {
+		session = info.SessionID
+	}
+	runCtx, run, err := s.spans.StartRun(context.Background(), spans.RunStart{
+		Name:        "chat " + info.Model,
+		Traceparent: string(ctx.Request.Header.Peek("traceparent")),
+		Model:       info.Model,
+		Tags:        splitTags(ctx.Request.Header.Peek(headerTags)),
+		UserID:      user,
+		SessionID:   session,
+	})
+	if err != nil {
+		sum.Code = writeAnthropicError(ctx, err).Code
+		return
+	}
+	ctx.Response.Header.Set("traceparent", run.Traceparent())
+	ctx.Response.Header.Set(headerSpanID, run.SpanID())
+	hdr := messagesHeaders(ctx)
+	decode := provider.OnceMessagesDecoder(body, false)
+	if info.Stream {
+		streaming = true // the stream reports when it ends
+		s.startMessagesStream(ctx, rt, run, runCtx, messagesStream{model: info.Model, body: body, hdr: hdr, decode: decode, start: start})
+		return
+	}
+	fw, err := rt.Dispatcher.ForwardMessages(runCtx, info.Model, body, hdr, decode, s.attemptObserver(run, nil))
+	if err != nil {
+		c := writeAnthropicError(ctx, err)
+		sum.Code = c.Code
+		run.End(spans.RunEnd{Err: err, ErrorType: c.Code})
+		s.logFailure("messages", info.Model, run, c, start)
+		return
+	}
+	resp := fw.Response
+	cost, priced := priceFor(rt, fw.Target, resp)
+	run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced})
+	ctx.Response.Header.Set(headerCost, strconv.FormatFloat(roundUSD(cost), 'f', -1, 64))
+	ctx.SetContentType("application/json")
+	if fw.Raw != nil {
+		compressResponse(ctx, fw.Raw)
+	} else {
+		buf := bytebufferpool.Get()
+		buf.B = anthropic.EncodeMessage(buf.B[:0], resp, messageID(run), fw.Target.Model)
+		compressResponse(ctx, buf.B)
+		bytebufferpool.Put(buf)
+	}
+	sum.Provider, sum.Model, sum.Usage, sum.Cost, sum.Priced = fw.Target.Backend.Name, resp.Model, resp.Usage, cost, priced
+	s.logSuccess("messages", fw.Target.Backend.Name, resp, run, cost, priced, start)
+}
+
+// handleCountTokens serves POST /v1/messages/count_tokens: Anthropic counts, Gemini counts
+// through countTokens, other formats get a clear error. It is not a model call, so it makes
+// no spans and costs nothing.
+func (s *Server) handleCountTokens(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	sum := metrics.RequestSummary{Route: metrics.RouteMessages}
+	defer func() {
+		sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
+		s.obs.RequestDone(sum)
+	}()
+	rt := s.runtime.Load()
+	body, info, err := s.readMessages(ctx, rt)
+	if err != nil {
+		sum.Code = writeAnthropicError(ctx, err).Code
+		return
+	}
+	tc, err := rt.Dispatcher.CountMessageTokens(context.Background(), info.Model, body, messagesHeaders(ctx), provider.OnceMessagesDecoder(body, true))
+	if err != nil {
+		sum.Code = writeAnthropicError(ctx, err).Code
+		return
+	}
+	sum.Provider = tc.Target.Backend.Name
+	ctx.SetContentType("application/json")
+	if tc.Raw != nil {
+		ctx.Response.SetBodyRaw(tc.Raw)
+		return
+	}
+	ctx.Response.SetBodyRaw(anthropic.AppendCountTokens(nil, tc.InputTokens))
+}
