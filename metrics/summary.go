@@ -15,9 +15,11 @@ const (
 	RouteRun     = "run"
 	RoutePrompts = "prompts"
 	RouteChat    = "chat_completions"
-	RouteModels  = "models"
-	RouteOps     = "ops"
-	RouteUnknown = "unknown"
+	// RouteResponses is the OpenAI Responses API (/v1/responses and /v1/responses/{id}).
+	RouteResponses = "responses"
+	RouteModels    = "models"
+	RouteOps       = "ops"
+	RouteUnknown   = "unknown"
 )
 
 // RequestSummary describes one finished inbound request.

@@ -32,6 +32,8 @@ type Backend struct {
 	apiKeyVar string
 	headers   [][2]string
 	codec     *codec
+	// servesResponses marks an OpenAI-format backend that has the Responses API (wire_api).
+	servesResponses bool
 }
 
 // NewBackend builds a backend from its configuration.
@@ -49,6 +51,10 @@ func NewBackend(p config.Provider) (*Backend, error) {
 	}
 	if b.Timeout <= 0 {
 		b.Timeout = 120 * time.Second
+	}
+	var err error
+	if b.servesResponses, err = p.ServesResponses(); err != nil {
+		return nil, fmt.Errorf("provider %q: wire_api %w", p.Name, err)
 	}
 	if b.Kind == KindMock {
 		b.Host = "mock"

@@ -67,9 +67,35 @@ func OnceDecoder(body []byte) RequestDecoder {
 
 // Forward sends an OpenAI Chat Completions body for model.
 func (d *Dispatcher) Forward(ctx context.Context, model string, body []byte, decode RequestDecoder, observe AttemptObserver) (*Forwarded, error) {
+	return d.forward(ctx, chatPassthrough, model, body, decode, observe)
+}
+
+// ForwardStream opens a stream for an OpenAI Chat Completions body with "stream": true. The
+// body should already ask for usage (stream_options.include_usage) so the cost is known.
+func (d *Dispatcher) ForwardStream(ctx context.Context, model string, body []byte, decode RequestDecoder, observe AttemptObserver) (*ForwardedStream, error) {
+	return d.forwardStream(ctx, chatPassthrough, model, body, decode, observe)
+}
+
+// passthrough is an inbound wire format that some backends take as it is: which ones, where
+// it goes, and how a passed-through reply is read for spans and pricing.
+type passthrough struct {
+	accepts func(*Backend) bool
+	path    string
+	scan    func(raw []byte, requested string) *llm.Response
+}
+
+var chatPassthrough = &passthrough{
+	accepts: func(b *Backend) bool { return b.Kind == KindOpenAI },
+	path:    "/chat/completions",
+	scan:    scanReply,
+}
+
+// forward sends body to each target in turn (retries, fallbacks): as it is where the target
+// accepts the format, else decoded and translated.
+func (d *Dispatcher) forward(ctx context.Context, w *passthrough, model string, body []byte, decode RequestDecoder, observe AttemptObserver) (*Forwarded, error) {
 	var out *Forwarded
 	err := d.each(ctx, model, false, observe, func(ctx context.Context, t Target, end func(*llm.Response, error)) error {
-		if t.Backend.Kind != KindOpenAI {
+		if !w.accepts(t.Backend) {
 			req, err := decode()
 			if err != nil {
 				end(nil, err)
@@ -82,12 +108,12 @@ func (d *Dispatcher) Forward(ctx context.Context, model string, body []byte, dec
 			}
 			return err
 		}
-		raw, err := forwardRaw(ctx, t, withTargetModel(body, model, t.Model))
+		raw, err := forwardRaw(ctx, t, w.path, withTargetModel(body, model, t.Model))
 		if err != nil {
 			end(nil, err)
 			return err
 		}
-		resp := scanReply(raw, t.Model)
+		resp := w.scan(raw, t.Model)
 		end(resp, nil)
 		out = &Forwarded{Target: t, Raw: raw, Response: resp}
 		return nil
@@ -95,12 +121,11 @@ func (d *Dispatcher) Forward(ctx context.Context, model string, body []byte, dec
 	return out, err
 }
 
-// ForwardStream opens a stream for an OpenAI Chat Completions body with "stream": true. The
-// body should already ask for usage (stream_options.include_usage) so the cost is known.
-func (d *Dispatcher) ForwardStream(ctx context.Context, model string, body []byte, decode RequestDecoder, observe AttemptObserver) (*ForwardedStream, error) {
+// forwardStream is forward for a streaming body.
+func (d *Dispatcher) forwardStream(ctx context.Context, w *passthrough, model string, body []byte, decode RequestDecoder, observe AttemptObserver) (*ForwardedStream, error) {
 	var out *ForwardedStream
 	err := d.each(ctx, model, true, observe, func(ctx context.Context, t Target, end func(*llm.Response, error)) error {
-		if t.Backend.Kind != KindOpenAI {
+		if !w.accepts(t.Backend) {
 			req, err := decode()
 			if err != nil {
 				end(nil, err)
@@ -119,7 +144,7 @@ func (d *Dispatcher) ForwardStream(ctx context.Context, model string, body []byt
 			end(nil, err)
 			return err
 		}
-		rc, err := t.Backend.postStream(ctx, t.Backend.codec.path(t.Model, true), withTargetModel(body, model, t.Model))
+		rc, err := t.Backend.postStream(ctx, w.path, withTargetModel(body, model, t.Model))
 		if err != nil {
 			end(nil, err)
 			return err
@@ -130,8 +155,8 @@ func (d *Dispatcher) ForwardStream(ctx context.Context, model string, body []byt
 	return out, err
 }
 
-// forwardRaw posts body to an OpenAI-format backend and returns a copy of the 2xx reply body.
-func forwardRaw(ctx context.Context, t Target, body []byte) ([]byte, error) {
+// forwardRaw posts body to path of an OpenAI-format backend and returns a copy of the 2xx reply body.
+func forwardRaw(ctx context.Context, t Target, path string, body []byte) ([]byte, error) {
 	b := t.Backend
 	if err := b.checkKey(); err != nil {
 		return nil, err
@@ -142,6 +167,7 @@ func forwardRaw(ctx context.Context, t Target, body []byte) ([]byte, error) {
 	defer fasthttp.ReleaseResponse(hresp)
 	hreq.SetBodyRaw(body)
 	b.prepare(hreq, t.Model, false)
+	hreq.SetRequestURI(b.BaseURL + path)
 	if err := b.do(ctx, hreq, hresp); err != nil {
 		return nil, err
 	}

@@ -97,6 +97,8 @@ func routeOf(path []byte) string {
 		return metrics.RouteChat
 	case bytes.Equal(path, pathModels):
 		return metrics.RouteModels
+	case bytes.HasPrefix(path, pathResponses):
+		return metrics.RouteResponses
 	}
 	return metrics.RouteUnknown
 }

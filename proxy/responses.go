@@ -1,0 +1,286 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tracegate/tracegate/internal/jsonw"
+	"github.com/tracegate/tracegate/llm"
+	"github.com/tracegate/tracegate/metrics"
+	"github.com/tracegate/tracegate/provider"
+	"github.com/tracegate/tracegate/spans"
+	"github.com/tracegate/tracegate/translate/openai"
+	"github.com/tracegate/tracegate/translate/responses"
+	"github.com/valyala/bytebufferpool"
+	"github.com/valyala/fasthttp"
+)
+
+// responsesDispatcher is what the Responses endpoint needs of the dispatcher on top of the
+// rest; *provider.Dispatcher implements it.
+type responsesDispatcher interface {
+	ForwardResponses(ctx context.Context, model string, body []byte, decode provider.RequestDecoder, observe provider.AttemptObserver) (*provider.Forwarded, error)
+	ForwardResponsesStream(ctx context.Context, model string, body []byte, decode provider.RequestDecoder, observe provider.AttemptObserver) (*provider.ForwardedStream, error)
+	StoredResponse(ctx context.Context, method, id, rawQuery, providerName string) (*provider.StoredResponse, error)
+}
+
+var errNoResponses = fmt.Errorf("%w: this gateway's dispatcher does not serve the Responses API", errRouteNotFound)
+
+// paramError is a caller error that names the request parameter at fault (OpenAI's
+// error.param).
+type paramError struct {
+	param string
+	msg   string
+}
+
+func (e *paramError) Error() string { return e.msg }
+func (e *paramError) Param() string { return e.param }
+func (e *paramError) Unwrap() error { return llm.ErrInvalidRequest }
+
+// responsesCall is one POST /v1/responses being served.
+type responsesCall struct {
+	model string
+	body  []byte
+	start time.Time
+	id    string // the id a translated reply gets
+	// decode decodes the body once, for the first target that needs translation; decoded is
+	// the result, kept for the reply's echo and for the conversation memory.
+	decode  provider.RequestDecoder
+	decoded *responses.Request
+}
+
+// handleResponses serves POST /v1/responses. Targets that speak the Responses API get the
+// body passed through (model rewritten only when routing changed it; usage read back from
+// the reply or the terminal stream event); other targets are translated both ways.
+func (s *Server) handleResponses(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	sum := metrics.RequestSummary{Route: metrics.RouteResponses}
+	streaming := false
+	defer func() {
+		if !streaming { // a stream reports when it ends, in its relay
+			sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
+			s.obs.RequestDone(sum)
+		}
+	}()
+	rt := s.runtime.Load()
+	if !authorized(ctx, rt.AuthKeys) {
+		sum.Code = writeOpenAIError(ctx, errUnauthorized).Code
+		return
+	}
+	rd, ok := rt.Dispatcher.(responsesDispatcher)
+	if !ok {
+		sum.Code = writeOpenAIError(ctx, errNoResponses).Code
+		return
+	}
+	body, err := requestBody(ctx, s.opts.MaxBodyBytes)
+	if err != nil {
+		sum.Code = writeOpenAIError(ctx, err).Code
+		return
+	}
+	// The Responses body shares Chat Completions' top-level model and stream members.
+	model, stream, _, err := openai.ScanRequest(body)
+	if err != nil {
+		sum.Code = writeOpenAIError(ctx, err).Code
+		return
+	}
+	sum.Stream = stream
+	runCtx, run, err := s.spans.StartRun(context.Background(), spans.RunStart{
+		Name:        "chat " + model,
+		Traceparent: string(ctx.Request.Header.Peek("traceparent")),
+		Model:       model,
+		Tags:        splitTags(ctx.Request.Header.Peek(headerTags)),
+		UserID:      string(ctx.Request.Header.Peek(headerUserID)),
+		SessionID:   string(ctx.Request.Header.Peek(headerSessionID)),
+	})
+	if err != nil {
+		sum.Code = writeOpenAIError(ctx, err).Code
+		return
+	}
+	ctx.Response.Header.Set("traceparent", run.Traceparent())
+	ctx.Response.Header.Set(headerSpanID, run.SpanID())
+	call := &responsesCall{model: model, body: body, start: start, id: "resp_" + strings.TrimPrefix(run.SpanID(), "sp_")}
+	call.decode = s.responsesDecoder(call, run)
+	if stream {
+		streaming = true
+		s.startResponsesStream(ctx, rt, rd, run, runCtx, call)
+		return
+	}
+	fw, err := rd.ForwardResponses(runCtx, model, body, call.decode, s.attemptObserver(run, nil))
+	if err != nil {
+		c := writeOpenAIError(ctx, err)
+		sum.Code = c.Code
+		run.End(spans.RunEnd{Err: err, ErrorType: c.Code})
+		s.logFailure("responses", model, run, c, start)
+		return
+	}
+	resp := fw.Response
+	cost, priced := priceFor(rt, fw.Target, resp)
+	run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced})
+	ctx.Response.Header.Set(headerCost, strconv.FormatFloat(roundUSD(cost), 'f', -1, 64))
+	ctx.SetContentType("application/json")
+	if fw.Raw != nil {
+		s.rememberOwner(resp.ID, fw.Target)
+		compressResponse(ctx, fw.Raw)
+	} else {
+		resp.ID = call.id
+		s.rememberConversation(call, resp)
+		buf := bytebufferpool.Get()
+		buf.B = responses.EncodeResponse(buf.B[:0], resp, call.meta(fw.Target))
+		compressResponse(ctx, buf.B)
+		bytebufferpool.Put(buf)
+	}
+	sum.Provider, sum.Model, sum.Usage, sum.Cost, sum.Priced = fw.Target.Backend.Name, resp.Model, resp.Usage, cost, priced
+	s.logSuccess("responses", fw.Target.Backend.Name, resp, run, cost, priced, start)
+}
+
+// meta is what a translated reply's Response object echoes.
+func (c *responsesCall) meta(t provider.Target) *responses.Meta {
+	return &responses.Meta{ID: c.id, CreatedAt: c.start.Unix(), Model: t.Model, Request: c.decoded}
+}
+
+// responsesDecoder decodes the body for translated targets, continuing the conversation of
+// previous_response_id from memory, and records the tools it had to drop on the run span.
+func (s *Server) responsesDecoder(call *responsesCall, run *spans.Run) provider.RequestDecoder {
+	return sync.OnceValues(func() (*llm.Request, error) {
+		r, err := responses.DecodeRequest(call.body)
+		if err != nil {
+			return nil, err
+		}
+		if id := r.PreviousResponseID; id != "" {
+			prev, ok := s.responsesMemory().conversations.get(id)
+			if !ok {
+				return nil, &paramError{param: "previous_response_id", msg: fmt.Sprintf(
+					"previous response %q is not known here: the model is served by a provider without stored responses, and this gateway keeps only its own recent responses; send the whole conversation as input instead", id)}
+			}
+			r.LLM.Messages = withPrevious(r.LLM.Messages, prev)
+		}
+		run.SetDroppedTools(r.DroppedTools)
+		call.decoded = r
+		return r.LLM, nil
+	})
+}
+
+// withPrevious puts an earlier conversation before the new input, after this request's own
+// instructions (which, as at OpenAI, are not inherited).
+func withPrevious(msgs, prev []llm.Message) []llm.Message {
+	n := 0
+	for n < len(msgs) && msgs[n].Role.IsInstruction() {
+		n++
+	}
+	out := make([]llm.Message, 0, len(msgs)+len(prev))
+	out = append(out, msgs[:n]...)
+	out = append(out, prev...)
+	return append(out, msgs[n:]...)
+}
+
+func (s *Server) responsesMemory() *responsesMemory {
+	s.respMemOnce.Do(func() { s.respMem = newResponsesMemory() })
+	return s.respMem
+}
+
+// rememberConversation keeps a translated response's conversation for previous_response_id,
+// unless the caller asked not to store it.
+func (s *Server) rememberConversation(call *responsesCall, resp *llm.Response) {
+	r := call.decoded
+	if r == nil || !r.Store {
+		return
+	}
+	msgs := make([]llm.Message, 0, len(r.LLM.Messages)+1)
+	for _, m := range r.LLM.Messages {
+		if !m.Role.IsInstruction() {
+			msgs = append(msgs, m)
+		}
+	}
+	msgs = append(msgs, replyTurn(resp))
+	s.responsesMemory().conversations.put(call.id, msgs, conversationSize(msgs))
+}
+
+// replyTurn is the reply as an assistant turn, reasoning included, so a continued
+// conversation replays it where the provider needs it (Anthropic's signed thinking).
+func replyTurn(resp *llm.Response) llm.Message {
+	m := resp.AssistantMessage()
+	if len(resp.Reasoning) == 0 {
+		return m
+	}
+	parts := make([]llm.Part, 0, len(resp.Reasoning)+len(m.Parts))
+	for i := range resp.Reasoning {
+		parts = append(parts, llm.Part{Type: llm.PartReasoning, Reasoning: &resp.Reasoning[i]})
+	}
+	m.Parts = append(parts, m.Parts...)
+	return m
+}
+
+// rememberOwner notes which provider stored a passed-through response.
+func (s *Server) rememberOwner(id string, t provider.Target) {
+	if id != "" {
+		s.responsesMemory().owners.put(id, t.Backend.Name, len(id)+len(t.Backend.Name))
+	}
+}
+
+// maxResponseIDBytes bounds the id in /v1/responses/{id}.
+const maxResponseIDBytes = 256
+
+// handleStoredResponse serves GET and DELETE /v1/responses/{id}: passed to the provider that
+// stored the response (the one this instance passed it through to, else the first provider
+// with the Responses API). A translated response is not stored anywhere but here: DELETE
+// forgets it; GET of one is a 404.
+func (s *Server) handleStoredResponse(ctx *fasthttp.RequestCtx, id string) {
+	start := time.Now()
+	sum := metrics.RequestSummary{Route: metrics.RouteResponses}
+	defer func() {
+		sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
+		s.obs.RequestDone(sum)
+	}()
+	rt := s.runtime.Load()
+	if !authorized(ctx, rt.AuthKeys) {
+		sum.Code = writeOpenAIError(ctx, errUnauthorized).Code
+		return
+	}
+	method := string(ctx.Method())
+	if method != fasthttp.MethodGet && method != fasthttp.MethodDelete {
+		sum.Code = writeOpenAIError(ctx, errMethod).Code
+		return
+	}
+	if id == "" || len(id) > maxResponseIDBytes || strings.ContainsAny(id, "/?#") {
+		sum.Code = writeOpenAIError(ctx, fmt.Errorf("%w: response id %q", errRouteNotFound, id)).Code
+		return
+	}
+	mem := s.responsesMemory()
+	if method == fasthttp.MethodDelete && mem.conversations.remove(id) {
+		ctx.SetContentType("application/json")
+		b := jsonw.String([]byte(`{"id":`), id)
+		ctx.Response.SetBodyRaw(append(b, `,"object":"response","deleted":true}`...))
+		return
+	}
+	if _, ok := mem.conversations.get(id); ok {
+		sum.Code = writeOpenAIError(ctx, fmt.Errorf("%w: response %q was translated for a provider that stores nothing; only previous_response_id can refer to it", errRouteNotFound, id)).Code
+		return
+	}
+	rd, ok := rt.Dispatcher.(responsesDispatcher)
+	if !ok {
+		sum.Code = writeOpenAIError(ctx, errNoResponses).Code
+		return
+	}
+	owner, _ := mem.owners.get(id)
+	callCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sr, err := rd.StoredResponse(callCtx, method, id, string(ctx.URI().QueryString()), owner)
+	if errors.Is(err, provider.ErrNoResponsesStore) {
+		err = fmt.Errorf("%w: response %q: no provider configured here stores responses", errRouteNotFound, id)
+	}
+	if err != nil {
+		sum.Code = writeOpenAIError(ctx, err).Code
+		return
+	}
+	if method == fasthttp.MethodDelete && sr.Status < 300 {
+		mem.owners.remove(id)
+	}
+	sum.Provider = sr.Provider
+	ctx.SetStatusCode(sr.Status)
+	ctx.SetContentType("application/json")
+	compressResponse(ctx, sr.Body)
+}
