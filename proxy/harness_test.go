@@ -132,6 +132,10 @@ type harnessOptions struct {
 	geminiReplies    []upstreamReply
 	authKeys         []string
 	extraYAML        string
+	// extraProviders and extraRoutes are YAML list entries added to providers and (first,
+	// so they win) to routes.
+	extraProviders string
+	extraRoutes    string
 	openAIKey        string
 	maxBody          int
 }
@@ -166,7 +170,9 @@ providers:
   - {name: anthropic, type: anthropic, base_url: "${FAKE_ANTHROPIC_URL}", api_key: sk-ant-test-key-0000000000, timeout: 2s}
   - {name: google, type: gemini, base_url: "${FAKE_GEMINI_URL}", api_key: AIzaTestKey00000000000000000, timeout: 2s}
   - {name: mock, type: mock}
+` + o.extraProviders + `
 routes:
+` + o.extraRoutes + `
   - {match: "mock-*", provider: mock}
   - {match: "gpt-*", provider: openai}
   - {match: "claude-*", provider: anthropic}

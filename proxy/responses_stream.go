@@ -134,8 +134,9 @@ func (r *responsesRelay) nextRaw() {
 	r.end(nil)
 }
 
-// appendStreamError ends a passed-through stream that broke with an error event, OpenAI's
-// in-stream error shape, so the client does not take it for a clean end.
+// appendStreamError ends a passed-through stream that broke with an error event, so the
+// client does not take it for a clean end. It has the documented top-level code and message,
+// and the nested error object that the OpenAI SDKs check every event for.
 func (r *responsesRelay) appendStreamError(dst []byte, err error) []byte {
 	c := classify(err)
 	_, typ, code := openAIErrorFields(c)
@@ -148,7 +149,13 @@ func (r *responsesRelay) appendStreamError(dst []byte, err error) []byte {
 	dst = jsonw.String(dst, code)
 	dst = append(dst, `,"message":`...)
 	dst = jsonw.String(dst, c.Message)
-	return append(dst, ",\"param\":null}\n\n"...)
+	dst = append(dst, `,"param":null,"error":{"type":`...)
+	dst = jsonw.String(dst, typ)
+	dst = append(dst, `,"code":`...)
+	dst = jsonw.String(dst, code)
+	dst = append(dst, `,"message":`...)
+	dst = jsonw.String(dst, c.Message)
+	return append(dst, ",\"param\":null}}\n\n"...)
 }
 
 // nextEvent encodes one canonical event of a translated stream.
