@@ -136,8 +136,8 @@ type harnessOptions struct {
 	// so they win) to routes.
 	extraProviders string
 	extraRoutes    string
-	openAIKey        string
-	maxBody          int
+	openAIKey      string
+	maxBody        int
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
