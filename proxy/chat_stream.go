@@ -13,7 +13,6 @@ import (
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/spans"
 	"github.com/tracegate/tracegate/translate/openai"
-	"github.com/tracegate/tracegate/translate/sse"
 	"github.com/valyala/fasthttp"
 )
 
@@ -42,8 +41,8 @@ type chatStream struct {
 }
 
 // startChatStream opens the upstream stream and, once it is open, makes the relay the response
-// body. Failures before the first byte get a normal error reply.
-func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spans.Run, runCtx context.Context, cs chatStream) {
+// body. A failure before the first byte is returned, for a normal error reply.
+func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spans.Run, runCtx context.Context, cs chatStream) error {
 	upstreamBody := cs.body
 	if !cs.includeUsage {
 		upstreamBody = openai.WithIncludeUsage(nil, cs.body)
@@ -52,97 +51,37 @@ func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spa
 	fs, err := rt.Dispatcher.ForwardStream(streamCtx, cs.model, upstreamBody, cs.decode, s.attemptObserver(run, nil))
 	if err != nil {
 		cancel()
-		c := writeOpenAIError(ctx, err)
-		run.End(spans.RunEnd{Err: err, ErrorType: c.Code})
-		s.logFailure("chat", cs.model, run, c, cs.start)
-		s.obs.RequestDone(metrics.RequestSummary{Route: metrics.RouteChat, Stream: true, Status: c.Status, Code: c.Code, Duration: time.Since(cs.start)})
-		return
+		return err
 	}
 	// The body belongs to the request ctx, which the relay outlives: keep none of it.
 	cs.body, cs.decode = nil, nil
-	r := &streamRelay{s: s, rt: rt, run: run, fs: fs, cancel: cancel, cs: cs}
-	if fs.Raw != nil {
-		r.sse = sse.NewReader(fs.Raw)
-	} else {
+	r := &streamRelay{relay: s.newRelay(rt, run, fs, cancel), cs: cs}
+	r.format = r
+	if r.sse == nil {
 		r.enc = openai.NewChunkEncoder("", "", time.Now().Unix(), cs.includeUsage)
 		r.fallbackID = "chatcmpl-" + strings.TrimPrefix(run.SpanID(), "sp_")
 	}
-	// The relay outlives this handler; it keeps the connection (for the disconnect watch),
-	// never ctx.
-	r.watch = watchDisconnect(ctx.Conn(), cancel)
-	ctx.SetContentType("text/event-stream")
-	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-cache")
-	ctx.Response.Header.Set("X-Accel-Buffering", "no")
-	s.streamBody(ctx, r)
+	s.serveRelay(ctx, &r.relay, r)
+	return nil
 }
 
-// streamRelay is the body of a streamed reply. fasthttp reads it after the handler returns and
-// writes each Read as one chunk, flushed at once, from the connection's own goroutine: a chunk
-// goes from the upstream socket to the client's without crossing a goroutine. fasthttp closes
-// it when the response is done or the client write failed; that ends the spans and reports.
+// streamRelay is the body of a streamed Chat Completions reply (see relay).
 type streamRelay struct {
-	s      *Server
-	rt     *Runtime
-	run    *spans.Run
-	fs     *provider.ForwardedStream
-	cancel context.CancelFunc
-	cs     chatStream
-	watch  *disconnectWatch
-
-	sse *sse.Reader // passed-through OpenAI stream
+	relay
+	cs chatStream
 
 	enc        *openai.ChunkEncoder // translated stream
 	fallbackID string
 	calls      map[int]*llm.ToolCall
 	order      []int
-
-	out      []byte // encoded bytes not yet handed to fasthttp
-	off      int
-	resp     llm.Response
-	err      error // what ended the upstream stream, nil for a clean end
-	ended    bool  // the upstream stream is over; Read returns io.EOF once out is drained
-	sentSome bool
-	closed   bool
-}
-
-// Read hands fasthttp the next encoded frames, reading the upstream as needed.
-func (r *streamRelay) Read(p []byte) (int, error) {
-	for r.off >= len(r.out) {
-		if r.ended {
-			return 0, io.EOF
-		}
-		r.out, r.off = r.out[:0], 0
-		if r.sse == nil {
-			r.nextEvent()
-			continue
-		}
-		r.nextRaw()
-		// Events that arrived together go out in one chunk and one flush.
-		for !r.ended && len(r.out) < coalesceLimit && r.sse.HasBufferedEvent() {
-			r.nextRaw()
-		}
-	}
-	n := copy(p, r.out[r.off:])
-	r.off += n
-	if !r.sentSome {
-		r.sentSome = true
-		r.run.FirstChunk()
-	}
-	return n, nil
-}
-
-func (r *streamRelay) end(err error) {
-	r.ended, r.err = true, err
+	resp       llm.Response
 }
 
 // nextRaw relays one event of an OpenAI-format stream as it came, reading its usage, and
 // drops the extra usage chunk when the client did not ask for it.
 func (r *streamRelay) nextRaw() {
-	ev, err := r.sse.Next()
+	ev, err := r.nextSSE()
 	if err != nil {
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			err = llm.ErrStreamTruncated
-		}
 		r.end(err)
 		return
 	}
@@ -214,58 +153,17 @@ func (r *streamRelay) nextEvent() {
 	r.out = r.enc.Encode(r.out, ev)
 }
 
-// Close is part of io.Closer for fasthttp; the work is in CloseWithError, which it calls
-// right after with the write error.
-func (r *streamRelay) Close() error { return nil }
-
 // CloseWithError ends the stream: it stops the upstream, ends the attempt and run spans,
 // prices the reply, logs and reports. writeErr is fasthttp's error writing to the client.
 func (r *streamRelay) CloseWithError(writeErr error) error {
-	if r.closed {
+	first, err := r.stopUpstream(writeErr)
+	if !first {
 		return nil
-	}
-	r.closed = true
-	r.watch.stop()
-	if r.ended && r.err == nil && writeErr == nil && !r.watch.clientGone() {
-		// A finished stream: read its end so the upstream connection is reused, bounded in
-		// case the provider does not close the response.
-		t := time.AfterFunc(drainTimeout, r.cancel)
-		r.fs.Close()
-		t.Stop()
-		r.cancel()
-	} else {
-		r.cancel() // drops the upstream connection: the request ends there too
-		r.fs.Close()
-	}
-	if r.sse != nil {
-		r.sse.Release()
-		r.sse = nil
-	}
-	err := r.err
-	if writeErr != nil || r.watch.clientGone() || !r.ended {
-		err = context.Canceled // the client went away (or the server stopped) mid-stream
 	}
 	resp := &r.resp
 	for _, i := range r.order {
 		resp.ToolCalls = append(resp.ToolCalls, *r.calls[i])
 	}
-	if resp.Model == "" {
-		resp.Model = r.fs.Target.Model
-	}
-	r.fs.Finish(resp, err)
-	s, cs := r.s, r.cs
-	cost, priced := priceFor(r.rt, r.fs.Target, resp)
-	sum := metrics.RequestSummary{Route: metrics.RouteChat, Stream: true, Status: fasthttp.StatusOK, Duration: time.Since(cs.start),
-		Provider: r.fs.Target.Backend.Name, Model: resp.Model, Usage: resp.Usage, Cost: cost, Priced: priced}
-	if err != nil {
-		c := classify(err)
-		sum.Code = c.Code
-		r.run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced, Err: err, ErrorType: c.Code})
-		s.logFailure("chat stream", cs.model, r.run, c, cs.start)
-	} else {
-		r.run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced})
-		s.logSuccess("chat stream", r.fs.Target.Backend.Name, resp, r.run, cost, priced, cs.start)
-	}
-	s.obs.RequestDone(sum)
+	r.report(metrics.RouteChat, "chat stream", r.cs.model, r.cs.start, resp, err)
 	return nil
 }

@@ -43,6 +43,10 @@ func benchServer(b *testing.B) (*fasthttp.Client, func()) {
 	chunk := `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}` + "\n\n"
 	stream := []byte(chunk + chunk + `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":2,"total_tokens":14}}` + "\n\ndata: [DONE]\n\n")
 	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		if h, ok := benchUpstreams[string(ctx.Path())]; ok { // other wire formats
+			h(ctx)
+			return
+		}
 		if bytes.Contains(ctx.PostBody(), []byte(`"stream":true`)) {
 			ctx.SetContentType("text/event-stream")
 			ctx.SetBody(stream)
@@ -55,7 +59,8 @@ func benchServer(b *testing.B) (*fasthttp.Client, func()) {
 
 	router, err := provider.NewRouter([]config.Provider{
 		{Name: "openai", Type: "openai", BaseURL: "http://" + upLn.Addr().String() + "/v1", APIKey: "sk-bench", Timeout: config.Duration(5e9)},
-	}, []config.Route{{Match: "*", Provider: "openai"}})
+		{Name: "anthropic", Type: "anthropic", BaseURL: "http://" + upLn.Addr().String(), APIKey: "sk-ant-bench", Timeout: config.Duration(5e9)},
+	}, []config.Route{{Match: "claude-*", Provider: "anthropic"}, {Match: "*", Provider: "openai"}})
 	if err != nil {
 		b.Fatal(err)
 	}

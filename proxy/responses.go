@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,9 +13,7 @@ import (
 	"github.com/tracegate/tracegate/metrics"
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/spans"
-	"github.com/tracegate/tracegate/translate/openai"
 	"github.com/tracegate/tracegate/translate/responses"
-	"github.com/valyala/bytebufferpool"
 	"github.com/valyala/fasthttp"
 )
 
@@ -46,7 +43,8 @@ type responsesCall struct {
 	model string
 	body  []byte
 	start time.Time
-	id    string // the id a translated reply gets
+	// spanID is the run span's id, from which a translated reply's id is made.
+	spanID string
 	// decode decodes the body once, for the first target that needs translation; decoded is
 	// the result, kept for the reply's echo and for the conversation memory.
 	decode  provider.RequestDecoder
@@ -66,80 +64,48 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx) {
 			s.obs.RequestDone(sum)
 		}
 	}()
-	rt := s.runtime.Load()
-	if !authorized(ctx, rt.AuthKeys) {
-		sum.Code = writeOpenAIError(ctx, errUnauthorized).Code
-		return
-	}
-	rd, ok := rt.Dispatcher.(responsesDispatcher)
+	c, ok := s.beginOpenAICall(ctx, &sum)
 	if !ok {
-		sum.Code = writeOpenAIError(ctx, errNoResponses).Code
 		return
 	}
-	body, err := requestBody(ctx, s.opts.MaxBodyBytes)
+	rd, ok := c.rt.Dispatcher.(responsesDispatcher)
+	if !ok {
+		s.failOpenAICall(ctx, &c, &sum, "responses", start, errNoResponses)
+		return
+	}
+	call := &responsesCall{model: c.model, body: c.body, start: start, spanID: c.run.SpanID()}
+	call.decode = s.responsesDecoder(call, c.run)
+	if c.stream {
+		if err := s.startResponsesStream(ctx, c.rt, rd, c.run, c.runCtx, call); err != nil {
+			s.failOpenAICall(ctx, &c, &sum, "responses", start, err)
+			return
+		}
+		streaming = true // the stream reports when it ends
+		return
+	}
+	fw, err := rd.ForwardResponses(c.runCtx, c.model, c.body, call.decode, s.attemptObserver(c.run, nil))
 	if err != nil {
-		sum.Code = writeOpenAIError(ctx, err).Code
+		s.failOpenAICall(ctx, &c, &sum, "responses", start, err)
 		return
 	}
-	// The Responses body shares Chat Completions' top-level model and stream members.
-	model, stream, _, err := openai.ScanRequest(body)
-	if err != nil {
-		sum.Code = writeOpenAIError(ctx, err).Code
-		return
-	}
-	sum.Stream = stream
-	runCtx, run, err := s.spans.StartRun(context.Background(), spans.RunStart{
-		Name:        "chat " + model,
-		Traceparent: string(ctx.Request.Header.Peek("traceparent")),
-		Model:       model,
-		Tags:        splitTags(ctx.Request.Header.Peek(headerTags)),
-		UserID:      string(ctx.Request.Header.Peek(headerUserID)),
-		SessionID:   string(ctx.Request.Header.Peek(headerSessionID)),
-	})
-	if err != nil {
-		sum.Code = writeOpenAIError(ctx, err).Code
-		return
-	}
-	ctx.Response.Header.Set("traceparent", run.Traceparent())
-	ctx.Response.Header.Set(headerSpanID, run.SpanID())
-	call := &responsesCall{model: model, body: body, start: start, id: "resp_" + strings.TrimPrefix(run.SpanID(), "sp_")}
-	call.decode = s.responsesDecoder(call, run)
-	if stream {
-		streaming = true
-		s.startResponsesStream(ctx, rt, rd, run, runCtx, call)
-		return
-	}
-	fw, err := rd.ForwardResponses(runCtx, model, body, call.decode, s.attemptObserver(run, nil))
-	if err != nil {
-		c := writeOpenAIError(ctx, err)
-		sum.Code = c.Code
-		run.End(spans.RunEnd{Err: err, ErrorType: c.Code})
-		s.logFailure("responses", model, run, c, start)
-		return
-	}
-	resp := fw.Response
-	cost, priced := priceFor(rt, fw.Target, resp)
-	run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced})
-	ctx.Response.Header.Set(headerCost, strconv.FormatFloat(roundUSD(cost), 'f', -1, 64))
-	ctx.SetContentType("application/json")
 	if fw.Raw != nil {
-		s.rememberOwner(resp.ID, fw.Target)
-		compressResponse(ctx, fw.Raw)
+		s.rememberOwner(fw.Response.ID, fw.Target)
 	} else {
-		resp.ID = call.id
-		s.rememberConversation(call, resp)
-		buf := bytebufferpool.Get()
-		buf.B = responses.EncodeResponse(buf.B[:0], resp, call.meta(fw.Target))
-		compressResponse(ctx, buf.B)
-		bytebufferpool.Put(buf)
+		fw.Response.ID = call.id()
+		s.rememberConversation(call, fw.Response)
 	}
-	sum.Provider, sum.Model, sum.Usage, sum.Cost, sum.Priced = fw.Target.Backend.Name, resp.Model, resp.Usage, cost, priced
-	s.logSuccess("responses", fw.Target.Backend.Name, resp, run, cost, priced, start)
+	s.replyOpenAICall(ctx, &c, fw, &sum, "responses", start, func(dst []byte, resp *llm.Response) []byte {
+		return responses.EncodeResponse(dst, resp, call.meta(fw.Target))
+	})
 }
+
+// id is a translated reply's id: the run span's, so that a response and its trace are one
+// look-up apart. Passed-through replies keep the provider's.
+func (c *responsesCall) id() string { return "resp_" + strings.TrimPrefix(c.spanID, "sp_") }
 
 // meta is what a translated reply's Response object echoes.
 func (c *responsesCall) meta(t provider.Target) *responses.Meta {
-	return &responses.Meta{ID: c.id, CreatedAt: c.start.Unix(), Model: t.Model, Request: c.decoded}
+	return &responses.Meta{ID: c.id(), CreatedAt: c.start.Unix(), Model: t.Model, Request: c.decoded}
 }
 
 // responsesDecoder decodes the body for translated targets, continuing the conversation of
@@ -196,7 +162,7 @@ func (s *Server) rememberConversation(call *responsesCall, resp *llm.Response) {
 		}
 	}
 	msgs = append(msgs, replyTurn(resp))
-	s.responsesMemory().conversations.put(call.id, msgs, conversationSize(msgs))
+	s.responsesMemory().conversations.put(call.id(), msgs, conversationSize(msgs))
 }
 
 // replyTurn is the reply as an assistant turn, reasoning included, so a continued

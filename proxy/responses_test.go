@@ -11,6 +11,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/responses"
+	"github.com/openai/openai-go/v3/shared"
 	"github.com/tracegate/tracegate/spans"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -421,5 +422,50 @@ func TestResponsesStoredResponse(t *testing.T) {
 	}
 	if len(h.upstream.requests()) != 3 {
 		t.Errorf("a translated response's GET or DELETE reached the OpenAI provider")
+	}
+}
+
+// Anthropic thinking reaches the client as a reasoning item with its signature in
+// encrypted_content, and the item sent back in the next turn reaches Anthropic as the signed
+// thinking block it must get.
+func TestResponsesAnthropicReasoning(t *testing.T) {
+	h := newResponsesHarness(t, harnessOptions{anthropicReplies: []upstreamReply{
+		sseReply(t, "anthropic/streaming_thinking.synthetic.sse"), okReply(t, "anthropic/plain_text.response.json")}})
+	params := responses.ResponseNewParams{Model: "claude-sonnet-4-5", Input: textInput("What is 27 * 453?"),
+		Reasoning: shared.ReasoningParam{Effort: shared.ReasoningEffortMedium, Summary: shared.ReasoningSummaryAuto}}
+	types, final, _ := streamEvents(t, h, params)
+	if !strings.Contains(strings.Join(types, " "), "response.reasoning_summary_text.delta") {
+		t.Errorf("events %v", types)
+	}
+	if len(final.Output) != 2 || final.Output[0].Type != "reasoning" || final.Output[1].Type != "message" {
+		t.Fatalf("output %+v", final.Output)
+	}
+	rs := final.Output[0]
+	if rs.EncryptedContent != "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds" || len(rs.Summary) != 1 ||
+		rs.Summary[0].Text != "27 * 453: 27*400 = 10800, 27*53 = 1431, sum 12231." {
+		t.Errorf("reasoning item %+v", rs)
+	}
+	sent := providerBody(t, h.anthropic.requests()[0].Body)
+	if th, _ := sent["thinking"].(map[string]any); th["type"] != "enabled" || th["budget_tokens"] != float64(8192) {
+		t.Errorf("anthropic got thinking %v", sent["thinking"])
+	}
+
+	replayed := responses.ResponseInputItemParamOfReasoning(rs.ID, []responses.ResponseReasoningItemSummaryParam{{Text: rs.Summary[0].Text}})
+	replayed.OfReasoning.EncryptedContent = openai.String(rs.EncryptedContent)
+	if _, err := h.client().Responses.New(context.Background(), responses.ResponseNewParams{Model: "claude-sonnet-4-5",
+		Reasoning: params.Reasoning,
+		Input: responses.ResponseNewParamsInputUnion{OfInputItemList: responses.ResponseInputParam{
+			responses.ResponseInputItemParamOfMessage("What is 27 * 453?", responses.EasyInputMessageRoleUser),
+			replayed,
+			responses.ResponseInputItemParamOfMessage(final.OutputText(), responses.EasyInputMessageRoleAssistant),
+			responses.ResponseInputItemParamOfMessage("And doubled?", responses.EasyInputMessageRoleUser),
+		}}}); err != nil {
+		t.Fatal(err)
+	}
+	msgs := providerBody(t, h.anthropic.requests()[1].Body)["messages"].([]any)
+	blocks := msgs[1].(map[string]any)["content"].([]any)
+	th := blocks[0].(map[string]any)
+	if th["type"] != "thinking" || th["signature"] != rs.EncryptedContent || blocks[1].(map[string]any)["text"] != "27 * 453 = 12,231" {
+		t.Errorf("anthropic got the assistant turn %v", blocks)
 	}
 }

@@ -1,0 +1,106 @@
+package proxy
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/tracegate/tracegate/llm"
+	"github.com/tracegate/tracegate/metrics"
+	"github.com/tracegate/tracegate/provider"
+	"github.com/tracegate/tracegate/spans"
+	"github.com/tracegate/tracegate/translate/openai"
+	"github.com/valyala/bytebufferpool"
+	"github.com/valyala/fasthttp"
+)
+
+// What the inference endpoints of the OpenAI surface (chat completions, responses) share:
+// checking and reading the request, the run span, and answering a finished call.
+
+// openAICall is a request past the checks every OpenAI-surface call makes.
+type openAICall struct {
+	rt           *Runtime
+	body         []byte
+	model        string
+	stream       bool
+	includeUsage bool
+	runCtx       context.Context
+	run          *spans.Run
+}
+
+// beginOpenAICall authorises the caller, reads the body, scans its model and stream flags
+// (top-level members both APIs share) and starts the run span. On failure it has answered
+// and recorded the code in sum, and returns false.
+func (s *Server) beginOpenAICall(ctx *fasthttp.RequestCtx, sum *metrics.RequestSummary) (openAICall, bool) {
+	c := openAICall{rt: s.runtime.Load()}
+	fail := func(err error) (openAICall, bool) {
+		sum.Code = writeOpenAIError(ctx, err).Code
+		return c, false
+	}
+	if !authorized(ctx, c.rt.AuthKeys) {
+		return fail(errUnauthorized)
+	}
+	var err error
+	if c.body, err = requestBody(ctx, s.opts.MaxBodyBytes); err != nil {
+		return fail(err)
+	}
+	if c.model, c.stream, c.includeUsage, err = openai.ScanRequest(c.body); err != nil {
+		return fail(err)
+	}
+	sum.Stream = c.stream
+	if c.runCtx, c.run, err = s.startOpenAIRun(ctx, c.model); err != nil {
+		return fail(err)
+	}
+	return c, true
+}
+
+// startOpenAIRun starts the run span of a call on the OpenAI surface ("chat {model}", the
+// GenAI convention for chat operations): attributed by the X-Tracegate-* headers, linked by
+// traceparent, and answered with traceparent and X-Tracegate-Span-Id.
+func (s *Server) startOpenAIRun(ctx *fasthttp.RequestCtx, model string) (context.Context, *spans.Run, error) {
+	runCtx, run, err := s.spans.StartRun(context.Background(), spans.RunStart{
+		Name:        "chat " + model,
+		Traceparent: string(ctx.Request.Header.Peek("traceparent")),
+		Model:       model,
+		Tags:        splitTags(ctx.Request.Header.Peek(headerTags)),
+		UserID:      string(ctx.Request.Header.Peek(headerUserID)),
+		SessionID:   string(ctx.Request.Header.Peek(headerSessionID)),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx.Response.Header.Set("traceparent", run.Traceparent())
+	ctx.Response.Header.Set(headerSpanID, run.SpanID())
+	return runCtx, run, nil
+}
+
+// failOpenAICall answers a call that failed before a reply (or a stream) began, and ends its
+// run span.
+func (s *Server) failOpenAICall(ctx *fasthttp.RequestCtx, c *openAICall, sum *metrics.RequestSummary, logName string, start time.Time, err error) {
+	cl := writeOpenAIError(ctx, err)
+	sum.Code = cl.Code
+	c.run.End(spans.RunEnd{Err: err, ErrorType: cl.Code})
+	s.logFailure(logName, c.model, c.run, cl, start)
+}
+
+// replyOpenAICall answers a finished non-streaming call: it prices the reply, ends the run
+// span, sets X-Tracegate-Cost-Usd and writes the passed-through body or, for a translated
+// reply, what encode makes of it.
+func (s *Server) replyOpenAICall(ctx *fasthttp.RequestCtx, c *openAICall, fw *provider.Forwarded, sum *metrics.RequestSummary,
+	logName string, start time.Time, encode func(dst []byte, resp *llm.Response) []byte) {
+	resp := fw.Response
+	cost, priced := priceFor(c.rt, fw.Target, resp)
+	c.run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced})
+	ctx.Response.Header.Set(headerCost, strconv.FormatFloat(roundUSD(cost), 'f', -1, 64))
+	ctx.SetContentType("application/json")
+	if fw.Raw != nil {
+		compressResponse(ctx, fw.Raw)
+	} else {
+		buf := bytebufferpool.Get()
+		buf.B = encode(buf.B[:0], resp)
+		compressResponse(ctx, buf.B)
+		bytebufferpool.Put(buf)
+	}
+	sum.Provider, sum.Model, sum.Usage, sum.Cost, sum.Priced = fw.Target.Backend.Name, resp.Model, resp.Usage, cost, priced
+	s.logSuccess(logName, fw.Target.Backend.Name, resp, c.run, cost, priced, start)
+}

@@ -1,0 +1,162 @@
+package proxy
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/tracegate/tracegate/llm"
+	"github.com/tracegate/tracegate/metrics"
+	"github.com/tracegate/tracegate/provider"
+	"github.com/tracegate/tracegate/spans"
+	"github.com/tracegate/tracegate/translate/sse"
+	"github.com/valyala/fasthttp"
+)
+
+// relay is what the body of every streamed reply shares, whatever its wire format. fasthttp
+// reads it after the handler returns and writes each Read as one chunk, flushed at once, from
+// the connection's own goroutine: a chunk goes from the upstream socket to the client's
+// without crossing a goroutine. fasthttp closes it when the response is done or the client
+// write failed; the format's CloseWithError then calls stopUpstream and report.
+type relay struct {
+	s      *Server
+	rt     *Runtime
+	run    *spans.Run
+	fs     *provider.ForwardedStream
+	cancel context.CancelFunc
+	watch  *disconnectWatch
+	sse    *sse.Reader // a passed-through stream; nil for a translated one
+	// format encodes the next upstream event into out, calling end when the stream is over.
+	format relayFormat
+
+	out      []byte // encoded bytes not yet handed to fasthttp
+	off      int
+	err      error // what ended the upstream stream, nil for a clean end
+	ended    bool  // the upstream stream is over; Read returns io.EOF once out is drained
+	sentSome bool
+	closed   bool
+}
+
+// newRelay is the shared part of the relay for the open stream fs.
+func (s *Server) newRelay(rt *Runtime, run *spans.Run, fs *provider.ForwardedStream, cancel context.CancelFunc) relay {
+	r := relay{s: s, rt: rt, run: run, fs: fs, cancel: cancel}
+	if fs.Raw != nil {
+		r.sse = sse.NewReader(fs.Raw)
+	}
+	return r
+}
+
+// serveRelay makes body, the format's relay built around r, the streamed response body. The
+// relay outlives the handler; it keeps the connection (for the disconnect watch), never ctx.
+func (s *Server) serveRelay(ctx *fasthttp.RequestCtx, r *relay, body fasthttp.ReadCloserWithError) {
+	r.watch = watchDisconnect(ctx.Conn(), r.cancel)
+	ctx.SetContentType("text/event-stream")
+	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-cache")
+	ctx.Response.Header.Set("X-Accel-Buffering", "no")
+	s.streamBody(ctx, body)
+}
+
+// relayFormat is a wire format's side of a relay.
+type relayFormat interface {
+	nextRaw()   // relay one event of a passed-through stream (sse)
+	nextEvent() // encode one canonical event of a translated stream (fs.Events)
+}
+
+func (r *relay) next() {
+	if r.sse == nil {
+		r.format.nextEvent()
+		return
+	}
+	r.format.nextRaw()
+}
+
+// nextSSE reads the next event of a passed-through stream; one that ends before its
+// terminal event reports llm.ErrStreamTruncated.
+func (r *relay) nextSSE() (sse.Event, error) {
+	ev, err := r.sse.Next()
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = llm.ErrStreamTruncated
+	}
+	return ev, err
+}
+
+// Read hands fasthttp the next encoded frames, reading the upstream as needed.
+func (r *relay) Read(p []byte) (int, error) {
+	for r.off >= len(r.out) {
+		if r.ended {
+			return 0, io.EOF
+		}
+		r.out, r.off = r.out[:0], 0
+		r.next()
+		// Passed-through events that arrived together go out in one chunk and one flush.
+		for r.sse != nil && !r.ended && len(r.out) < coalesceLimit && r.sse.HasBufferedEvent() {
+			r.next()
+		}
+	}
+	n := copy(p, r.out[r.off:])
+	r.off += n
+	if !r.sentSome {
+		r.sentSome = true
+		r.run.FirstChunk()
+	}
+	return n, nil
+}
+
+func (r *relay) end(err error) { r.ended, r.err = true, err }
+
+// Close is part of io.Closer for fasthttp; the work is in CloseWithError, which it calls
+// right after with the write error.
+func (r *relay) Close() error { return nil }
+
+// stopUpstream ends the upstream side once: a finished stream's end is read so its connection
+// is reused (bounded, in case the provider does not close the response), an unfinished one is
+// dropped, which ends the request there too. It returns what ended the stream as the caller
+// sees it (context.Canceled when the client went away mid-stream); first is false when the
+// relay was already closed. writeErr is fasthttp's error writing to the client.
+func (r *relay) stopUpstream(writeErr error) (first bool, err error) {
+	if r.closed {
+		return false, nil
+	}
+	r.closed = true
+	r.watch.stop()
+	if r.ended && r.err == nil && writeErr == nil && !r.watch.clientGone() {
+		t := time.AfterFunc(drainTimeout, r.cancel)
+		r.fs.Close()
+		t.Stop()
+		r.cancel()
+	} else {
+		r.cancel()
+		r.fs.Close()
+	}
+	if r.sse != nil {
+		r.sse.Release()
+		r.sse = nil
+	}
+	if writeErr != nil || r.watch.clientGone() || !r.ended {
+		return true, context.Canceled // the client went away (or the server stopped) mid-stream
+	}
+	return true, r.err
+}
+
+// report ends the attempt and run spans with the assembled reply, prices it, logs and
+// reports the request. logName names the stream in the log ("chat stream").
+func (r *relay) report(route, logName, model string, start time.Time, resp *llm.Response, err error) {
+	if resp.Model == "" {
+		resp.Model = r.fs.Target.Model
+	}
+	r.fs.Finish(resp, err)
+	s := r.s
+	cost, priced := priceFor(r.rt, r.fs.Target, resp)
+	sum := metrics.RequestSummary{Route: route, Stream: true, Status: fasthttp.StatusOK, Duration: time.Since(start),
+		Provider: r.fs.Target.Backend.Name, Model: resp.Model, Usage: resp.Usage, Cost: cost, Priced: priced}
+	if err != nil {
+		c := classify(err)
+		sum.Code = c.Code
+		r.run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced, Err: err, ErrorType: c.Code})
+		s.logFailure(logName, model, r.run, c, start)
+	} else {
+		r.run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced})
+		s.logSuccess(logName, r.fs.Target.Backend.Name, resp, r.run, cost, priced, start)
+	}
+	s.obs.RequestDone(sum)
+}
