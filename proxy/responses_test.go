@@ -469,3 +469,86 @@ func TestResponsesAnthropicReasoning(t *testing.T) {
 		t.Errorf("anthropic got the assistant turn %v", blocks)
 	}
 }
+
+// A passed-through Responses call that keeps failing falls back to an Anthropic model, which
+// is translated; attribution headers land on the run span as on chat completions.
+func TestResponsesFallbackAndAttribution(t *testing.T) {
+	fail := upstreamReply{Status: 500, Body: []byte(`{"error":{"message":"boom","type":"server_error","code":null}}`)}
+	h := newResponsesHarness(t, harnessOptions{replies: []upstreamReply{fail},
+		anthropicReplies: []upstreamReply{okReply(t, "anthropic/plain_text.response.json")},
+		extraYAML:        "fallbacks: {gpt-5.4: [claude-sonnet-4-5]}\n"})
+	resp, err := h.client().Responses.New(context.Background(), responses.ResponseNewParams{Model: "gpt-5.4", Input: textInput("Hi")},
+		option.WithHeader("X-Tracegate-Tags", "a,b"), option.WithHeader("X-Tracegate-User-Id", "u1"),
+		option.WithHeader("X-Tracegate-Session-Id", "s1"),
+		option.WithHeader("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(resp.ID, "resp_") || resp.OutputText() == "" || len(h.upstream.requests()) != 2 {
+		t.Errorf("reply %s %q after %d OpenAI attempts", resp.ID, resp.OutputText(), len(h.upstream.requests()))
+	}
+	run := findSpan(t, h, "chat gpt-5.4", trace.SpanKindServer)
+	if run.SpanContext().TraceID().String() != "0af7651916cd43dd8448eb211c80319c" || attr(run, "user.id").AsString() != "u1" ||
+		attr(run, "session.id").AsString() != "s1" || len(attr(run, "tracegate.tags").AsStringSlice()) != 2 {
+		t.Errorf("run span %v", run.Attributes())
+	}
+	attempts := 0
+	for _, s := range h.spans.GetSpans().Snapshots() {
+		if s.SpanKind() == trace.SpanKindClient {
+			attempts++
+		}
+	}
+	if attempts != 3 {
+		t.Errorf("%d attempt spans, want 2 OpenAI and 1 Anthropic", attempts)
+	}
+}
+
+func TestResponsesGeminiToolCall(t *testing.T) {
+	h := newResponsesHarness(t, harnessOptions{geminiReplies: []upstreamReply{okReply(t, "gemini/tool_call.response.json")}})
+	resp, err := h.client().Responses.New(context.Background(), responses.ResponseNewParams{Model: "gemini-2.0-flash",
+		Input: textInput("10 / 2?"), Tools: []responses.ToolUnionParam{{OfFunction: &responses.FunctionToolParam{
+			Name: "customDivide", Parameters: map[string]any{"type": "object"}, Strict: openai.Bool(false)}}},
+		Text: responses.ResponseTextConfigParam{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Output) != 1 || resp.Output[0].Type != "function_call" || resp.Output[0].Name != "customDivide" ||
+		resp.Usage.InputTokens != 17 || resp.Usage.OutputTokens != 6 {
+		t.Fatalf("reply %+v", resp)
+	}
+	var args map[string]float64
+	if err := json.Unmarshal([]byte(resp.Output[0].Arguments.OfString), &args); err != nil || args["numerator"] != 10 {
+		t.Errorf("arguments %q", resp.Output[0].Arguments.OfString)
+	}
+	sent := providerBody(t, h.gemini.requests()[0].Body)
+	if tools, _ := sent["tools"].([]any); len(tools) != 1 {
+		t.Errorf("gemini got %v", sent)
+	}
+}
+
+// text.format json_schema reaches Anthropic as its structured output; a reply cut at
+// max_tokens is an incomplete response.
+func TestResponsesStructuredOutputAndIncomplete(t *testing.T) {
+	cut := []byte(`{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"{\"city\":\"Pa"}],
+	"stop_reason":"max_tokens","usage":{"input_tokens":20,"output_tokens":5}}`)
+	h := newResponsesHarness(t, harnessOptions{anthropicReplies: []upstreamReply{{Status: 200, Body: cut}}})
+	resp, err := h.client().Responses.New(context.Background(), responses.ResponseNewParams{Model: "claude-sonnet-4-5",
+		Input: textInput("Capital of France as JSON"), MaxOutputTokens: openai.Int(5),
+		Text: responses.ResponseTextConfigParam{Format: responses.ResponseFormatTextConfigUnionParam{
+			OfJSONSchema: &responses.ResponseFormatTextJSONSchemaConfigParam{Name: "city",
+				Schema: map[string]any{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Status != "incomplete" || resp.IncompleteDetails.Reason != "max_output_tokens" || resp.MaxOutputTokens != 5 {
+		t.Errorf("status %s %+v", resp.Status, resp.IncompleteDetails)
+	}
+	if resp.Text.Format.Type != "json_schema" || resp.Text.Format.Name != "city" {
+		t.Errorf("echoed format %+v", resp.Text.Format)
+	}
+	sent := providerBody(t, h.anthropic.requests()[0].Body)
+	oc, _ := sent["output_config"].(map[string]any)
+	if f, _ := oc["format"].(map[string]any); f["type"] != "json_schema" || sent["max_tokens"] != float64(5) {
+		t.Errorf("anthropic got %v", sent)
+	}
+}

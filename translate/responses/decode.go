@@ -204,11 +204,6 @@ func (d *decoder) boolean(name string, v *fastjson.Value) bool {
 	return false
 }
 
-// hostedTools are the Responses API's built-in tools, which run on OpenAI's side.
-func isHostedTool(typ string) bool {
-	return typ != "function" && typ != "namespace"
-}
-
 func (d *decoder) tools(v *fastjson.Value) {
 	if v.Type() == fastjson.TypeNull {
 		return
