@@ -180,7 +180,7 @@ func replyTurn(resp *llm.Response) llm.Message {
 	return m
 }
 
-// rememberOwner notes which provider stored a passed-through response.
+// rememberOwner notes which provider a passed-through response came from, for GET and DELETE.
 func (s *Server) rememberOwner(id string, t provider.Target) {
 	if id != "" {
 		s.responsesMemory().owners.put(id, t.Backend.Name, len(id)+len(t.Backend.Name))

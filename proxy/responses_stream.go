@@ -62,7 +62,9 @@ func (r *responsesRelay) nextRaw() {
 	sc := responses.ScanEvent(ev.Name, ev.Data)
 	if sc.ID != "" && r.resp.ID == "" {
 		r.resp.ID = sc.ID
-		r.s.rememberOwner(sc.ID, r.fs.Target)
+		if sc.Stored {
+			r.s.rememberOwner(sc.ID, r.fs.Target)
+		}
 	}
 	if sc.Model != "" {
 		r.resp.Model = sc.Model

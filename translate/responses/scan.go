@@ -23,6 +23,8 @@ type Scanned struct {
 	Err *llm.UpstreamError
 	// Finish is derived as the Responses API implies it (there is no finish_reason).
 	Finish llm.FinishReason
+	// Stored is the response's store flag: false when the provider keeps nothing to fetch.
+	Stored bool
 }
 
 // ScanReply reads a Response object body. ok is false when it is not a JSON object.
@@ -40,6 +42,7 @@ func ScanReply(body []byte) (s Scanned, ok bool) {
 func scanResponse(v *fastjson.Value, s *Scanned) {
 	s.ID = string(v.GetStringBytes("id"))
 	s.Model = string(v.GetStringBytes("model"))
+	s.Stored = v.Get("store") == nil || v.GetBool("store") // OpenAI stores unless told not to
 	if u := v.Get("usage"); u != nil && u.Type() == fastjson.TypeObject {
 		s.Usage = usageFrom(u)
 	}
