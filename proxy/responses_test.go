@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -550,5 +551,50 @@ func TestResponsesStructuredOutputAndIncomplete(t *testing.T) {
 	oc, _ := sent["output_config"].(map[string]any)
 	if f, _ := oc["format"].(map[string]any); f["type"] != "json_schema" || sent["max_tokens"] != float64(5) {
 		t.Errorf("anthropic got %v", sent)
+	}
+}
+
+// A client that leaves a translated stream cancels the provider's request at once, and the
+// run span records it, even while the provider is silent.
+func TestResponsesClientDisconnectCancelsUpstream(t *testing.T) {
+	chunks := [][]byte{[]byte("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"claude-sonnet-4-5\",\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n")}
+	for i := 0; i < 20; i++ {
+		chunks = append(chunks, []byte("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}\n\n"))
+	}
+	h := newResponsesHarness(t, harnessOptions{anthropicReplies: []upstreamReply{{
+		Status: 200, Header: map[string]string{"Content-Type": "text/event-stream"}, Chunks: chunks, ChunkDelay: time.Minute}}})
+	ctx, cancel := context.WithCancel(context.Background())
+	st := h.client().Responses.NewStreaming(ctx, responses.ResponseNewParams{Model: "claude-sonnet-4-5", Input: textInput("Hi")})
+	if !st.Next() || st.Current().Type != "response.created" {
+		t.Fatalf("no first event: %v", st.Err())
+	}
+	cancel()
+	st.Close()
+	select {
+	case <-h.anthropic.cancelled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the provider's request was not cancelled after the client left")
+	}
+	run := waitSpan(t, h, "chat claude-sonnet-4-5", trace.SpanKindServer)
+	if run.Status().Code.String() != "Error" || attr(run, "error.type").AsString() == "" {
+		t.Errorf("run span status %v error.type %v", run.Status(), attr(run, "error.type"))
+	}
+}
+
+// An Anthropic stream that breaks with an error event ends the client's stream with
+// response.failed carrying the error and the text so far, never a clean completion.
+func TestResponsesTranslatedStreamFailure(t *testing.T) {
+	head := "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"claude-sonnet-4-5\",\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n" +
+		"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n" +
+		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hal\"}}\n\n"
+	body := append([]byte(head), fixture(t, "anthropic/error_overloaded_midstream.synthetic.sse")...)
+	h := newResponsesHarness(t, harnessOptions{anthropicReplies: []upstreamReply{{Status: 200, Header: map[string]string{"Content-Type": "text/event-stream"}, Body: body}}})
+	types, final, _ := streamEvents(t, h, responses.ResponseNewParams{Model: "claude-sonnet-4-5", Input: textInput("Hi")})
+	if types[len(types)-1] != "response.failed" || final.Status != "failed" || final.Error.Message != "Overloaded" || final.OutputText() != "Hal" {
+		t.Errorf("events %v, final %+v", types, final)
+	}
+	run := waitSpan(t, h, "chat claude-sonnet-4-5", trace.SpanKindServer)
+	if run.Status().Code.String() != "Error" {
+		t.Errorf("run span status %v", run.Status())
 	}
 }
