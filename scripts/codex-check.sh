@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Optional, by hand: checks Codex CLI (npm @openai/codex, which ships its native binary) through
-# tracegate with wire_api = "responses", on an OpenAI-Responses route and on an Anthropic route,
+# tracegate with wire_api = "responses", on an OpenAI-Responses route, an Anthropic route and a
+# Chat-Completions-only route (wire_api: chat),
 # against scripts/codexcheck's fake provider on loopback. Each route must go round Codex's shell
 # tool loop: a tool call, Codex runs `echo`, and the final answer quotes its output.
 # Not part of CI: it downloads Codex from npm. Usage: scripts/codex-check.sh [codex-version]
@@ -23,7 +24,9 @@ registry: {sources: [{type: file, path: ./prompts}]}
 providers:
   - {name: openai, type: openai, base_url: "http://$fake/v1", api_key: sk-fake}
   - {name: anthropic, type: anthropic, base_url: "http://$fake", api_key: sk-ant-fake}
+  - {name: local, type: openai, wire_api: chat, base_url: "http://$fake/v1", api_key: sk-local-fake}
 routes:
+  - {match: "local-*", provider: local}
   - {match: "gpt-*", provider: openai}
   - {match: "claude-*", provider: anthropic}
 spans: {exporter: none}
@@ -41,7 +44,7 @@ request_max_retries = 0
 stream_max_retries = 0
 TOML
 status=0
-for model in gpt-5.4 claude-sonnet-4-5; do
+for model in gpt-5.4 claude-sonnet-4-5 local-llama; do
 	out="$work/$model.out"
 	( cd "$work/project" && HOME="$work/home" CODEX_HOME="$work/home/.codex" TRACEGATE_KEY=x timeout 120 \
 		"$work/node_modules/.bin/codex" exec -m "$model" --skip-git-repo-check --dangerously-bypass-approvals-and-sandbox \

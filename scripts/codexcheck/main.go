@@ -1,7 +1,8 @@
 // Command codexcheck is a fake model provider for checking Codex CLI through tracegate by
 // hand (scripts/codex-check.sh): on loopback it answers OpenAI Responses requests
-// (POST /v1/responses) and Anthropic Messages requests (POST /v1/messages) with fixture-shaped
-// streams. A first turn gets a call of the shell tool Codex offers; a turn that carries the
+// (POST /v1/responses), Anthropic Messages requests (POST /v1/messages) and Chat Completions
+// requests (POST /v1/chat/completions, for a provider with wire_api chat) with
+// fixture-shaped streams. A first turn gets a call of the shell tool Codex offers; a turn that carries the
 // tool's result gets a final answer quoting it, so the output shows the loop went round.
 package main
 
@@ -54,6 +55,13 @@ func main() {
 		log.Printf("messages request %d: %d bytes, tool result: %v", i, len(body), strings.Contains(string(body), "tool_result"))
 		streamMessages(w, body)
 	})
+	mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) {
+		body := readBody(w, r)
+		i := n.Add(1)
+		save("chat", i, body)
+		log.Printf("chat request %d: %d bytes, tool result: %v", i, len(body), strings.Contains(string(body), `"role":"tool"`))
+		streamChat(w, body)
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		log.Printf("unexpected %s %s", r.Method, r.URL)
 		http.Error(w, `{"error":{"message":"not found","type":"invalid_request_error"}}`, http.StatusNotFound)
@@ -79,13 +87,16 @@ func readBody(w http.ResponseWriter, r *http.Request) []byte {
 func shellCall(body []byte) (name, args string) {
 	var req struct {
 		Tools []struct {
-			Name string `json:"name"`
+			Name     string `json:"name"`
+			Function struct {
+				Name string `json:"name"`
+			} `json:"function"` // the Chat Completions shape
 		} `json:"tools"`
 	}
 	_ = json.Unmarshal(body, &req)
 	names := map[string]bool{}
 	for _, t := range req.Tools {
-		names[t.Name] = true
+		names[t.Name], names[t.Function.Name] = true, true
 	}
 	switch {
 	case names["exec_command"]:
@@ -99,7 +110,8 @@ func shellCall(body []byte) (name, args string) {
 
 // toolOutput reports whether the conversation carries a tool result with the marker.
 func toolOutput(body []byte) bool {
-	return strings.Contains(string(body), marker) && (strings.Contains(string(body), "function_call_output") || strings.Contains(string(body), "tool_result"))
+	b := string(body)
+	return strings.Contains(b, marker) && (strings.Contains(b, "function_call_output") || strings.Contains(b, "tool_result") || strings.Contains(b, `"role":"tool"`))
 }
 
 func send(w http.ResponseWriter, event string, data any) {
@@ -159,4 +171,25 @@ func streamMessages(w http.ResponseWriter, body []byte) {
 	send(w, "content_block_stop", map[string]any{"type": "content_block_stop", "index": 0})
 	send(w, "message_delta", map[string]any{"type": "message_delta", "delta": map[string]any{"stop_reason": stop}, "usage": map[string]any{"output_tokens": 89}})
 	send(w, "message_stop", map[string]any{"type": "message_stop"})
+}
+
+func streamChat(w http.ResponseWriter, body []byte) {
+	chunk := func(delta map[string]any, finish any) {
+		send(w, "", map[string]any{"id": "chatcmpl-fake1", "object": "chat.completion.chunk", "created": 1, "model": "local",
+			"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}})
+	}
+	finish := "stop"
+	if toolOutput(body) {
+		chunk(map[string]any{"role": "assistant", "content": "The tool printed " + marker + "."}, nil)
+	} else {
+		name, args := shellCall(body)
+		finish = "tool_calls"
+		chunk(map[string]any{"role": "assistant", "tool_calls": []any{map[string]any{"index": 0, "id": "call_fake1", "type": "function",
+			"function": map[string]any{"name": name, "arguments": ""}}}}, nil)
+		chunk(map[string]any{"tool_calls": []any{map[string]any{"index": 0, "function": map[string]any{"arguments": args}}}}, nil)
+	}
+	chunk(map[string]any{}, finish)
+	send(w, "", map[string]any{"id": "chatcmpl-fake1", "object": "chat.completion.chunk", "created": 1, "model": "local", "choices": []any{},
+		"usage": map[string]any{"prompt_tokens": 300, "completion_tokens": 20, "total_tokens": 320}})
+	fmt.Fprint(w, "data: [DONE]\n\n")
 }
