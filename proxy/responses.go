@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -211,7 +212,12 @@ func (s *Server) handleStoredResponse(ctx *fasthttp.RequestCtx, id string) {
 		sum.Code = writeOpenAIError(ctx, errMethod).Code
 		return
 	}
-	if id == "" || len(id) > maxResponseIDBytes || strings.ContainsAny(id, "/?#") {
+	if strings.IndexByte(id, '%') >= 0 {
+		if unescaped, err := url.PathUnescape(id); err == nil {
+			id = unescaped // the provider is sent the id escaped once, as the client meant it
+		}
+	}
+	if id == "" || len(id) > maxResponseIDBytes || strings.ContainsAny(id, "/?#%") {
 		sum.Code = writeOpenAIError(ctx, fmt.Errorf("%w: response id %q", errRouteNotFound, id)).Code
 		return
 	}
