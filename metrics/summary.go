@@ -15,12 +15,13 @@ const (
 	RouteRun     = "run"
 	RoutePrompts = "prompts"
 	RouteChat    = "chat_completions"
-	// RouteResponses is the OpenAI Responses API (/v1/responses and /v1/responses/{id}).
-	RouteResponses = "responses"
-	RouteModels    = "models"
-	RouteOps       = "ops"
-	RouteUnknown   = "unknown"
+	RouteModels  = "models"
+	RouteOps     = "ops"
+	RouteUnknown = "unknown"
 )
+
+// RouteResponses is the OpenAI Responses API (/v1/responses and /v1/responses/{id}).
+const RouteResponses = "responses"
 
 // RequestSummary describes one finished inbound request.
 type RequestSummary struct {
