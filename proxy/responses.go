@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tracegate/tracegate/internal/jsonw"
@@ -46,10 +45,13 @@ type responsesCall struct {
 	start time.Time
 	// spanID is the run span's id, from which a translated reply's id is made.
 	spanID string
-	// decode decodes the body once, for the first target that needs translation; decoded is
-	// the result, kept for the reply's echo and for the conversation memory.
-	decode  provider.RequestDecoder
-	decoded *responses.Request
+	s      *Server
+	run    *spans.Run
+	// decoded is the body decoded for the first target that needed translation (decode), kept
+	// for the reply's echo and for the conversation memory; decodeErr is its error.
+	decoded   *responses.Request
+	decodeErr error
+	triedOnce bool
 }
 
 // handleResponses serves POST /v1/responses. Targets that speak the Responses API get the
@@ -74,8 +76,7 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx) {
 		s.failOpenAICall(ctx, &c, &sum, "responses", start, errNoResponses)
 		return
 	}
-	call := &responsesCall{model: c.model, body: c.body, start: start, spanID: c.run.SpanID()}
-	call.decode = s.responsesDecoder(call, c.run)
+	call := &responsesCall{model: c.model, body: c.body, start: start, spanID: c.run.SpanID(), s: s, run: c.run}
 	if c.stream {
 		if err := s.startResponsesStream(ctx, c.rt, rd, c.run, c.runCtx, call); err != nil {
 			s.failOpenAICall(ctx, &c, &sum, "responses", start, err)
@@ -109,26 +110,35 @@ func (c *responsesCall) meta(t provider.Target) *responses.Meta {
 	return &responses.Meta{ID: c.id(), CreatedAt: c.start.Unix(), Model: t.Model, Request: c.decoded}
 }
 
-// responsesDecoder decodes the body for translated targets, continuing the conversation of
+// decode decodes the body for translated targets, once however many targets ask (the
+// dispatcher asks from the request's goroutine only), continuing the conversation of
 // previous_response_id from memory, and records the tools it had to drop on the run span.
-func (s *Server) responsesDecoder(call *responsesCall, run *spans.Run) provider.RequestDecoder {
-	return sync.OnceValues(func() (*llm.Request, error) {
-		r, err := responses.DecodeRequest(call.body)
-		if err != nil {
-			return nil, err
+func (c *responsesCall) decode() (*llm.Request, error) {
+	if !c.triedOnce {
+		c.triedOnce = true
+		c.decoded, c.decodeErr = c.decodeBody()
+	}
+	if c.decodeErr != nil {
+		return nil, c.decodeErr
+	}
+	return c.decoded.LLM, nil
+}
+
+func (c *responsesCall) decodeBody() (*responses.Request, error) {
+	r, err := responses.DecodeRequest(c.body)
+	if err != nil {
+		return nil, err
+	}
+	if id := r.PreviousResponseID; id != "" {
+		prev, ok := c.s.responsesMemory().conversations.get(id)
+		if !ok {
+			return nil, &paramError{param: "previous_response_id", msg: fmt.Sprintf(
+				"previous response %q is not known here: the model is served by a provider without stored responses, and this gateway keeps only its own recent responses; send the whole conversation as input instead", id)}
 		}
-		if id := r.PreviousResponseID; id != "" {
-			prev, ok := s.responsesMemory().conversations.get(id)
-			if !ok {
-				return nil, &paramError{param: "previous_response_id", msg: fmt.Sprintf(
-					"previous response %q is not known here: the model is served by a provider without stored responses, and this gateway keeps only its own recent responses; send the whole conversation as input instead", id)}
-			}
-			r.LLM.Messages = withPrevious(r.LLM.Messages, prev)
-		}
-		run.SetDroppedTools(r.DroppedTools)
-		call.decoded = r
-		return r.LLM, nil
-	})
+		r.LLM.Messages = withPrevious(r.LLM.Messages, prev)
+	}
+	c.run.SetDroppedTools(r.DroppedTools)
+	return r, nil
 }
 
 // withPrevious puts an earlier conversation before the new input, after this request's own

@@ -23,7 +23,7 @@ func (s *Server) startResponsesStream(ctx *fasthttp.RequestCtx, rt *Runtime, rd 
 		return err
 	}
 	// The body belongs to the request ctx, which the relay outlives: keep none of it.
-	call.body, call.decode = nil, nil
+	call.body = nil
 	r := &responsesRelay{relay: s.newRelay(rt, run, fs, cancel), call: call}
 	r.format = r
 	if r.sse == nil {
