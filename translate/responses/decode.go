@@ -28,6 +28,8 @@ type Request struct {
 	// Namespaces maps a flattened tool's name to the namespace it was declared in, so a call
 	// to it goes back with its namespace.
 	Namespaces map[string]string
+	// CustomTools names the custom (free-form input) tools, sent as functions (custom.go).
+	CustomTools map[string]bool
 }
 
 // Limits on what one request may hold, so a hostile body cannot make the decoder allocate
@@ -250,6 +252,8 @@ func (d *decoder) tool(path string, t *fastjson.Value, namespace string) {
 			d.out.Namespaces[tool.Name] = namespace
 		}
 		d.out.LLM.Tools = append(d.out.LLM.Tools, tool)
+	case "custom":
+		d.customTool(path, t)
 	case "namespace":
 		if namespace != "" {
 			d.fail("%s: namespaces do not nest", path)
@@ -439,7 +443,9 @@ func (d *decoder) item(i int, it *fastjson.Value) {
 		d.callNames[callID] = name
 		m := d.assistant()
 		m.Parts = append(m.Parts, llm.Part{Type: llm.PartToolCall, ToolCall: llm.ToolCall{ID: callID, Name: name, Arguments: args}})
-	case "function_call_output":
+	case "custom_tool_call":
+		d.customCall(i, it)
+	case "function_call_output", "custom_tool_call_output":
 		callID := string(it.GetStringBytes("call_id"))
 		if callID == "" {
 			d.fail("input[%d].call_id is required", i)

@@ -30,6 +30,7 @@ type itemKind uint8
 const (
 	itemMessage itemKind = iota + 1
 	itemCall
+	itemCustomCall // a call of a custom tool (custom.go)
 	itemReasoning
 )
 
@@ -52,7 +53,7 @@ func itemID(prefix, respID string, index int) string {
 
 // itemsOf lays out a complete reply as output items: reasoning, then text, then tool calls,
 // the order every supported provider produces them in.
-func itemsOf(resp *llm.Response, respID string) []item {
+func itemsOf(resp *llm.Response, respID string, custom map[string]bool) []item {
 	items := make([]item, 0, len(resp.Reasoning)+1+len(resp.ToolCalls))
 	for _, r := range resp.Reasoning {
 		items = append(items, item{kind: itemReasoning, id: itemID("rs_", respID, len(items)), text: r.Text, reasoning: r})
@@ -61,9 +62,19 @@ func itemsOf(resp *llm.Response, respID string) []item {
 		items = append(items, item{kind: itemMessage, id: itemID("msg_", respID, len(items)), text: resp.Text})
 	}
 	for _, c := range resp.ToolCalls {
-		items = append(items, item{kind: itemCall, id: itemID("fc_", respID, len(items)), call: c, args: c.Arguments})
+		kind, prefix := callKind(custom, c.Name)
+		items = append(items, item{kind: kind, id: itemID(prefix, respID, len(items)), call: c, args: c.Arguments})
 	}
 	return items
+}
+
+// callKind says whether a call of the named tool is a function or a custom tool call, and
+// the prefix of its item id.
+func callKind(custom map[string]bool, name string) (itemKind, string) {
+	if custom[name] {
+		return itemCustomCall, "ctc_"
+	}
+	return itemCall, "fc_"
 }
 
 // EncodeResponse appends the Response object for a complete canonical reply.
@@ -73,7 +84,11 @@ func EncodeResponse(dst []byte, resp *llm.Response, m *Meta) []byte {
 		mm.Model = resp.Model
 		m = &mm
 	}
-	return appendResponse(dst, m, statusOf(resp.FinishReason), resp.FinishReason, itemsOf(resp, m.ID), &resp.Usage, nil)
+	var custom map[string]bool
+	if m.Request != nil {
+		custom = m.Request.CustomTools
+	}
+	return appendResponse(dst, m, statusOf(resp.FinishReason), resp.FinishReason, itemsOf(resp, m.ID, custom), &resp.Usage, nil)
 }
 
 func statusOf(f llm.FinishReason) string {
@@ -285,6 +300,22 @@ func appendItem(dst []byte, it *item, done bool, namespaces map[string]string) [
 		if tok := replayToken(it.reasoning.Signature, it.reasoning.Redacted); done && tok != "" {
 			dst = append(dst, `,"encrypted_content":`...)
 			dst = jsonw.String(dst, tok)
+		}
+		return append(dst, '}')
+	case itemCustomCall:
+		dst = append(dst, `{"id":`...)
+		dst = jsonw.String(dst, it.id)
+		dst = append(dst, `,"type":"custom_tool_call","status":`...)
+		dst = append(dst, status...)
+		dst = append(dst, `,"call_id":`...)
+		dst = jsonw.String(dst, it.call.ID)
+		dst = append(dst, `,"name":`...)
+		dst = jsonw.String(dst, it.call.Name)
+		dst = append(dst, `,"input":`...)
+		if done {
+			dst = appendCustomInput(dst, argsText(it.args))
+		} else {
+			dst = append(dst, `""`...)
 		}
 		return append(dst, '}')
 	case itemCall:

@@ -41,7 +41,7 @@ func (e *StreamEncoder) Response() *llm.Response {
 		case itemMessage:
 			r.Text += it.text
 			r.HasText = true
-		case itemCall:
+		case itemCall, itemCustomCall:
 			c := it.call
 			c.Arguments = argsText(it.args)
 			r.ToolCalls = append(r.ToolCalls, c)
@@ -103,8 +103,8 @@ func (e *StreamEncoder) openItem(dst []byte, it item) []byte {
 	i := len(e.items)
 	prefix := "msg_"
 	switch it.kind {
-	case itemCall:
-		prefix = "fc_"
+	case itemCall, itemCustomCall:
+		it.kind, prefix = callKind(e.customTools(), it.call.Name)
 	case itemReasoning:
 		prefix = "rs_"
 	}
@@ -130,6 +130,13 @@ func (e *StreamEncoder) openItem(dst []byte, it item) []byte {
 		dst = end(dst)
 	}
 	return dst
+}
+
+func (e *StreamEncoder) customTools() map[string]bool {
+	if e.meta.Request == nil {
+		return nil
+	}
+	return e.meta.Request.CustomTools
 }
 
 func (e *StreamEncoder) nsMap() map[string]string {
@@ -168,6 +175,13 @@ func (e *StreamEncoder) closeOpen(dst []byte) []byte {
 		dst = jsonw.String(dst, it.call.Name)
 		dst = append(dst, `,"arguments":`...)
 		dst = jsonw.String(dst, argsText(it.args))
+		dst = end(dst)
+	case itemCustomCall:
+		// Its arguments stream as JSON around the input, so the input goes out whole here.
+		dst = e.begin(dst, "response.custom_tool_call_input.done")
+		dst = e.itemHeader(dst, i)
+		dst = append(dst, `,"input":`...)
+		dst = appendCustomInput(dst, argsText(it.args))
 		dst = end(dst)
 	case itemReasoning:
 		dst = e.begin(dst, "response.reasoning_summary_text.done")
@@ -250,7 +264,7 @@ func (e *StreamEncoder) Encode(dst []byte, ev llm.StreamEvent) []byte {
 			return dst
 		}
 		e.items[i].args = append(e.items[i].args, ev.Text...)
-		if i != e.open {
+		if i != e.open || e.items[i].kind == itemCustomCall {
 			return dst // its item is closed: the arguments reach the client in the final object
 		}
 		dst = e.begin(dst, "response.function_call_arguments.delta")

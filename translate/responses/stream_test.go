@@ -194,3 +194,46 @@ func TestEncodeResponse(t *testing.T) {
 		t.Errorf("redacted reasoning does not round-trip: %v %+v", err, r)
 	}
 }
+
+// A custom tool (free-form input, like Codex's apply_patch) goes to the target as a function
+// with one string parameter and comes back as a custom_tool_call item, in both directions.
+func TestCustomTools(t *testing.T) {
+	r, err := DecodeRequest([]byte(`{"model":"m","tools":[{"type":"custom","name":"apply_patch","description":"Patch files.",
+	"format":{"type":"grammar","syntax":"lark","definition":"start: \"*** Begin Patch\""}}],
+	"input":[{"role":"user","content":"fix it"},{"type":"custom_tool_call","call_id":"c1","name":"apply_patch","input":"*** Begin Patch\n"},
+	{"type":"custom_tool_call_output","call_id":"c1","output":"Done"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tool := r.LLM.Tools[0]
+	if tool.Name != "apply_patch" || !strings.Contains(tool.Description, "lark grammar") || !strings.Contains(string(tool.Parameters), `"input"`) {
+		t.Errorf("tool %+v", tool)
+	}
+	call := r.LLM.Messages[1].ToolCalls()[0]
+	if string(call.Arguments) != `{"input":"*** Begin Patch\n"}` || r.LLM.Messages[2].ToolName != "apply_patch" {
+		t.Errorf("replayed call %s, result %+v", call.Arguments, r.LLM.Messages[2])
+	}
+	m := testMeta()
+	m.Request = r
+	e := NewStreamEncoder(m)
+	out := e.Encode(nil, llm.StreamEvent{Type: llm.EventToolCallStart, ToolCallID: "c2", ToolName: "apply_patch"})
+	out = e.Encode(out, llm.StreamEvent{Type: llm.EventToolCallDelta, Text: `{"input":"*** Begin`})
+	out = e.Encode(out, llm.StreamEvent{Type: llm.EventToolCallDelta, Text: ` Patch\n"}`})
+	out = e.Finish(out)
+	evs := checkWire(t, out)
+	var types []string
+	for _, u := range evs {
+		types = append(types, u.Type)
+	}
+	if strings.Join(types, " ") != "response.created response.in_progress response.output_item.added response.custom_tool_call_input.done response.output_item.done response.completed" {
+		t.Errorf("events %v", types)
+	}
+	final := evs[len(evs)-1].Response.Output[0]
+	if final.Type != "custom_tool_call" || final.Input != "*** Begin Patch\n" || final.CallID != "c2" {
+		t.Errorf("item %+v", final)
+	}
+	raw := EncodeResponse(nil, e.Response(), &m)
+	if !strings.Contains(string(raw), `"type":"custom_tool_call"`) || !strings.Contains(string(raw), `"input":"*** Begin Patch\n"`) {
+		t.Errorf("response %s", raw)
+	}
+}
