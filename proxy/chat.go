@@ -29,37 +29,29 @@ const (
 // through (only model, stream and stream_options are read, and usage on the way back); other
 // targets are translated both ways.
 func (s *Server) handleChat(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
-	sum := metrics.RequestSummary{Route: metrics.RouteChat}
-	streaming := false
-	defer func() {
-		if !streaming { // a stream reports when it ends, in its writer
-			sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
-			s.obs.RequestDone(sum)
-		}
-	}()
-	c, ok := s.beginOpenAICall(ctx, &sum)
-	if !ok {
-		return
-	}
+	s.serveOpenAICall(ctx, metrics.RouteChat, "chat", s.chatCompletion)
+}
+
+// chatCompletion serves one POST /v1/chat/completions past its checks.
+func (s *Server) chatCompletion(c *openAICall) (streaming bool) {
 	decode := provider.OnceDecoder(c.body)
 	if c.stream {
-		err := s.startChatStream(ctx, c.rt, c.run, c.runCtx, chatStream{
-			model: c.model, body: c.body, includeUsage: c.includeUsage, decode: decode, start: start,
+		err := s.startChatStream(c.ctx, c.rt, c.run, c.runCtx, chatStream{
+			model: c.model, body: c.body, includeUsage: c.includeUsage, decode: decode, start: c.start,
 		})
 		if err != nil {
-			s.failOpenAICall(ctx, &c, &sum, "chat", start, err)
-			return
+			s.failOpenAICall(c, err)
+			return false
 		}
-		streaming = true // the stream reports when it ends
-		return
+		return true
 	}
 	fw, err := c.rt.Dispatcher.Forward(c.runCtx, c.model, c.body, decode, s.attemptObserver(c.run, nil))
 	if err != nil {
-		s.failOpenAICall(ctx, &c, &sum, "chat", start, err)
-		return
+		s.failOpenAICall(c, err)
+		return false
 	}
-	s.replyOpenAICall(ctx, &c, fw, &sum, "chat", start, encodeChatResponse)
+	s.replyOpenAICall(c, fw, encodeChatResponse)
+	return false
 }
 
 func encodeChatResponse(dst []byte, resp *llm.Response) []byte {

@@ -17,8 +17,12 @@ import (
 // What the inference endpoints of the OpenAI surface (chat completions, responses) share:
 // checking and reading the request, the run span, and answering a finished call.
 
-// openAICall is a request past the checks every OpenAI-surface call makes.
+// openAICall is one call on the OpenAI surface, past the checks every such call makes.
 type openAICall struct {
+	ctx          *fasthttp.RequestCtx
+	start        time.Time
+	logName      string // the call's name in log lines ("chat")
+	sum          metrics.RequestSummary
 	rt           *Runtime
 	body         []byte
 	model        string
@@ -28,30 +32,47 @@ type openAICall struct {
 	run          *spans.Run
 }
 
+// serveOpenAICall checks and reads the request (beginOpenAICall), hands it to handle, and
+// reports it to the metrics when it ends, unless handle started a stream (it returns true),
+// which reports itself when it ends.
+func (s *Server) serveOpenAICall(ctx *fasthttp.RequestCtx, route, logName string, handle func(c *openAICall) (streaming bool)) {
+	c := &openAICall{ctx: ctx, start: time.Now(), logName: logName, sum: metrics.RequestSummary{Route: route}}
+	streaming := false
+	defer func() {
+		if !streaming {
+			c.sum.Status, c.sum.Duration = ctx.Response.StatusCode(), time.Since(c.start)
+			s.obs.RequestDone(c.sum)
+		}
+	}()
+	if s.beginOpenAICall(c) {
+		streaming = handle(c)
+	}
+}
+
 // beginOpenAICall authorises the caller, reads the body, scans its model and stream flags
 // (top-level members both APIs share) and starts the run span. On failure it has answered
-// and recorded the code in sum, and returns false.
-func (s *Server) beginOpenAICall(ctx *fasthttp.RequestCtx, sum *metrics.RequestSummary) (openAICall, bool) {
-	c := openAICall{rt: s.runtime.Load()}
-	fail := func(err error) (openAICall, bool) {
-		sum.Code = writeOpenAIError(ctx, err).Code
-		return c, false
+// and recorded the code, and returns false.
+func (s *Server) beginOpenAICall(c *openAICall) bool {
+	c.rt = s.runtime.Load()
+	fail := func(err error) bool {
+		c.sum.Code = writeOpenAIError(c.ctx, err).Code
+		return false
 	}
-	if !authorized(ctx, c.rt.AuthKeys) {
+	if !authorized(c.ctx, c.rt.AuthKeys) {
 		return fail(errUnauthorized)
 	}
 	var err error
-	if c.body, err = requestBody(ctx, s.opts.MaxBodyBytes); err != nil {
+	if c.body, err = requestBody(c.ctx, s.opts.MaxBodyBytes); err != nil {
 		return fail(err)
 	}
 	if c.model, c.stream, c.includeUsage, err = openai.ScanRequest(c.body); err != nil {
 		return fail(err)
 	}
-	sum.Stream = c.stream
-	if c.runCtx, c.run, err = s.startOpenAIRun(ctx, c.model); err != nil {
+	c.sum.Stream = c.stream
+	if c.runCtx, c.run, err = s.startOpenAIRun(c.ctx, c.model); err != nil {
 		return fail(err)
 	}
-	return c, true
+	return true
 }
 
 // startOpenAIRun starts the run span of a call on the OpenAI surface ("chat {model}", the
@@ -76,19 +97,18 @@ func (s *Server) startOpenAIRun(ctx *fasthttp.RequestCtx, model string) (context
 
 // failOpenAICall answers a call that failed before a reply (or a stream) began, and ends its
 // run span.
-func (s *Server) failOpenAICall(ctx *fasthttp.RequestCtx, c *openAICall, sum *metrics.RequestSummary, logName string, start time.Time, err error) {
-	cl := writeOpenAIError(ctx, err)
-	sum.Code = cl.Code
+func (s *Server) failOpenAICall(c *openAICall, err error) {
+	cl := writeOpenAIError(c.ctx, err)
+	c.sum.Code = cl.Code
 	c.run.End(spans.RunEnd{Err: err, ErrorType: cl.Code})
-	s.logFailure(logName, c.model, c.run, cl, start)
+	s.logFailure(c.logName, c.model, c.run, cl, c.start)
 }
 
 // replyOpenAICall answers a finished non-streaming call: it prices the reply, ends the run
 // span, sets X-Tracegate-Cost-Usd and writes the passed-through body or, for a translated
 // reply, what encode makes of it.
-func (s *Server) replyOpenAICall(ctx *fasthttp.RequestCtx, c *openAICall, fw *provider.Forwarded, sum *metrics.RequestSummary,
-	logName string, start time.Time, encode func(dst []byte, resp *llm.Response) []byte) {
-	resp := fw.Response
+func (s *Server) replyOpenAICall(c *openAICall, fw *provider.Forwarded, encode func(dst []byte, resp *llm.Response) []byte) {
+	ctx, resp := c.ctx, fw.Response
 	cost, priced := priceFor(c.rt, fw.Target, resp)
 	c.run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced})
 	ctx.Response.Header.Set(headerCost, strconv.FormatFloat(roundUSD(cost), 'f', -1, 64))
@@ -101,6 +121,7 @@ func (s *Server) replyOpenAICall(ctx *fasthttp.RequestCtx, c *openAICall, fw *pr
 		compressResponse(ctx, buf.B)
 		bytebufferpool.Put(buf)
 	}
+	sum := &c.sum
 	sum.Provider, sum.Model, sum.Usage, sum.Cost, sum.Priced = fw.Target.Backend.Name, resp.Model, resp.Usage, cost, priced
-	s.logSuccess(logName, fw.Target.Backend.Name, resp, c.run, cost, priced, start)
+	s.logSuccess(c.logName, fw.Target.Backend.Name, resp, c.run, cost, priced, c.start)
 }

@@ -58,37 +58,28 @@ type responsesCall struct {
 // body passed through (model rewritten only when routing changed it; usage read back from
 // the reply or the terminal stream event); other targets are translated both ways.
 func (s *Server) handleResponses(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
-	sum := metrics.RequestSummary{Route: metrics.RouteResponses}
-	streaming := false
-	defer func() {
-		if !streaming { // a stream reports when it ends, in its relay
-			sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
-			s.obs.RequestDone(sum)
-		}
-	}()
-	c, ok := s.beginOpenAICall(ctx, &sum)
-	if !ok {
-		return
-	}
+	s.serveOpenAICall(ctx, metrics.RouteResponses, "responses", s.createResponse)
+}
+
+// createResponse serves one POST /v1/responses past its checks.
+func (s *Server) createResponse(c *openAICall) (streaming bool) {
 	rd, ok := c.rt.Dispatcher.(responsesDispatcher)
 	if !ok {
-		s.failOpenAICall(ctx, &c, &sum, "responses", start, errNoResponses)
-		return
+		s.failOpenAICall(c, errNoResponses)
+		return false
 	}
-	call := &responsesCall{model: c.model, body: c.body, start: start, spanID: c.run.SpanID(), s: s, run: c.run}
+	call := &responsesCall{model: c.model, body: c.body, start: c.start, spanID: c.run.SpanID(), s: s, run: c.run}
 	if c.stream {
-		if err := s.startResponsesStream(ctx, c.rt, rd, c.run, c.runCtx, call); err != nil {
-			s.failOpenAICall(ctx, &c, &sum, "responses", start, err)
-			return
+		if err := s.startResponsesStream(c.ctx, c.rt, rd, c.run, c.runCtx, call); err != nil {
+			s.failOpenAICall(c, err)
+			return false
 		}
-		streaming = true // the stream reports when it ends
-		return
+		return true
 	}
 	fw, err := rd.ForwardResponses(c.runCtx, c.model, c.body, call.decode, s.attemptObserver(c.run, nil))
 	if err != nil {
-		s.failOpenAICall(ctx, &c, &sum, "responses", start, err)
-		return
+		s.failOpenAICall(c, err)
+		return false
 	}
 	if fw.Raw != nil {
 		s.rememberOwner(fw.Response.ID, fw.Target)
@@ -96,9 +87,10 @@ func (s *Server) handleResponses(ctx *fasthttp.RequestCtx) {
 		fw.Response.ID = call.id()
 		s.rememberConversation(call, fw.Response)
 	}
-	s.replyOpenAICall(ctx, &c, fw, &sum, "responses", start, func(dst []byte, resp *llm.Response) []byte {
+	s.replyOpenAICall(c, fw, func(dst []byte, resp *llm.Response) []byte {
 		return responses.EncodeResponse(dst, resp, call.meta(fw.Target))
 	})
+	return false
 }
 
 // id is a translated reply's id: the run span's, so that a response and its trace are one
