@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/tracegate/tracegate/llm"
@@ -32,17 +33,24 @@ type openAICall struct {
 	run          *spans.Run
 }
 
+// openAICalls recycles calls: handle is a func value, so a call would otherwise escape to
+// the heap on every request.
+var openAICalls = sync.Pool{New: func() any { return new(openAICall) }}
+
 // serveOpenAICall checks and reads the request (beginOpenAICall), hands it to handle, and
 // reports it to the metrics when it ends, unless handle started a stream (it returns true),
 // which reports itself when it ends.
 func (s *Server) serveOpenAICall(ctx *fasthttp.RequestCtx, route, logName string, handle func(c *openAICall) (streaming bool)) {
-	c := &openAICall{ctx: ctx, start: time.Now(), logName: logName, sum: metrics.RequestSummary{Route: route}}
+	c := openAICalls.Get().(*openAICall)
+	*c = openAICall{ctx: ctx, start: time.Now(), logName: logName, sum: metrics.RequestSummary{Route: route}}
 	streaming := false
 	defer func() {
 		if !streaming {
 			c.sum.Status, c.sum.Duration = ctx.Response.StatusCode(), time.Since(c.start)
 			s.obs.RequestDone(c.sum)
 		}
+		*c = openAICall{} // handle keeps none of it: a stream copies what it needs
+		openAICalls.Put(c)
 	}()
 	if s.beginOpenAICall(c) {
 		streaming = handle(c)
