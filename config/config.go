@@ -66,6 +66,10 @@ type Provider struct {
 	Headers map[string]string `yaml:"headers"`
 	// Cloud holds the keys of the azure, bedrock and vertex types (config/cloud.go).
 	Cloud `yaml:",inline"`
+	// WireAPI says which OpenAI API an openai-type provider serves Responses requests with:
+	// "responses" (the default: it has /responses, bodies pass through) or "chat" (only
+	// /chat/completions, as most OpenAI-compatible servers: Responses are translated).
+	WireAPI string `yaml:"wire_api"`
 	// APIKeyVar is the environment variable api_key was expanded from, so that a missing key
 	// can be reported by name. Set by Load, not by the file.
 	APIKeyVar string `yaml:"-"`

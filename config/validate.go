@@ -93,6 +93,9 @@ func (c *Config) Validate() error {
 		if p.Timeout < 0 {
 			bad("providers[%d] (%s).timeout must not be negative", i, p.Name)
 		}
+		if _, err := p.ServesResponses(); err != nil {
+			bad("providers[%d] (%s).wire_api: %w", i, p.Name, err)
+		}
 	}
 	if len(c.Providers) == 0 {
 		bad("providers: at least one provider is required")

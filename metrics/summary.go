@@ -22,6 +22,9 @@ const (
 	RouteUnknown  = "unknown"
 )
 
+// RouteResponses is the OpenAI Responses API (/v1/responses and /v1/responses/{id}).
+const RouteResponses = "responses"
+
 // RequestSummary describes one finished inbound request.
 type RequestSummary struct {
 	Route    string

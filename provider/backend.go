@@ -40,6 +40,8 @@ type Backend struct {
 	// byModel, when set, picks the variant of the backend that serves a model (Vertex AI
 	// serves Gemini and Anthropic models in different wire formats).
 	byModel func(model string) *Backend
+	// servesResponses marks an OpenAI-format backend that has the Responses API (wire_api).
+	servesResponses bool
 }
 
 // NewBackend builds a backend from its configuration.
@@ -57,6 +59,10 @@ func NewBackend(p config.Provider) (*Backend, error) {
 	}
 	if b.Timeout <= 0 {
 		b.Timeout = 120 * time.Second
+	}
+	var err error
+	if b.servesResponses, err = p.ServesResponses(); err != nil {
+		return nil, fmt.Errorf("provider %q: wire_api %w", p.Name, err)
 	}
 	if b.Kind == KindMock {
 		b.Host = "mock"

@@ -70,19 +70,46 @@ func OnceDecoder(body []byte) RequestDecoder {
 
 // Forward sends an OpenAI Chat Completions body for model.
 func (d *Dispatcher) Forward(ctx context.Context, model string, body []byte, decode RequestDecoder, observe AttemptObserver) (*Forwarded, error) {
+	return d.forward(ctx, chatPassthrough, model, body, decode, observe)
+}
+
+// ForwardStream opens a stream for an OpenAI Chat Completions body with "stream": true. The
+// body should already ask for usage (stream_options.include_usage) so the cost is known.
+func (d *Dispatcher) ForwardStream(ctx context.Context, model string, body []byte, decode RequestDecoder, observe AttemptObserver) (*ForwardedStream, error) {
+	return d.forwardStream(ctx, chatPassthrough, model, body, decode, observe)
+}
+
+// passthrough is an inbound wire format that some backends take as it is: which ones, where
+// it goes, and how a passed-through reply is read for spans and pricing.
+type passthrough struct {
+	accepts func(*Backend) bool
+	// path is where a passed-through body goes, below the target's base URL.
+	path func(t Target, stream bool) string
+	scan func(raw []byte, requested string) *llm.Response
+}
+
+var chatPassthrough = &passthrough{
+	accepts: (*Backend).speaksOpenAI,
+	path:    func(t Target, stream bool) string { return t.Backend.codec.path(t.Model, stream) },
+	scan:    scanReply,
+}
+
+// forward sends body to each target in turn (retries, fallbacks): as it is where the target
+// accepts the format, else decoded and translated.
+func (d *Dispatcher) forward(ctx context.Context, w *passthrough, model string, body []byte, decode RequestDecoder, observe AttemptObserver) (*Forwarded, error) {
 	var out *Forwarded
 	err := d.each(ctx, model, false, observe, func(ctx context.Context, t Target, end func(*llm.Response, error)) error {
-		if !t.Backend.speaksOpenAI() {
+		if !w.accepts(t.Backend) {
 			var err error
 			out, err = completeTranslated(ctx, t, decode, end)
 			return err
 		}
-		raw, headers, err := forwardRaw(ctx, t, t.Backend.codec.path(t.Model, false), withTargetModel(body, model, t.Backend.wireModel(t.Model)))
+		raw, headers, err := forwardRaw(ctx, t, w.path(t, false), withTargetModel(body, model, t.Backend.wireModel(t.Model)))
 		if err != nil {
 			end(nil, err)
 			return err
 		}
-		resp := scanReply(raw, t.Model)
+		resp := w.scan(raw, t.Model)
 		end(resp, nil)
 		out = &Forwarded{Target: t, Raw: raw, Response: resp, Headers: headers}
 		return nil
@@ -90,12 +117,11 @@ func (d *Dispatcher) Forward(ctx context.Context, model string, body []byte, dec
 	return out, err
 }
 
-// ForwardStream opens a stream for an OpenAI Chat Completions body with "stream": true. The
-// body should already ask for usage (stream_options.include_usage) so the cost is known.
-func (d *Dispatcher) ForwardStream(ctx context.Context, model string, body []byte, decode RequestDecoder, observe AttemptObserver) (*ForwardedStream, error) {
+// forwardStream is forward for a streaming body.
+func (d *Dispatcher) forwardStream(ctx context.Context, w *passthrough, model string, body []byte, decode RequestDecoder, observe AttemptObserver) (*ForwardedStream, error) {
 	var out *ForwardedStream
 	err := d.each(ctx, model, true, observe, func(ctx context.Context, t Target, end func(*llm.Response, error)) error {
-		if !t.Backend.speaksOpenAI() {
+		if !w.accepts(t.Backend) {
 			var err error
 			out, err = streamTranslated(ctx, t, decode, end)
 			return err
@@ -104,7 +130,7 @@ func (d *Dispatcher) ForwardStream(ctx context.Context, model string, body []byt
 			end(nil, err)
 			return err
 		}
-		rc, err := t.Backend.postStream(ctx, t.Backend.codec.path(t.Model, true), withTargetModel(body, model, t.Backend.wireModel(t.Model)))
+		rc, err := t.Backend.postStream(ctx, w.path(t, true), withTargetModel(body, model, t.Backend.wireModel(t.Model)))
 		if err != nil {
 			end(nil, err)
 			return err

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/spans"
 	"github.com/tracegate/tracegate/translate/openai"
-	"github.com/valyala/bytebufferpool"
 	"github.com/valyala/fasthttp"
 )
 
@@ -31,78 +29,33 @@ const (
 // through (only model, stream and stream_options are read, and usage on the way back); other
 // targets are translated both ways.
 func (s *Server) handleChat(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
-	sum := metrics.RequestSummary{Route: metrics.RouteChat}
-	streaming := false
-	defer func() {
-		if !streaming { // a stream reports when it ends, in its writer
-			sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
-			s.obs.RequestDone(sum)
-		}
-	}()
-	rt := s.runtime.Load()
-	if !authorized(ctx, rt.AuthKeys) {
-		sum.Code = writeOpenAIError(ctx, errUnauthorized).Code
-		return
-	}
-	body, err := requestBody(ctx, s.opts.MaxBodyBytes)
-	if err != nil {
-		sum.Code = writeOpenAIError(ctx, err).Code
-		return
-	}
-	model, stream, includeUsage, err := openai.ScanRequest(body)
-	if err != nil {
-		sum.Code = writeOpenAIError(ctx, err).Code
-		return
-	}
-	sum.Stream = stream
-	runCtx, run, err := s.spans.StartRun(context.Background(), spans.RunStart{
-		Name:        "chat " + model,
-		Traceparent: string(ctx.Request.Header.Peek("traceparent")),
-		Model:       model,
-		Tags:        splitTags(ctx.Request.Header.Peek(headerTags)),
-		UserID:      string(ctx.Request.Header.Peek(headerUserID)),
-		SessionID:   string(ctx.Request.Header.Peek(headerSessionID)),
-	})
-	if err != nil {
-		sum.Code = writeOpenAIError(ctx, err).Code
-		return
-	}
-	ctx.Response.Header.Set("traceparent", run.Traceparent())
-	ctx.Response.Header.Set(headerSpanID, run.SpanID())
-	decode := provider.OnceDecoder(body)
-	if stream {
-		streaming = true // the stream reports when it ends
-		s.startChatStream(ctx, rt, run, runCtx, chatStream{
-			model: model, body: body, includeUsage: includeUsage, decode: decode, start: start,
-		})
-		return
-	}
+	s.serveOpenAICall(ctx, metrics.RouteChat, "chat", s.chatCompletion)
+}
 
-	fw, err := rt.Dispatcher.Forward(runCtx, model, body, decode, s.attemptObserver(run, nil))
+// chatCompletion serves one POST /v1/chat/completions past its checks.
+func (s *Server) chatCompletion(c *openAICall) (streaming bool) {
+	decode := provider.OnceDecoder(c.body)
+	if c.stream {
+		err := s.startChatStream(c.ctx, c.rt, c.run, c.runCtx, chatStream{
+			model: c.model, body: c.body, includeUsage: c.includeUsage, decode: decode, start: c.start,
+		})
+		if err != nil {
+			s.failOpenAICall(c, err)
+			return false
+		}
+		return true
+	}
+	fw, err := c.rt.Dispatcher.Forward(c.runCtx, c.model, c.body, decode, s.attemptObserver(c.run, nil))
 	if err != nil {
-		c := writeOpenAIError(ctx, err)
-		sum.Code = c.Code
-		run.End(spans.RunEnd{Err: err, ErrorType: c.Code})
-		s.logFailure("chat", model, run, c, start)
-		return
+		s.failOpenAICall(c, err)
+		return false
 	}
-	resp := fw.Response
-	cost, priced := priceFor(rt, fw.Target, resp)
-	run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced})
-	ctx.Response.Header.Set(headerCost, strconv.FormatFloat(roundUSD(cost), 'f', -1, 64))
-	ctx.SetContentType("application/json")
-	if fw.Raw != nil {
-		writeUpstreamHeaders(ctx, fw.Headers)
-		compressResponse(ctx, fw.Raw)
-	} else {
-		buf := bytebufferpool.Get()
-		buf.B = openai.EncodeResponse(buf.B[:0], resp, time.Now().Unix())
-		compressResponse(ctx, buf.B)
-		bytebufferpool.Put(buf)
-	}
-	sum.Provider, sum.Model, sum.Usage, sum.Cost, sum.Priced = fw.Target.Backend.Name, resp.Model, resp.Usage, cost, priced
-	s.logSuccess("chat", fw.Target.Backend.Name, resp, run, cost, priced, start)
+	s.replyOpenAICall(c, fw, encodeChatResponse)
+	return false
+}
+
+func encodeChatResponse(dst []byte, resp *llm.Response) []byte {
+	return openai.EncodeResponse(dst, resp, time.Now().Unix())
 }
 
 // priceFor prices a reply: the model that served it first, then the model asked for, then

@@ -13,7 +13,6 @@ import (
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/spans"
 	"github.com/tracegate/tracegate/translate/openai"
-	"github.com/tracegate/tracegate/translate/sse"
 	"github.com/valyala/fasthttp"
 )
 
@@ -42,8 +41,8 @@ type chatStream struct {
 }
 
 // startChatStream opens the upstream stream and, once it is open, makes the relay the response
-// body. Failures before the first byte get a normal error reply.
-func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spans.Run, runCtx context.Context, cs chatStream) {
+// body. A failure before the first byte is returned, for a normal error reply.
+func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spans.Run, runCtx context.Context, cs chatStream) error {
 	upstreamBody := cs.body
 	if !cs.includeUsage {
 		upstreamBody = openai.WithIncludeUsage(nil, cs.body)
@@ -52,69 +51,37 @@ func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spa
 	fs, err := rt.Dispatcher.ForwardStream(streamCtx, cs.model, upstreamBody, cs.decode, s.attemptObserver(run, nil))
 	if err != nil {
 		cancel()
-		s.streamNotOpened(run, metrics.RouteChat, "chat", cs.model, writeOpenAIError(ctx, err), err, cs.start)
-		return
+		return err
 	}
 	// The body belongs to the request ctx, which the relay outlives: keep none of it.
 	cs.body, cs.decode = nil, nil
-	r := &streamRelay{s: s, rt: rt, run: run, fs: fs, cancel: cancel, cs: cs}
-	if fs.Raw != nil {
-		writeUpstreamHeaders(ctx, fs.Headers)
-		r.sse = sse.NewReader(fs.Raw)
-	} else {
+	r := &streamRelay{relay: s.newRelay(rt, run, fs, cancel), cs: cs}
+	r.format = r
+	if r.sse == nil {
 		r.enc = openai.NewChunkEncoder("", "", time.Now().Unix(), cs.includeUsage)
 		r.fallbackID = "chatcmpl-" + strings.TrimPrefix(run.SpanID(), "sp_")
 	}
-	// The relay outlives this handler; it keeps the connection (for the disconnect watch),
-	// never ctx.
-	r.watch = watchDisconnect(ctx.Conn(), cancel)
-	s.sendStream(ctx, r)
+	s.serveRelay(ctx, &r.relay, r)
+	return nil
 }
 
-// streamRelay is the body of a streamed reply. fasthttp reads it after the handler returns and
-// writes each Read as one chunk, flushed at once, from the connection's own goroutine: a chunk
-// goes from the upstream socket to the client's without crossing a goroutine. fasthttp closes
-// it when the response is done or the client write failed; that ends the spans and reports.
+// streamRelay is the body of a streamed Chat Completions reply (see relay).
 type streamRelay struct {
-	s      *Server
-	rt     *Runtime
-	run    *spans.Run
-	fs     *provider.ForwardedStream
-	cancel context.CancelFunc
-	cs     chatStream
-	watch  *disconnectWatch
-
-	sse *sse.Reader // passed-through OpenAI stream
+	relay
+	cs chatStream
 
 	enc        *openai.ChunkEncoder // translated stream
 	fallbackID string
 	calls      map[int]*llm.ToolCall
 	order      []int
-
-	relayOut
-	resp   llm.Response
-	closed bool
-}
-
-// Read hands fasthttp the next encoded frames, reading the upstream as needed.
-func (r *streamRelay) Read(p []byte) (int, error) { return r.read(p, r.run, r.fill) }
-
-func (r *streamRelay) fill() {
-	if r.sse == nil {
-		r.nextEvent()
-		return
-	}
-	r.relayRaw(r.sse, r.nextRaw)
+	resp       llm.Response
 }
 
 // nextRaw relays one event of an OpenAI-format stream as it came, reading its usage, and
 // drops the extra usage chunk when the client did not ask for it.
 func (r *streamRelay) nextRaw() {
-	ev, err := r.sse.Next()
+	ev, err := r.nextSSE()
 	if err != nil {
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			err = llm.ErrStreamTruncated
-		}
 		r.end(err)
 		return
 	}
@@ -186,28 +153,17 @@ func (r *streamRelay) nextEvent() {
 	r.out = r.enc.Encode(r.out, ev)
 }
 
-// Close is part of io.Closer for fasthttp; the work is in CloseWithError, which it calls
-// right after with the write error.
-func (r *streamRelay) Close() error { return nil }
-
 // CloseWithError ends the stream: it stops the upstream, ends the attempt and run spans,
 // prices the reply, logs and reports. writeErr is fasthttp's error writing to the client.
 func (r *streamRelay) CloseWithError(writeErr error) error {
-	if r.closed {
+	first, err := r.stopUpstream(writeErr)
+	if !first {
 		return nil
-	}
-	r.closed = true
-	r.watch.stop()
-	closeUpstream(r.fs, r.cancel, r.ended && r.err == nil && writeErr == nil && !r.watch.clientGone())
-	if r.sse != nil {
-		r.sse.Release()
-		r.sse = nil
 	}
 	resp := &r.resp
 	for _, i := range r.order {
 		resp.ToolCalls = append(resp.ToolCalls, *r.calls[i])
 	}
-	r.s.endStream(r.rt, r.run, r.fs, streamEnd{route: metrics.RouteChat, label: "chat stream", model: r.cs.model,
-		start: r.cs.start, resp: resp, err: r.outcome(writeErr, r.watch)})
+	r.report(metrics.RouteChat, "chat stream", r.cs.model, r.cs.start, resp, err)
 	return nil
 }

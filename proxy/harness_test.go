@@ -153,6 +153,10 @@ type harnessOptions struct {
 	writablePrompts bool
 	// anthropicAnswer and openAIAnswer make those fakes answer dynamically (fakeUpstream.answer).
 	anthropicAnswer, openAIAnswer, geminiAnswer func(w http.ResponseWriter, r *http.Request, body []byte)
+	// extraProviders and extraRoutes are YAML list entries added to providers and (first,
+	// so they win) to routes.
+	extraProviders string
+	extraRoutes    string
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -188,7 +192,9 @@ providers:
   - {name: anthropic, type: anthropic, base_url: "${FAKE_ANTHROPIC_URL}", api_key: sk-ant-test-key-0000000000, timeout: 2s}
   - {name: google, type: gemini, base_url: "${FAKE_GEMINI_URL}", api_key: AIzaTestKey00000000000000000, timeout: 2s}
   - {name: mock, type: mock}
+` + o.extraProviders + `
 routes:
+` + o.extraRoutes + `
   - {match: "mock-*", provider: mock}
   - {match: "gpt-*", provider: openai}
   - {match: "claude-*", provider: anthropic}

@@ -101,6 +101,8 @@ func routeOf(path []byte) string {
 		return metrics.RouteModels
 	case bytes.HasPrefix(path, pathMessages):
 		return metrics.RouteMessages
+	case bytes.HasPrefix(path, pathResponses):
+		return metrics.RouteResponses
 	}
 	return metrics.RouteUnknown
 }

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -65,7 +66,10 @@ func writeOpenAIError(ctx *fasthttp.RequestCtx, err error) classified {
 	b = jsonw.String(b, c.Message)
 	b = append(b, `,"type":`...)
 	b = jsonw.String(b, typ)
-	b = append(b, `,"param":null,"code":`...)
+	b = append(b, `,"param":`...)
+	param := paramOf(err)
+	b = jsonw.StringOrNull(b, param, param != "")
+	b = append(b, `,"code":`...)
 	b = jsonw.StringOrNull(b, code, code != "")
 	b = append(b, `}}`...)
 	ctx.Response.SetBodyRaw(b)
@@ -76,4 +80,13 @@ func writeOpenAIError(ctx *fasthttp.RequestCtx, err error) classified {
 	}
 	c.Status = status
 	return c
+}
+
+// paramOf returns the request parameter an error blames (OpenAI's error.param), if it names one.
+func paramOf(err error) string {
+	var p interface{ Param() string }
+	if errors.As(err, &p) {
+		return p.Param()
+	}
+	return ""
 }

@@ -55,6 +55,10 @@ func benchServerWith(b *testing.B, setup func(*Server, *spans.Recorder)) (*fasth
 			ctx.SetBody(benchEmbeddingsReply)
 			return
 		}
+		if h, ok := benchUpstreams[string(ctx.Path())]; ok { // other wire formats
+			h(ctx)
+			return
+		}
 		if bytes.Contains(ctx.PostBody(), []byte(`"stream":true`)) {
 			ctx.SetContentType("text/event-stream")
 			ctx.SetBody(stream)
@@ -67,7 +71,8 @@ func benchServerWith(b *testing.B, setup func(*Server, *spans.Recorder)) (*fasth
 
 	client, stop := benchTracegate(b, []config.Provider{
 		{Name: "openai", Type: "openai", BaseURL: "http://" + upLn.Addr().String() + "/v1", APIKey: "sk-bench", Timeout: config.Duration(5e9)},
-	}, []config.Route{{Match: "*", Provider: "openai"}}, setup)
+		{Name: "anthropic", Type: "anthropic", BaseURL: "http://" + upLn.Addr().String(), APIKey: "sk-ant-bench", Timeout: config.Duration(5e9)},
+	}, []config.Route{{Match: "claude-*", Provider: "anthropic"}, {Match: "*", Provider: "openai"}}, setup)
 	return client, func() { stop(); up.Shutdown() }
 }
 

@@ -13,115 +13,153 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// What every streamed reply shares, whichever surface relays it: the buffer of encoded
-// bytes fasthttp reads, how a stream's upstream is released, and how its end is accounted.
+// relay is what the body of every streamed reply shares, whatever its wire format. fasthttp
+// reads it after the handler returns and writes each Read as one chunk, flushed at once, from
+// the connection's own goroutine: a chunk goes from the upstream socket to the client's
+// without crossing a goroutine. fasthttp closes it when the response is done or the client
+// write failed; the format's CloseWithError then calls stopUpstream and report.
+type relay struct {
+	s      *Server
+	rt     *Runtime
+	run    *spans.Run
+	fs     *provider.ForwardedStream
+	cancel context.CancelFunc
+	watch  *disconnectWatch
+	sse    *sse.Reader // a passed-through stream; nil for a translated one
+	// format encodes the next upstream event into out, calling end when the stream is over.
+	format relayFormat
 
-// relayOut holds the encoded bytes of a relayed stream not yet handed to fasthttp, and how
-// the upstream stream ended.
-type relayOut struct {
-	out      []byte
+	out      []byte // encoded bytes not yet handed to fasthttp
 	off      int
 	err      error // what ended the upstream stream, nil for a clean end
-	ended    bool  // the upstream stream is over; read returns io.EOF once out is drained
+	ended    bool  // the upstream stream is over; Read returns io.EOF once out is drained
 	sentSome bool
+	closed   bool
 }
 
-// read hands fasthttp the next encoded bytes, calling fill to encode more while none are
-// left; the run's first chunk is marked when the first byte goes out.
-func (o *relayOut) read(p []byte, run *spans.Run, fill func()) (int, error) {
-	for o.off >= len(o.out) {
-		if o.ended {
-			return 0, io.EOF
-		}
-		o.out, o.off = o.out[:0], 0
-		fill()
+// newRelay is the shared part of the relay for the open stream fs.
+func (s *Server) newRelay(rt *Runtime, run *spans.Run, fs *provider.ForwardedStream, cancel context.CancelFunc) relay {
+	r := relay{s: s, rt: rt, run: run, fs: fs, cancel: cancel}
+	if fs.Raw != nil {
+		r.sse = sse.NewReader(fs.Raw)
 	}
-	n := copy(p, o.out[o.off:])
-	o.off += n
-	if !o.sentSome {
-		o.sentSome = true
-		run.FirstChunk()
-	}
-	return n, nil
+	return r
 }
 
-func (o *relayOut) end(err error) { o.ended, o.err = true, err }
-
-// relayRaw relays one passed-through event with next, then the events that arrived with it,
-// so that they go out in one chunk and one flush.
-func (o *relayOut) relayRaw(events *sse.Reader, next func()) {
-	next()
-	for !o.ended && len(o.out) < coalesceLimit && events.HasBufferedEvent() {
-		next()
+// serveRelay makes body, the format's relay built around r, the streamed response body. The
+// relay outlives the handler; it keeps the connection (for the disconnect watch), never ctx.
+func (s *Server) serveRelay(ctx *fasthttp.RequestCtx, r *relay, body fasthttp.ReadCloserWithError) {
+	r.watch = watchDisconnect(ctx.Conn(), r.cancel)
+	if r.fs.Raw != nil {
+		writeUpstreamHeaders(ctx, r.fs.Headers)
 	}
-}
-
-// outcome is what ended a stream as the spans see it: a client that went away (or a
-// server that stopped) mid-stream is a cancellation, whatever the upstream did.
-func (o *relayOut) outcome(writeErr error, w *disconnectWatch) error {
-	if writeErr != nil || w.clientGone() || !o.ended {
-		return context.Canceled
-	}
-	return o.err
-}
-
-// closeUpstream releases a forwarded stream. A finished one has its end read so the upstream
-// connection is reused, bounded in case the provider does not close the response; any other
-// is cut, which ends the request upstream too.
-func closeUpstream(fs *provider.ForwardedStream, cancel context.CancelFunc, finished bool) {
-	if finished {
-		t := time.AfterFunc(drainTimeout, cancel)
-		fs.Close()
-		t.Stop()
-		cancel()
-		return
-	}
-	cancel()
-	fs.Close()
-}
-
-// streamEnd is a finished stream to account for.
-type streamEnd struct {
-	route, label, model string // metrics route, log label, model asked for
-	start               time.Time
-	resp                *llm.Response
-	err                 error
-}
-
-// endStream ends a stream's attempt and run spans, prices the reply, logs and reports it.
-func (s *Server) endStream(rt *Runtime, run *spans.Run, fs *provider.ForwardedStream, e streamEnd) {
-	resp := e.resp
-	if resp.Model == "" {
-		resp.Model = fs.Target.Model
-	}
-	fs.Finish(resp, e.err)
-	cost, priced := priceFor(rt, fs.Target, resp)
-	sum := metrics.RequestSummary{Route: e.route, Stream: true, Status: fasthttp.StatusOK, Duration: time.Since(e.start),
-		Provider: fs.Target.Backend.Name, Model: resp.Model, Usage: resp.Usage, Cost: cost, Priced: priced}
-	if e.err != nil {
-		c := classify(e.err)
-		sum.Code = c.Code
-		run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced, Err: e.err, ErrorType: c.Code})
-		s.logFailure(e.label, e.model, run, c, e.start)
-	} else {
-		run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced})
-		s.logSuccess(e.label, fs.Target.Backend.Name, resp, run, cost, priced, e.start)
-	}
-	s.obs.RequestDone(sum)
-}
-
-// sendStream makes body, a relay, the reply: an SSE stream that proxies must not buffer.
-func (s *Server) sendStream(ctx *fasthttp.RequestCtx, body fasthttp.ReadCloserWithError) {
 	ctx.SetContentType("text/event-stream")
 	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-cache")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
 	s.streamBody(ctx, body)
 }
 
-// streamNotOpened accounts for a stream that failed before its first byte, whose error c
-// the surface has already written.
-func (s *Server) streamNotOpened(run *spans.Run, route, label, model string, c classified, err error, start time.Time) {
-	run.End(spans.RunEnd{Err: err, ErrorType: c.Code})
-	s.logFailure(label, model, run, c, start)
-	s.obs.RequestDone(metrics.RequestSummary{Route: route, Stream: true, Status: c.Status, Code: c.Code, Duration: time.Since(start)})
+// relayFormat is a wire format's side of a relay.
+type relayFormat interface {
+	nextRaw()   // relay one event of a passed-through stream (sse)
+	nextEvent() // encode one canonical event of a translated stream (fs.Events)
+}
+
+func (r *relay) next() {
+	if r.sse == nil {
+		r.format.nextEvent()
+		return
+	}
+	r.format.nextRaw()
+}
+
+// nextSSE reads the next event of a passed-through stream; one that ends before its
+// terminal event reports llm.ErrStreamTruncated.
+func (r *relay) nextSSE() (sse.Event, error) {
+	ev, err := r.sse.Next()
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = llm.ErrStreamTruncated
+	}
+	return ev, err
+}
+
+// Read hands fasthttp the next encoded frames, reading the upstream as needed.
+func (r *relay) Read(p []byte) (int, error) {
+	for r.off >= len(r.out) {
+		if r.ended {
+			return 0, io.EOF
+		}
+		r.out, r.off = r.out[:0], 0
+		r.next()
+		// Passed-through events that arrived together go out in one chunk and one flush.
+		for r.sse != nil && !r.ended && len(r.out) < coalesceLimit && r.sse.HasBufferedEvent() {
+			r.next()
+		}
+	}
+	n := copy(p, r.out[r.off:])
+	r.off += n
+	if !r.sentSome {
+		r.sentSome = true
+		r.run.FirstChunk()
+	}
+	return n, nil
+}
+
+func (r *relay) end(err error) { r.ended, r.err = true, err }
+
+// Close is part of io.Closer for fasthttp; the work is in CloseWithError, which it calls
+// right after with the write error.
+func (r *relay) Close() error { return nil }
+
+// stopUpstream ends the upstream side once: a finished stream's end is read so its connection
+// is reused (bounded, in case the provider does not close the response), an unfinished one is
+// dropped, which ends the request there too. It returns what ended the stream as the caller
+// sees it (context.Canceled when the client went away mid-stream); first is false when the
+// relay was already closed. writeErr is fasthttp's error writing to the client.
+func (r *relay) stopUpstream(writeErr error) (first bool, err error) {
+	if r.closed {
+		return false, nil
+	}
+	r.closed = true
+	r.watch.stop()
+	if r.ended && r.err == nil && writeErr == nil && !r.watch.clientGone() {
+		t := time.AfterFunc(drainTimeout, r.cancel)
+		r.fs.Close()
+		t.Stop()
+		r.cancel()
+	} else {
+		r.cancel()
+		r.fs.Close()
+	}
+	if r.sse != nil {
+		r.sse.Release()
+		r.sse = nil
+	}
+	if writeErr != nil || r.watch.clientGone() || !r.ended {
+		return true, context.Canceled // the client went away (or the server stopped) mid-stream
+	}
+	return true, r.err
+}
+
+// report ends the attempt and run spans with the assembled reply, prices it, logs and
+// reports the request. logName names the stream in the log ("chat stream").
+func (r *relay) report(route, logName, model string, start time.Time, resp *llm.Response, err error) {
+	if resp.Model == "" {
+		resp.Model = r.fs.Target.Model
+	}
+	r.fs.Finish(resp, err)
+	s := r.s
+	cost, priced := priceFor(r.rt, r.fs.Target, resp)
+	sum := metrics.RequestSummary{Route: route, Stream: true, Status: fasthttp.StatusOK, Duration: time.Since(start),
+		Provider: r.fs.Target.Backend.Name, Model: resp.Model, Usage: resp.Usage, Cost: cost, Priced: priced}
+	if err != nil {
+		c := classify(err)
+		sum.Code = c.Code
+		r.run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced, Err: err, ErrorType: c.Code})
+		s.logFailure(logName, model, r.run, c, start)
+	} else {
+		r.run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced})
+		s.logSuccess(logName, r.fs.Target.Backend.Name, resp, r.run, cost, priced, start)
+	}
+	s.obs.RequestDone(sum)
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -90,6 +91,9 @@ type Server struct {
 	metrics   fasthttp.RequestHandler
 	readiness []namedCheck
 	spansAPI  atomic.Pointer[spansAPI] // the Tracia spans API; nil until EnableSpansAPI
+	// respMem is the Responses endpoint's memory (responses_memory.go), made on first use.
+	respMem     *responsesMemory
+	respMemOnce sync.Once
 }
 
 // New builds a server. rt may be swapped later with SetRuntime.
@@ -146,6 +150,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 var (
 	pathChat      = []byte("/v1/chat/completions")
 	pathModels    = []byte("/v1/models")
+	pathResponses = []byte("/v1/responses")
 	pathRunPrefix = []byte("/api/v1/prompts/")
 	pathPrompts   = []byte("/api/v1/prompts")
 	suffixRun     = []byte("/run")
@@ -181,6 +186,14 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		s.handleEmbeddings(ctx)
+	case bytes.Equal(path, pathResponses):
+		if !ctx.IsPost() {
+			writeOpenAIError(ctx, errMethod)
+			return
+		}
+		s.handleResponses(ctx)
+	case bytes.HasPrefix(path, pathResponses) && path[len(pathResponses)] == '/':
+		s.handleStoredResponse(ctx, string(path[len(pathResponses)+1:]))
 	case bytes.Equal(path, pathMessages), bytes.Equal(path, pathCountTokens):
 		if !ctx.IsPost() {
 			writeAnthropicError(ctx, errMethod)

@@ -13,8 +13,9 @@ var parserPool fastjson.ParserPool
 
 var errNotObject = errors.New("body is not a JSON object")
 
-// DecodeResponse decodes a complete (non-streaming) Messages API reply. Thinking blocks and
-// server-tool blocks are dropped; a call of the synthetic JSONToolName tool becomes the reply
+// DecodeResponse decodes a complete (non-streaming) Messages API reply. Thinking and
+// redacted_thinking blocks become Response.Reasoning, signatures kept for replay; server-tool
+// blocks are dropped; a call of the synthetic JSONToolName tool becomes the reply
 // text (see EncodeOptions.ForceToolForJSON).
 func DecodeResponse(body []byte) (*llm.Response, error) {
 	p := parserPool.Get()
@@ -47,6 +48,11 @@ func DecodeResponse(body []byte) (*llm.Response, error) {
 		case "text":
 			textBlocks++
 			text = append(text, block.GetStringBytes("text")...)
+		case "thinking":
+			resp.Reasoning = append(resp.Reasoning, llm.Reasoning{
+				Text: string(block.GetStringBytes("thinking")), Signature: string(block.GetStringBytes("signature"))})
+		case "redacted_thinking":
+			resp.Reasoning = append(resp.Reasoning, llm.Reasoning{Redacted: string(block.GetStringBytes("data"))})
 		case "tool_use":
 			input := block.Get("input")
 			name := block.GetStringBytes("name")

@@ -52,14 +52,12 @@ func encodeRequest(dst []byte, req *llm.Request, opts EncodeOptions) ([]byte, er
 		return dst, err
 	}
 
+	forcedTool := forceJSONTool || req.ToolChoice.Mode == llm.ToolChoiceRequired || req.ToolChoice.Mode == llm.ToolChoiceFunction
+	thinking := planThinking(req, forcedTool)
 	dst = append(dst, `{"model":`...)
 	dst = jsonw.String(dst, req.Model)
-	maxTokens := req.MaxTokens
-	if maxTokens <= 0 {
-		maxTokens = DefaultMaxTokens
-	}
 	dst = append(dst, `,"max_tokens":`...)
-	dst = jsonw.Int(dst, int64(maxTokens))
+	dst = jsonw.Int(dst, int64(thinking.maxTokens))
 
 	dst = appendSystem(dst, req.Messages)
 	var err error
@@ -67,14 +65,21 @@ func encodeRequest(dst []byte, req *llm.Request, opts EncodeOptions) ([]byte, er
 		return dst, err
 	}
 
-	if t := req.Temperature; t != nil && !math.IsNaN(*t) {
+	// While thinking, Anthropic fixes temperature and top_k and takes top_p from 0.95 only.
+	thinks := thinking.budget > 0
+	if t := req.Temperature; t != nil && !math.IsNaN(*t) && !thinks {
 		dst = append(dst, `,"temperature":`...)
 		dst = jsonw.Float(dst, clampUnit(*t))
 	}
-	if p := req.TopP; p != nil && !math.IsNaN(*p) {
+	if p := req.TopP; p != nil && !math.IsNaN(*p) && (!thinks || *p >= 0.95) {
 		dst = append(dst, `,"top_p":`...)
 		dst = jsonw.Float(dst, clampUnit(*p))
 	}
+	if k := req.TopK; k != nil && *k > 0 && !thinks {
+		dst = append(dst, `,"top_k":`...)
+		dst = jsonw.Int(dst, int64(*k))
+	}
+	dst = thinking.append(dst)
 	dst = appendStopSequences(dst, req.Stop)
 	if req.Stream {
 		dst = append(dst, `,"stream":true`...)

@@ -1,6 +1,8 @@
 package anthropic
 
 import (
+	"fmt"
+
 	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
 )
@@ -78,6 +80,17 @@ func checkMessages(msgs []llm.Message) error {
 			p := &m.Parts[j]
 			switch p.Type {
 			case llm.PartText:
+			case llm.PartImage:
+				if m.Role != llm.RoleUser && m.Role != llm.RoleTool {
+					return invalid("message %d: images go in user messages or tool results, not %s", i, m.Role)
+				}
+				if err := checkImage(p.Image); err != nil {
+					return fmt.Errorf("message %d: %w", i, err)
+				}
+			case llm.PartReasoning:
+				if m.Role != llm.RoleAssistant {
+					return invalid("message %d: a %s message cannot carry reasoning", i, m.Role)
+				}
 			case llm.PartToolCall:
 				if m.Role != llm.RoleAssistant {
 					return invalid("message %d: a %s message cannot carry a tool call", i, m.Role)
@@ -106,7 +119,8 @@ func skipMessage(m *llm.Message) bool {
 	case llm.RoleUser, llm.RoleAssistant:
 		for i := range m.Parts {
 			p := &m.Parts[i]
-			if p.Type == llm.PartToolCall || p.Text != "" {
+			if p.Type == llm.PartToolCall || p.Type == llm.PartImage || p.Text != "" ||
+				(p.Type == llm.PartReasoning && replayable(p.Reasoning)) {
 				return false
 			}
 		}
@@ -124,15 +138,22 @@ func appendAssistantTurn(dst []byte, run []llm.Message) ([]byte, error) {
 		}
 		for j := range m.Parts {
 			p := &m.Parts[j]
-			if p.Type == llm.PartText && p.Text == "" {
+			switch {
+			case p.Type == llm.PartText && p.Text == "",
+				p.Type == llm.PartReasoning && !replayable(p.Reasoning),
+				p.Type == llm.PartImage: // checkMessages keeps images out of assistant turns
 				continue
 			}
 			if !first {
 				dst = append(dst, ',')
 			}
 			first = false
-			if p.Type == llm.PartText {
+			switch p.Type {
+			case llm.PartText:
 				dst = appendTextBlock(dst, p.Text)
+				continue
+			case llm.PartReasoning:
+				dst = appendThinkingBlock(dst, p.Reasoning)
 				continue
 			}
 			dst = append(dst, `{"type":"tool_use","id":`...)
@@ -170,26 +191,25 @@ func appendUserTurn(dst []byte, run, answered []llm.Message) ([]byte, error) {
 		first = false
 		dst = append(dst, `{"type":"tool_result","tool_use_id":`...)
 		dst = jsonw.String(dst, m.ToolCallID)
-		// An empty result is sent without content: Anthropic rejects empty text.
-		if text := m.Text(); text != "" {
+		// An empty result is sent without content: Anthropic rejects empty text. A result
+		// with images needs content blocks.
+		if hasImage(m) {
+			dst = append(dst, `,"content":[`...)
+			dst, _ = appendContentBlocks(dst, m, true)
+			dst = append(dst, ']')
+		} else if text := m.Text(); text != "" {
 			dst = append(dst, `,"content":`...)
 			dst = jsonw.String(dst, text)
+		}
+		if m.IsError {
+			dst = append(dst, `,"is_error":true`...)
 		}
 		dst = append(dst, '}')
 	}
 	for i := range run {
 		m := &run[i]
-		if m.Role != llm.RoleUser {
-			continue
-		}
-		for j := range m.Parts {
-			if text := m.Parts[j].Text; text != "" {
-				if !first {
-					dst = append(dst, ',')
-				}
-				first = false
-				dst = appendTextBlock(dst, text)
-			}
+		if m.Role == llm.RoleUser {
+			dst, first = appendContentBlocks(dst, m, first)
 		}
 	}
 	return append(dst, "]}"...), nil

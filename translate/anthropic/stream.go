@@ -16,8 +16,9 @@ var errNilReader = errors.New("nil stream reader")
 type blockKind uint8
 
 const (
-	blockIgnored  blockKind = iota // thinking, server tools, anything new
+	blockIgnored  blockKind = iota // server tools, redacted thinking, anything new
 	blockText                      // text_delta -> EventText
+	blockThinking                  // thinking_delta, signature_delta -> EventReasoning
 	blockTool                      // input_json_delta -> EventToolCallDelta
 	blockJSONTool                  // the forced JSON tool: input_json_delta -> EventText
 )
@@ -156,6 +157,8 @@ func (d *StreamDecoder) blockStart(index int64, block *fastjson.Value) {
 	case "text":
 		// Its text arrives as deltas; the empty text here carries nothing.
 		b.kind = blockText
+	case "thinking":
+		b.kind = blockThinking
 	case "tool_use":
 		name := block.GetStringBytes("name")
 		if string(name) == JSONToolName {
@@ -194,6 +197,15 @@ func (d *StreamDecoder) blockDelta(index int64, delta *fastjson.Value) {
 		if text := delta.GetStringBytes("text"); len(text) > 0 {
 			d.push(llm.StreamEvent{Type: llm.EventText, Text: string(text)})
 		}
+	case "thinking_delta":
+		if text := delta.GetStringBytes("thinking"); len(text) > 0 {
+			d.push(llm.StreamEvent{Type: llm.EventReasoning, Text: string(text)})
+		}
+	case "signature_delta":
+		// The signature closes the thinking block: it is what a later turn must send back.
+		if sig := delta.GetStringBytes("signature"); len(sig) > 0 {
+			d.push(llm.StreamEvent{Type: llm.EventReasoning, Signature: string(sig)})
+		}
 	case "input_json_delta":
 		fragment := delta.GetStringBytes("partial_json")
 		b, ok := d.block(index)
@@ -207,7 +219,7 @@ func (d *StreamDecoder) blockDelta(index int64, delta *fastjson.Value) {
 			d.push(llm.StreamEvent{Type: llm.EventText, Text: string(fragment)})
 		}
 	}
-	// thinking_delta, signature_delta, citations_delta: dropped, like thinking blocks.
+	// citations_delta and deltas of blocks added after this was written: dropped.
 }
 
 func (d *StreamDecoder) messageDelta(v *fastjson.Value) {

@@ -21,6 +21,8 @@ type streamedCall struct {
 type streamResult struct {
 	id, model    string
 	text         strings.Builder
+	reasoning    strings.Builder
+	signatures   []string
 	calls        []*streamedCall
 	finish       llm.FinishReason
 	rawFinish    string
@@ -74,6 +76,11 @@ func replay(t testing.TB, r io.Reader) (*streamResult, error) {
 			res.finish, res.rawFinish = ev.FinishReason, ev.RawFinishReason
 		case llm.EventUsage:
 			res.usages = append(res.usages, ev.Usage)
+		case llm.EventReasoning:
+			res.reasoning.WriteString(ev.Text)
+			if ev.Signature != "" {
+				res.signatures = append(res.signatures, ev.Signature)
+			}
 		default:
 			t.Fatalf("unexpected event type %d", ev.Type)
 		}
@@ -290,6 +297,9 @@ func TestStreamDecoderToolIndexesAndIgnoredEvents(t *testing.T) {
 	}
 	if res.text.String() != "" {
 		t.Errorf("thinking leaked into text: %q", res.text.String())
+	}
+	if res.reasoning.String() != "hmm" || len(res.signatures) != 1 || res.signatures[0] != "sig" {
+		t.Errorf("thinking = %q, signatures %v", res.reasoning.String(), res.signatures)
 	}
 	if len(res.calls) != 2 || res.calls[0].id != "toolu_a" || res.calls[1].name != "g" {
 		t.Fatalf("calls = %+v", res.calls)

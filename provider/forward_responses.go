@@ -1,0 +1,101 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/tracegate/tracegate/llm"
+	"github.com/tracegate/tracegate/translate/responses"
+	"github.com/valyala/fasthttp"
+)
+
+// OpenAI Responses bodies (POST /v1/responses) are forwarded like Chat Completions bodies:
+// passed through to OpenAI-format backends that have the Responses API (wire_api responses),
+// decoded and translated for the others (Anthropic, Gemini, and OpenAI-compatible servers with
+// wire_api chat, which get a Chat Completions request). The decoder the caller passes turns the
+// body into the canonical request; the caller re-encodes a translated reply as a Response.
+
+var responsesPassthrough = &passthrough{
+	accepts: func(b *Backend) bool { return b.servesResponses },
+	path:    func(Target, bool) string { return "/responses" },
+	scan:    scanResponsesReply,
+}
+
+// ServesResponses reports whether the backend takes Responses bodies as they are.
+func (b *Backend) ServesResponses() bool { return b.servesResponses }
+
+// ForwardResponses sends a Responses body for model. A passed-through reply's Response has
+// its id, model, usage and finish reason filled in.
+func (d *Dispatcher) ForwardResponses(ctx context.Context, model string, body []byte, decode RequestDecoder, observe AttemptObserver) (*Forwarded, error) {
+	return d.forward(ctx, responsesPassthrough, model, body, decode, observe)
+}
+
+// ForwardResponsesStream opens a stream for a Responses body with "stream": true: Raw is the
+// provider's Responses SSE when passed through, else Events.
+func (d *Dispatcher) ForwardResponsesStream(ctx context.Context, model string, body []byte, decode RequestDecoder, observe AttemptObserver) (*ForwardedStream, error) {
+	return d.forwardStream(ctx, responsesPassthrough, model, body, decode, observe)
+}
+
+func scanResponsesReply(raw []byte, requested string) *llm.Response {
+	s, _ := responses.ScanReply(raw)
+	resp := &llm.Response{ID: s.ID, Model: s.Model, Usage: s.Usage, FinishReason: s.Finish}
+	if resp.Model == "" {
+		resp.Model = requested
+	}
+	return resp
+}
+
+// ErrNoResponsesStore is returned for a stored response that no configured provider keeps.
+var ErrNoResponsesStore = errors.New("no provider stores responses")
+
+// StoredResponse is the provider's answer to a request about a stored response, passed back
+// as it came (status and body), errors included.
+type StoredResponse struct {
+	Provider string
+	Status   int
+	Body     []byte
+}
+
+// StoredResponse sends GET or DELETE /responses/{id} (with the caller's query) to the backend
+// named providerName, or when that names none that serves Responses, to the first configured
+// backend that does. Only a failure to reach the provider is an error.
+func (d *Dispatcher) StoredResponse(ctx context.Context, method, id, rawQuery, providerName string) (*StoredResponse, error) {
+	b, ok := d.router.Backend(providerName)
+	if !ok || !b.servesResponses {
+		b = nil
+		for _, c := range d.router.Backends() {
+			if c.servesResponses && c.Configured() {
+				b = c
+				break
+			}
+		}
+	}
+	if b == nil {
+		return nil, ErrNoResponsesStore
+	}
+	if err := b.checkKey(); err != nil {
+		return nil, err
+	}
+	hreq := fasthttp.AcquireRequest()
+	hresp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(hreq)
+	defer fasthttp.ReleaseResponse(hresp)
+	b.prepare(hreq, "", false)
+	uri := b.BaseURL + "/responses/" + url.PathEscape(id)
+	if rawQuery != "" {
+		uri += "?" + rawQuery
+	}
+	hreq.SetRequestURI(uri)
+	hreq.Header.SetMethod(method)
+	hreq.Header.SetContentLength(0)
+	if err := b.do(ctx, hreq, hresp); err != nil {
+		return nil, err
+	}
+	raw, err := hresp.BodyUncompressed()
+	if err != nil {
+		return nil, fmt.Errorf("%s reply: %w", b.Name, err)
+	}
+	return &StoredResponse{Provider: b.Name, Status: hresp.StatusCode(), Body: append([]byte(nil), raw...)}, nil
+}

@@ -1,0 +1,136 @@
+package proxy
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/tracegate/tracegate/llm"
+	"github.com/tracegate/tracegate/metrics"
+	"github.com/tracegate/tracegate/provider"
+	"github.com/tracegate/tracegate/spans"
+	"github.com/tracegate/tracegate/translate/openai"
+	"github.com/valyala/bytebufferpool"
+	"github.com/valyala/fasthttp"
+)
+
+// What the inference endpoints of the OpenAI surface (chat completions, responses) share:
+// checking and reading the request, the run span, and answering a finished call.
+
+// openAICall is one call on the OpenAI surface, past the checks every such call makes.
+type openAICall struct {
+	ctx          *fasthttp.RequestCtx
+	start        time.Time
+	logName      string // the call's name in log lines ("chat")
+	sum          metrics.RequestSummary
+	rt           *Runtime
+	body         []byte
+	model        string
+	stream       bool
+	includeUsage bool
+	runCtx       context.Context
+	run          *spans.Run
+}
+
+// openAICalls recycles calls: handle is a func value, so a call would otherwise escape to
+// the heap on every request.
+var openAICalls = sync.Pool{New: func() any { return new(openAICall) }}
+
+// serveOpenAICall checks and reads the request (beginOpenAICall), hands it to handle, and
+// reports it to the metrics when it ends, unless handle started a stream (it returns true),
+// which reports itself when it ends.
+func (s *Server) serveOpenAICall(ctx *fasthttp.RequestCtx, route, logName string, handle func(c *openAICall) (streaming bool)) {
+	c := openAICalls.Get().(*openAICall)
+	*c = openAICall{ctx: ctx, start: time.Now(), logName: logName, sum: metrics.RequestSummary{Route: route}}
+	streaming := false
+	defer func() {
+		if !streaming {
+			c.sum.Status, c.sum.Duration = ctx.Response.StatusCode(), time.Since(c.start)
+			s.obs.RequestDone(c.sum)
+		}
+		*c = openAICall{} // handle keeps none of it: a stream copies what it needs
+		openAICalls.Put(c)
+	}()
+	if s.beginOpenAICall(c) {
+		streaming = handle(c)
+	}
+}
+
+// beginOpenAICall authorises the caller, reads the body, scans its model and stream flags
+// (top-level members both APIs share) and starts the run span. On failure it has answered
+// and recorded the code, and returns false.
+func (s *Server) beginOpenAICall(c *openAICall) bool {
+	c.rt = s.runtime.Load()
+	fail := func(err error) bool {
+		c.sum.Code = writeOpenAIError(c.ctx, err).Code
+		return false
+	}
+	if !authorized(c.ctx, c.rt.AuthKeys) {
+		return fail(errUnauthorized)
+	}
+	var err error
+	if c.body, err = requestBody(c.ctx, s.opts.MaxBodyBytes); err != nil {
+		return fail(err)
+	}
+	if c.model, c.stream, c.includeUsage, err = openai.ScanRequest(c.body); err != nil {
+		return fail(err)
+	}
+	c.sum.Stream = c.stream
+	if c.runCtx, c.run, err = s.startOpenAIRun(c.ctx, c.model); err != nil {
+		return fail(err)
+	}
+	return true
+}
+
+// startOpenAIRun starts the run span of a call on the OpenAI surface ("chat {model}", the
+// GenAI convention for chat operations): attributed by the X-Tracegate-* headers, linked by
+// traceparent, and answered with traceparent and X-Tracegate-Span-Id.
+func (s *Server) startOpenAIRun(ctx *fasthttp.RequestCtx, model string) (context.Context, *spans.Run, error) {
+	runCtx, run, err := s.spans.StartRun(context.Background(), spans.RunStart{
+		Name:        "chat " + model,
+		Traceparent: string(ctx.Request.Header.Peek("traceparent")),
+		Model:       model,
+		Tags:        splitTags(ctx.Request.Header.Peek(headerTags)),
+		UserID:      string(ctx.Request.Header.Peek(headerUserID)),
+		SessionID:   string(ctx.Request.Header.Peek(headerSessionID)),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx.Response.Header.Set("traceparent", run.Traceparent())
+	ctx.Response.Header.Set(headerSpanID, run.SpanID())
+	return runCtx, run, nil
+}
+
+// failOpenAICall answers a call that failed before a reply (or a stream) began, and ends its
+// run span.
+func (s *Server) failOpenAICall(c *openAICall, err error) {
+	cl := writeOpenAIError(c.ctx, err)
+	c.sum.Code = cl.Code
+	c.run.End(spans.RunEnd{Err: err, ErrorType: cl.Code})
+	s.logFailure(c.logName, c.model, c.run, cl, c.start)
+}
+
+// replyOpenAICall answers a finished non-streaming call: it prices the reply, ends the run
+// span, sets X-Tracegate-Cost-Usd and writes the passed-through body or, for a translated
+// reply, what encode makes of it.
+func (s *Server) replyOpenAICall(c *openAICall, fw *provider.Forwarded, encode func(dst []byte, resp *llm.Response) []byte) {
+	ctx, resp := c.ctx, fw.Response
+	cost, priced := priceFor(c.rt, fw.Target, resp)
+	c.run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced})
+	ctx.Response.Header.Set(headerCost, strconv.FormatFloat(roundUSD(cost), 'f', -1, 64))
+	ctx.SetContentType("application/json")
+	if fw.Raw != nil {
+		writeUpstreamHeaders(ctx, fw.Headers)
+		compressResponse(ctx, fw.Raw)
+	} else {
+		buf := bytebufferpool.Get()
+		buf.B = encode(buf.B[:0], resp)
+		compressResponse(ctx, buf.B)
+		bytebufferpool.Put(buf)
+	}
+	sum := &c.sum
+	sum.Provider, sum.Model, sum.Usage, sum.Cost, sum.Priced = fw.Target.Backend.Name, resp.Model, resp.Usage, cost, priced
+	s.logSuccess(c.logName, fw.Target.Backend.Name, resp, c.run, cost, priced, c.start)
+}

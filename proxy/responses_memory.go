@@ -1,0 +1,134 @@
+package proxy
+
+import (
+	"container/list"
+	"sync"
+	"time"
+
+	"github.com/tracegate/tracegate/llm"
+)
+
+// What a Responses endpoint remembers between calls, in memory and bounded: the conversations
+// of recent translated responses, so previous_response_id works on routes whose provider keeps
+// nothing, and which provider stored each passed-through response, so GET and DELETE
+// /v1/responses/{id} reach it. Both are lost on restart, as a cache may be.
+const (
+	conversationEntries = 4096
+	conversationBytes   = 256 << 20
+	conversationTTL     = time.Hour
+	responseOwnerCount  = 65536
+	responseOwnerTTL    = 30 * 24 * time.Hour // OpenAI keeps stored responses for 30 days
+)
+
+// recentCache is an LRU bounded by entries and by the total of the sizes its callers declare,
+// whose entries expire after ttl. It is safe for concurrent use.
+type recentCache[V any] struct {
+	mu       sync.Mutex
+	entries  map[string]*list.Element
+	order    list.List // front: most recently used
+	maxLen   int
+	maxBytes int
+	bytes    int
+	ttl      time.Duration
+	now      func() time.Time
+}
+
+type recentEntry[V any] struct {
+	key     string
+	val     V
+	size    int
+	expires time.Time
+}
+
+func newRecentCache[V any](maxLen, maxBytes int, ttl time.Duration) *recentCache[V] {
+	return &recentCache[V]{entries: map[string]*list.Element{}, maxLen: maxLen, maxBytes: maxBytes, ttl: ttl, now: time.Now}
+}
+
+// put stores v under key; an entry larger than the whole budget is not kept.
+func (c *recentCache[V]) put(key string, v V, size int) {
+	if size > c.maxBytes {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[key]; ok {
+		c.removeLocked(el)
+	}
+	c.entries[key] = c.order.PushFront(&recentEntry[V]{key: key, val: v, size: size, expires: c.now().Add(c.ttl)})
+	c.bytes += size
+	for c.order.Len() > c.maxLen || c.bytes > c.maxBytes {
+		c.removeLocked(c.order.Back())
+	}
+}
+
+func (c *recentCache[V]) get(key string) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var zero V
+	el, ok := c.entries[key]
+	if !ok {
+		return zero, false
+	}
+	e := el.Value.(*recentEntry[V])
+	if c.now().After(e.expires) {
+		c.removeLocked(el)
+		return zero, false
+	}
+	c.order.MoveToFront(el)
+	return e.val, true
+}
+
+// remove deletes key and reports whether it was there (and not expired).
+func (c *recentCache[V]) remove(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.entries[key]
+	if !ok {
+		return false
+	}
+	live := !c.now().After(el.Value.(*recentEntry[V]).expires)
+	c.removeLocked(el)
+	return live
+}
+
+func (c *recentCache[V]) removeLocked(el *list.Element) {
+	e := el.Value.(*recentEntry[V])
+	c.order.Remove(el)
+	delete(c.entries, e.key)
+	c.bytes -= e.size
+}
+
+// responsesMemory is the Responses endpoint's state across calls.
+type responsesMemory struct {
+	// conversations maps a translated response's id to its whole conversation: the input
+	// (with the turns it continued) and the reply, instructions excluded, as OpenAI carries
+	// previous_response_id.
+	conversations *recentCache[[]llm.Message]
+	// owners maps a passed-through response's id to the provider that stored it.
+	owners *recentCache[string]
+}
+
+func newResponsesMemory() *responsesMemory {
+	return &responsesMemory{
+		conversations: newRecentCache[[]llm.Message](conversationEntries, conversationBytes, conversationTTL),
+		owners:        newRecentCache[string](responseOwnerCount, responseOwnerCount*64, responseOwnerTTL),
+	}
+}
+
+// conversationSize estimates the memory a conversation holds, for the byte budget.
+func conversationSize(msgs []llm.Message) int {
+	n := 0
+	for i := range msgs {
+		n += 64 + len(msgs[i].ToolCallID)
+		for _, p := range msgs[i].Parts {
+			n += 32 + len(p.Text) + len(p.ToolCall.ID) + len(p.ToolCall.Name) + len(p.ToolCall.Arguments) + len(p.ToolCall.Signature)
+			if p.Image != nil {
+				n += len(p.Image.Data) + len(p.Image.URL)
+			}
+			if p.Reasoning != nil {
+				n += len(p.Reasoning.Text) + len(p.Reasoning.Signature) + len(p.Reasoning.Redacted)
+			}
+		}
+	}
+	return n
+}
