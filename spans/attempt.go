@@ -47,7 +47,11 @@ type Attempt struct {
 // each get their own, siblings under the run span, numbered in tracegate.attempt.
 func (run *Run) StartAttempt(s AttemptStart) *Attempt {
 	n := run.attempts.Add(1)
-	a := &Attempt{run: run, recording: run.recording, kind: s.ProviderKind}
+	a := &run.first
+	if n > 1 {
+		a = &Attempt{}
+	}
+	a.run, a.recording, a.kind = run, run.recording, s.ProviderKind
 	if a.recording {
 		name, _ := operationOf(s.Operation)
 		if s.Model != "" {

@@ -51,9 +51,11 @@ type Run struct {
 	sessionID string
 	attempts  atomic.Int32
 	ended     atomic.Bool
-	// spanID and traceID cache the wire forms. A Run's methods other than StartAttempt and
-	// End are called from the request's goroutine only.
-	spanID, traceID string
+	// spanID, traceID and traceparent cache the wire forms (wireIDs). A Run's methods other
+	// than StartAttempt, FirstChunk and End are called from the request's goroutine only.
+	spanID, traceID, traceparent string
+	// first is the first attempt, kept in the Run: most runs make one.
+	first Attempt
 	// latest is the attempt started last: the one a stream relay is reading from.
 	latest atomic.Pointer[Attempt]
 
@@ -149,22 +151,37 @@ func (r *Recorder) appendRunStartAttributes(attrs []attribute.KeyValue, s *RunSt
 
 // SpanID is the run span id in wire form, sp_ + 16 hex.
 func (run *Run) SpanID() string {
-	if run.spanID == "" { // formatted once: replies, headers and log lines all ask
-		run.spanID = FormatSpanID(run.sc.SpanID())
-	}
+	run.wireIDs()
 	return run.spanID
 }
 
 // TraceID is the trace id in wire form: tr_ + 16 hex for 64-bit ids, tr_ + 32 hex otherwise.
 func (run *Run) TraceID() string {
-	if run.traceID == "" {
-		run.traceID = FormatTraceID(run.sc.TraceID())
-	}
+	run.wireIDs()
 	return run.traceID
 }
 
 // Traceparent is the W3C traceparent header value for the run span.
-func (run *Run) Traceparent() string { return FormatTraceparent(run.sc) }
+func (run *Run) Traceparent() string {
+	run.wireIDs()
+	return run.traceparent
+}
+
+// wireIDs formats the three wire forms once, into one string: replies, headers, log lines
+// and the sink all ask for them, and one allocation is cheaper than three.
+func (run *Run) wireIDs() {
+	if run.spanID != "" {
+		return
+	}
+	var buf [len(SpanIDPrefix) + spanIDHexLen + len(TraceIDPrefix) + fullTraceIDHexLen + traceparentLen]byte
+	b := appendSpanID(buf[:0], run.sc.SpanID())
+	sidEnd := len(b)
+	b = appendTraceID(b, run.sc.TraceID())
+	tidEnd := len(b)
+	b = appendTraceparent(b, run.sc)
+	all := string(b)
+	run.spanID, run.traceID, run.traceparent = all[:sidEnd], all[sidEnd:tidEnd], all[tidEnd:]
+}
 
 // SpanContext is the run span's OTel span context.
 func (run *Run) SpanContext() trace.SpanContext { return run.sc }
