@@ -37,11 +37,15 @@ var (
 )
 
 func recordBenchRun(b *testing.B, rec *Recorder, start RunStart) {
+	recordBenchRunWith(b, rec, start, benchAttempt)
+}
+
+func recordBenchRunWith(b *testing.B, rec *Recorder, start RunStart, attempt AttemptStart) {
 	_, run, err := rec.StartRun(context.Background(), start)
 	if err != nil {
 		b.Fatal(err)
 	}
-	run.StartAttempt(benchAttempt).End(benchResponse, nil)
+	run.StartAttempt(attempt).End(benchResponse, nil)
 	run.End(RunEnd{Response: benchResponse, Cost: 0.0001, Priced: true})
 	_, _, _ = run.SpanID(), run.TraceID(), run.Traceparent()
 }
@@ -70,13 +74,7 @@ func BenchmarkRunSpansPassthrough(b *testing.B) {
 		ServerAddress: "api.openai.com", ServerPort: 443}
 	b.ReportAllocs()
 	for b.Loop() {
-		_, run, err := rec.StartRun(context.Background(), start)
-		if err != nil {
-			b.Fatal(err)
-		}
-		run.StartAttempt(attempt).End(benchResponse, nil)
-		run.End(RunEnd{Response: benchResponse, Cost: 0.0001, Priced: true})
-		_, _, _ = run.SpanID(), run.TraceID(), run.Traceparent()
+		recordBenchRunWith(b, rec, start, attempt)
 	}
 	b.ReportMetric(float64(rec.Dropped())/float64(b.N), "dropped/op")
 }
