@@ -25,6 +25,8 @@ type phaseKind struct {
 	runAPI       bool
 	baseline     string
 	nullBaseline string
+	// peerURL is a peer gateway's chat completions URL (-peer): the phase goes through it.
+	peerURL string
 }
 
 var allPhases = []phaseKind{
@@ -78,10 +80,17 @@ type compareReport struct {
 	// MockProcess says where the mock upstream ran: "own" (a process of its own, like the
 	// gateway) or "in-process" (inside the load tool, -mock-inprocess).
 	MockProcess string        `json:"mock_process"`
+	Peers       []peerReport  `json:"peers,omitempty"`
 	NullGateway string        `json:"null_gateway,omitempty"`
 	NullFloor   *nullFloor    `json:"null_gateway_floor,omitempty"`
 	Phases      []phaseResult `json:"phases"`
 	Targets     []targetCheck `json:"targets"`
+}
+
+// peerReport names a peer gateway of the run (-peer).
+type peerReport struct {
+	Name    string `json:"name"`
+	ChatURL string `json:"chat_url"`
 }
 
 // comparison is a compare run in progress.
@@ -147,6 +156,10 @@ func compare(ctx context.Context, o *compareOptions, progress io.Writer) (*compa
 	}()
 	c := &comparison{opts: o, mock: m, gateway: o.gateway, pid: o.gatewayPID, log: progress}
 	report := &compareReport{Upstream: m.baseURL(), MockProcess: "own", Phases: []phaseResult{}}
+	for _, p := range o.peers {
+		report.Peers = append(report.Peers, peerReport{Name: p.name, ChatURL: p.chatURL})
+		fmt.Fprintf(progress, "compare: peer %s at %s (it must route model %s to %s)\n", p.name, p.chatURL, o.request.model, m.baseURL())
+	}
 	if m.proc != nil {
 		fmt.Fprintf(progress, "compare: mock upstream pid %d on %s\n", m.proc.pid(), m.addr)
 	} else {
@@ -224,6 +237,8 @@ func (c *comparison) runPhase(ctx context.Context, kind phaseKind, conc int) pha
 			return r
 		}
 		r.Target = "http://" + c.null.addr + "/v1/chat/completions"
+	case kind.peerURL != "":
+		r.Target = kind.peerURL
 	case !kind.viaGateway:
 		r.Target = c.mock.chatURL()
 	case kind.runAPI:

@@ -163,6 +163,9 @@ func renderMarkdown(rep *compareReport, o *compareOptions) string {
 	fmt.Fprintf(&b, "%s, %d CPUs, %s. Upstream: mock at %s (%s, delay %s, %d chunks per stream, chunk delay %s). Gateway: %s.%s\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.Version(), rep.Upstream,
 		where, o.mock.delay, o.mock.chunks, o.mock.chunkDelay, gateway, null)
+	for _, p := range rep.Peers {
+		fmt.Fprintf(&b, "Peer gateway %s: %s (rows %s and %s%s, configured by hand to route to the mock).\n", p.Name, p.ChatURL, p.Name, p.Name, streamSuffix)
+	}
 	fmt.Fprintf(&b, "Each phase: one probe request, %s warm-up, then %s measured (closed loop). "+
 		"Latencies of successful requests; req/s counts successful requests.\n\n", o.warmup, o.duration)
 
