@@ -16,7 +16,9 @@
 # BENCH_FLUSH_CHECK (default 1; 0 skips it: one extra short run of passthrough-stream at c=1
 # with -mock-chunk-delay BENCH_FLUSH_DELAY, default 2ms, whose first byte must come before the
 # second upstream chunk is even sent; its verdict is appended to the report),
-# BENCH_JSON (a path: also write the JSON report of the main run there). Extra arguments after
+# BENCH_JSON (a path: also write the JSON report of the main run there), BENCH_CPUPROFILE (a
+# path: tracegate writes a CPU profile of the main run there; read it with
+# `go tool pprof -top PATH`). Extra arguments after
 # $1 go to the main `tracegate-load compare` run as they are.
 #
 # Other gateways: --peer NAME=URL (repeatable, anywhere on the line) measures the gateway at
@@ -69,6 +71,9 @@ args=(
   -mock-upstream "$mock_addr"
   "${peers[@]+"${peers[@]}"}"
 )
+if [ -n "${BENCH_CPUPROFILE:-}" ]; then
+  args+=(-tracegate-cpuprofile "$BENCH_CPUPROFILE")
+fi
 
 echo "== running: tracegate-load ${args[*]} $*" >&2
 status=0

@@ -187,7 +187,7 @@ func compare(ctx context.Context, o *compareOptions, progress io.Writer) (*compa
 		}
 		defer os.RemoveAll(dir)
 		g, err := startTracegate(ctx, gatewaySetup{bin: o.tracegateBin, configPath: o.tracegateConfig, dir: dir,
-			model: o.request.model, upstream: m.baseURL(), otlp: m.otlpURL(), spans: o.spans})
+			model: o.request.model, upstream: m.baseURL(), otlp: m.otlpURL(), spans: o.spans, cpuProfile: o.cpuProfile})
 		if err != nil {
 			return nil, err
 		}
