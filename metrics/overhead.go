@@ -3,6 +3,8 @@ package metrics
 import (
 	"strconv"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // OverheadHeader is the reply header carrying a request's overhead in milliseconds.
@@ -46,4 +48,14 @@ func AppendOverheadMillis(dst []byte, d time.Duration) []byte {
 	frac := us % 1000
 	dst = append(dst, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
 	return dst
+}
+
+var overheadHeaderKey = []byte(OverheadHeader)
+
+// SetOverheadHeader sets OverheadHeader on a reply to d in milliseconds, without allocating.
+// Call it before the status line and headers go out (for a stream: before the body writer
+// starts), with the overhead so far.
+func SetOverheadHeader(h *fasthttp.ResponseHeader, d time.Duration) {
+	var buf [24]byte
+	h.SetCanonical(overheadHeaderKey, AppendOverheadMillis(buf[:0], d))
 }

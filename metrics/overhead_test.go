@@ -2,10 +2,12 @@ package metrics
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
 )
 
 func TestOverheadHistogramByRoute(t *testing.T) {
@@ -71,6 +73,21 @@ func TestAppendOverheadMillis(t *testing.T) {
 	}
 	buf := make([]byte, 0, 16)
 	if n := testing.AllocsPerRun(100, func() { buf = AppendOverheadMillis(buf[:0], 42*time.Microsecond) }); n != 0 {
+		t.Errorf("%v allocations", n)
+	}
+}
+
+func TestSetOverheadHeader(t *testing.T) {
+	var resp fasthttp.Response
+	SetOverheadHeader(&resp.Header, 1234*time.Microsecond)
+	if got := string(resp.Header.Peek("X-Tracegate-Overhead-Ms")); got != "1.234" {
+		t.Errorf("header %q", got)
+	}
+	SetOverheadHeader(&resp.Header, 5*time.Microsecond) // replaces, not adds
+	if got := resp.Header.String(); strings.Count(got, "X-Tracegate-Overhead-Ms") != 1 || !strings.Contains(got, "X-Tracegate-Overhead-Ms: 0.005") {
+		t.Errorf("headers:\n%s", got)
+	}
+	if n := testing.AllocsPerRun(100, func() { SetOverheadHeader(&resp.Header, 42*time.Microsecond) }); n != 0 {
 		t.Errorf("%v allocations", n)
 	}
 }
