@@ -53,10 +53,7 @@ func (run *Run) StartAttempt(s AttemptStart) *Attempt {
 	}
 	a.run, a.recording, a.kind = run, run.recording, s.ProviderKind
 	if a.recording {
-		name, _ := operationOf(s.Operation)
-		if s.Model != "" {
-			name += " " + s.Model
-		}
+		name := run.rec.attemptNames.name(s.Operation, s.Model)
 		a.start = time.Now()
 		sc := trace.NewSpanContext(trace.SpanContextConfig{
 			TraceID: run.sc.TraceID(), SpanID: newSpanID(), TraceFlags: run.sc.TraceFlags(), TraceState: run.sc.TraceState(),

@@ -2,7 +2,9 @@ package spans
 
 import (
 	"context"
+	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -153,4 +155,46 @@ func forgetsSpans(exp sdktrace.SpanExporter) bool {
 		return true
 	}
 	return false
+}
+
+// maxCachedNames bounds nameCache: models are caller input on the passthrough.
+const maxCachedNames = 256
+
+type nameKey struct{ op, model string }
+
+// nameCache caches attempt span names ("chat gpt-4o-mini"), one string concatenation per
+// request otherwise. Reads are one atomic load and a map lookup; a new name copies the map,
+// at most maxCachedNames times; past that, names are built per call.
+type nameCache struct {
+	mu sync.Mutex
+	m  atomic.Pointer[map[nameKey]string]
+}
+
+func (c *nameCache) name(op, model string) string {
+	k := nameKey{op, model}
+	if m := c.m.Load(); m != nil {
+		if n, ok := (*m)[k]; ok {
+			return n
+		}
+	}
+	n, _ := operationOf(op)
+	if model != "" {
+		n += " " + model
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var old map[nameKey]string
+	if m := c.m.Load(); m != nil {
+		old = *m
+	}
+	if len(old) >= maxCachedNames {
+		return n
+	}
+	next := maps.Clone(old)
+	if next == nil {
+		next = map[nameKey]string{}
+	}
+	next[k] = n
+	c.m.Store(&next)
+	return n
 }

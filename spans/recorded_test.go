@@ -131,3 +131,25 @@ func TestKeepingExportersGetUnrecycledSpans(t *testing.T) {
 		t.Errorf("%d spans, want 100", n)
 	}
 }
+
+func TestAttemptNamesCachedAndBounded(t *testing.T) {
+	var c nameCache
+	for i := range maxCachedNames + 50 {
+		model := fmt.Sprintf("model-%d", i)
+		if got := c.name("", model); got != "chat "+model {
+			t.Fatalf("%q", got)
+		}
+		if got := c.name(OperationEmbeddings, model); got != "embeddings "+model {
+			t.Fatalf("%q", got)
+		}
+	}
+	if n := len(*c.m.Load()); n != maxCachedNames {
+		t.Errorf("%d cached names, want the bound %d", n, maxCachedNames)
+	}
+	if c.name("", "") != "chat" || c.name("", "model-0") != "chat model-0" {
+		t.Error("cached names")
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = c.name("", "model-1") }); n != 0 {
+		t.Errorf("%v allocations for a cached name", n)
+	}
+}
