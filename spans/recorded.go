@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -146,12 +145,13 @@ func sdkScope(res *resource.Resource) instrumentation.Scope {
 }
 
 // forgetsSpans reports whether exp is done with the spans it is given once ExportSpans returns,
-// so that recorded spans can go back to the pool after export. Exporters that keep them (the
-// tests' in-memory exporter, stub converters) are left alone: their spans are garbage
-// collected as before.
+// so that recorded spans can go back to the pool after export: tracegate's own OTLP/HTTP
+// exporter (the configured default) and the no-op one. For the others (the SDK's OTLP
+// exporters used for gRPC and env-configured export, stdout, the tests' in-memory exporter,
+// which keeps them) spans are garbage collected as before.
 func forgetsSpans(exp sdktrace.SpanExporter) bool {
 	switch exp.(type) {
-	case *fastHTTPExporter, *otlptrace.Exporter, *tracetest.NoopExporter:
+	case *fastHTTPExporter, *tracetest.NoopExporter:
 		return true
 	}
 	return false
