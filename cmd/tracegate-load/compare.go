@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -206,8 +208,12 @@ func compare(ctx context.Context, o *compareOptions, progress io.Writer) (*compa
 			report.IdleRSSKB = mem.rss
 		}
 	}
-	for _, kind := range o.phases {
-		for _, conc := range o.concurrency {
+	// Every phase runs at one concurrency before any runs at the next, so that the rows
+	// compared with each other (direct, the null gateway, tracegate, peers at the same
+	// concurrency) are measured close together in time, through the same spell of load from
+	// whatever else the machine runs. The report lists them by phase, as before.
+	for _, conc := range o.concurrency {
+		for _, kind := range o.phases {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("interrupted: %w", ctx.Err())
 			}
@@ -216,6 +222,7 @@ func compare(ctx context.Context, o *compareOptions, progress io.Writer) (*compa
 			report.Phases = append(report.Phases, r)
 		}
 	}
+	byPhase(report.Phases, o)
 	if c.pid > 0 {
 		if mem, err := readMemory(c.pid); err == nil {
 			report.PeakRSSKB = mem.peak
@@ -324,6 +331,29 @@ func (c *comparison) runPhase(ctx context.Context, kind phaseKind, conc int) pha
 		r.Error = "every request failed: " + describeErrors(s)
 	}
 	return r
+}
+
+// byPhase orders results by phase, then concurrency, in the order the options list them.
+func byPhase(results []phaseResult, o *compareOptions) {
+	rank := func(r phaseResult) (int, int) {
+		p, c := len(o.phases), len(o.concurrency)
+		for i, k := range o.phases {
+			if k.name == r.Phase {
+				p = i
+			}
+		}
+		for i, v := range o.concurrency {
+			if v == r.Concurrency {
+				c = i
+			}
+		}
+		return p, c
+	}
+	slices.SortStableFunc(results, func(a, b phaseResult) int {
+		pa, ca := rank(a)
+		pb, cb := rank(b)
+		return cmp.Or(cmp.Compare(pa, pb), cmp.Compare(ca, cb))
+	})
 }
 
 // describeErrors names the commonest error kind with an example, for a failed phase's row.

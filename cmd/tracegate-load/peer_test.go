@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -112,6 +113,19 @@ func TestCompareMeasuresAPeer(t *testing.T) {
 	}
 	if seen != 4 {
 		t.Errorf("%d peer results, want 4", seen)
+	}
+	// Reported by phase, measured by concurrency: every c=1 phase before any c=4 one.
+	var order []string
+	for _, p := range rep.Phases {
+		order = append(order, fmt.Sprintf("%s/%d", p.Phase, p.Concurrency))
+	}
+	if got, want := strings.Join(order, " "), "direct/1 direct/4 null/1 null/4 relay/1 relay/4 direct-stream/1 direct-stream/4 "+
+		"null-stream/1 null-stream/4 relay-stream/1 relay-stream/4"; got != want {
+		t.Errorf("report order\n got %s\nwant %s", got, want)
+	}
+	prog := progress.String()
+	if first4, last1 := strings.Index(prog, "c=4"), strings.LastIndex(prog, "c=1"); first4 < 0 || last1 > first4 {
+		t.Errorf("every phase at c=1 must run before any at c=4:\n%s", prog)
 	}
 	raw, err := os.ReadFile(md)
 	if err != nil {
