@@ -17,6 +17,9 @@ var (
 	// requestDurationBuckets add sub-10ms buckets to the GenAI ones: prompt reads, ops
 	// endpoints and rejected requests finish in microseconds.
 	requestDurationBuckets = append([]float64{0.0005, 0.001, 0.0025, 0.005}, genAIDurationBuckets...)
+	// overheadBuckets span what tracegate itself adds to a request: tens of microseconds when
+	// all is well, milliseconds under CPU starvation or a slow span store.
+	overheadBuckets = []float64{0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1}
 )
 
 // maxModelSeries bounds the distinct (provider, model, ...) label sets per metric family.
@@ -85,6 +88,11 @@ func New(src Sources) *Metrics {
 		Help:    "Time to answer an inbound request, streams until their last byte.",
 		Buckets: requestDurationBuckets,
 	}, []string{"route", "stream"})
+	overhead := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "tracegate_overhead_seconds",
+		Help:    "Time an inbound request spent in tracegate itself, provider calls excluded (the X-Tracegate-Overhead-Ms header).",
+		Buckets: overheadBuckets,
+	}, []string{"route"})
 	attemptsTotal := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tracegate_provider_attempts_total",
 		Help: "Provider calls, one per attempt (retries and fallbacks count), by upstream status (0: no reply) and error type.",
@@ -126,7 +134,7 @@ func New(src Sources) *Metrics {
 			Help: "Configuration reloads (SIGHUP) by result: ok, or rejected (the old configuration keeps serving).",
 		}, []string{"result"}),
 	}
-	reg.MustRegister(requestsTotal, requestDuration, attemptsTotal, attemptDuration, tokenUsage,
+	reg.MustRegister(requestsTotal, requestDuration, overhead, attemptsTotal, attemptDuration, tokenUsage,
 		tokensTotal, costTotal, unpricedTotal, m.staleTemplates, m.streamsInFlight, m.reloads)
 	// Both results exist from the start, so an alert on the rejected rate has a series to read.
 	m.reloads.WithLabelValues(reloadOK)
@@ -140,6 +148,7 @@ func New(src Sources) *Metrics {
 			return requestSeries{
 				count:    requestsTotal.WithLabelValues(k.route, strconv.Itoa(k.status), k.code),
 				duration: requestDuration.WithLabelValues(k.route, strconv.FormatBool(k.stream)),
+				overhead: overhead.WithLabelValues(k.route),
 			}
 		})
 	m.attempts = newSeriesCache(maxModelSeries,

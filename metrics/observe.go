@@ -14,6 +14,7 @@ type requestKey struct {
 type requestSeries struct {
 	count    prometheus.Counter
 	duration prometheus.Observer
+	overhead prometheus.Observer
 }
 
 type attemptKey struct {
@@ -41,6 +42,9 @@ func (m *Metrics) RequestDone(r RequestSummary) {
 	rs := m.requests.get(requestKey{route: r.Route, status: r.Status, code: r.Code, stream: r.Stream})
 	rs.count.Inc()
 	rs.duration.Observe(r.Duration.Seconds())
+	if r.Overhead > 0 {
+		rs.overhead.Observe(r.Overhead.Seconds())
+	}
 	if r.StaleTemplate {
 		m.staleTemplates.Inc()
 	}

@@ -31,6 +31,10 @@ type RequestSummary struct {
 	Status   int
 	Code     string // error code when the request failed
 	Duration time.Duration
+	// Overhead is the time spent in tracegate itself, provider calls excluded (OverheadClock
+	// measures it); it goes to tracegate_overhead_seconds when > 0, so surfaces that do not
+	// measure it yet leave the histogram alone.
+	Overhead time.Duration
 	Stream   bool
 	// Set when a provider answered.
 	Provider string

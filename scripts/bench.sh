@@ -16,12 +16,37 @@
 # BENCH_FLUSH_CHECK (default 1; 0 skips it: one extra short run of passthrough-stream at c=1
 # with -mock-chunk-delay BENCH_FLUSH_DELAY, default 2ms, whose first byte must come before the
 # second upstream chunk is even sent; its verdict is appended to the report),
-# BENCH_JSON (a path: also write the JSON report of the main run there). Extra arguments after
+# BENCH_JSON (a path: also write the JSON report of the main run there), BENCH_CPUPROFILE (a
+# path: tracegate writes a CPU profile of the main run there; read it with
+# `go tool pprof -top PATH`). Extra arguments after
 # $1 go to the main `tracegate-load compare` run as they are.
+#
+# Other gateways: --peer NAME=URL (repeatable, anywhere on the line) measures the gateway at
+# URL (its loopback base URL, e.g. http://127.0.0.1:4000) in the same run, interleaved with
+# tracegate's phases, against the same mock, as rows NAME and NAME-stream. The tool cannot
+# configure a peer: before the run, point one of its OpenAI-compatible providers at the mock,
+# which then listens on the fixed BENCH_MOCK_ADDR (default 127.0.0.1:18999; printed below),
+# and route the model gpt-4o-mini to it (README "Comparing with other gateways").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+peers=()
+rest=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --peer) [ $# -ge 2 ] || { echo "bench.sh: --peer needs NAME=URL" >&2; exit 2; }
+      peers+=(-peer "$2"); shift 2 ;;
+    --peer=*) peers+=(-peer "${1#--peer=}"); shift ;;
+    *) rest+=("$1"); shift ;;
+  esac
+done
+set -- "${rest[@]+"${rest[@]}"}"
 out=${1:-bench-results.md}
 shift || true
+mock_addr=127.0.0.1:0
+if [ ${#peers[@]} -gt 0 ]; then
+  mock_addr=${BENCH_MOCK_ADDR:-127.0.0.1:18999}
+  echo "== peers: configure each to send OpenAI chat completions for model gpt-4o-mini to http://$mock_addr/v1 (any API key)" >&2
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tracegate-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -43,7 +68,12 @@ args=(
   -warmup "${BENCH_WARMUP:-1s}"
   -mock-chunk-delay "${BENCH_CHUNK_DELAY:-0s}"
   -markdown "$tmp/results.md"
+  -mock-upstream "$mock_addr"
+  "${peers[@]+"${peers[@]}"}"
 )
+if [ -n "${BENCH_CPUPROFILE:-}" ]; then
+  args+=(-tracegate-cpuprofile "$BENCH_CPUPROFILE")
+fi
 
 echo "== running: tracegate-load ${args[*]} $*" >&2
 status=0

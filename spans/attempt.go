@@ -1,12 +1,14 @@
 package spans
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tracegate/tracegate/llm"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -30,34 +32,34 @@ type AttemptStart struct {
 // Attempt is the CLIENT span of one provider call.
 type Attempt struct {
 	run        *Run
-	span       trace.Span
 	recording  bool
 	start      time.Time
 	firstChunk atomic.Bool
 	ended      atomic.Bool
 	kind       string // provider kind, for the run's Summary
+
+	// span collects the attempt's attributes until End; nil when not recording and from End on.
+	mu   sync.Mutex
+	span *recordedSpan
 }
 
 // StartAttempt starts a child span of the run for one provider call. Retries and fallbacks
 // each get their own, siblings under the run span, numbered in tracegate.attempt.
 func (run *Run) StartAttempt(s AttemptStart) *Attempt {
 	n := run.attempts.Add(1)
-	name, _ := operationOf(s.Operation)
-	if s.Model != "" {
-		name += " " + s.Model
+	a := &run.first
+	if n > 1 {
+		a = &Attempt{}
 	}
-	var span trace.Span
-	if run.recording {
-		attrs := getAttrs()
-		*attrs = run.appendAttemptStartAttributes(*attrs, &s, int(n))
-		_, span = run.rec.tracer.Start(run.ctx, name, clientKind, trace.WithAttributes(*attrs...))
-		putAttrs(attrs)
-	} else {
-		_, span = run.rec.tracer.Start(run.ctx, name, clientKind)
-	}
-	a := &Attempt{run: run, span: span, recording: run.recording && span.IsRecording(), kind: s.ProviderKind}
+	a.run, a.recording, a.kind = run, run.recording, s.ProviderKind
 	if a.recording {
+		name := run.rec.attemptNames.name(s.Operation, s.Model)
 		a.start = time.Now()
+		sc := trace.NewSpanContext(trace.SpanContextConfig{
+			TraceID: run.sc.TraceID(), SpanID: newSpanID(), TraceFlags: run.sc.TraceFlags(), TraceState: run.sc.TraceState(),
+		})
+		a.span = run.rec.newRecordedSpan(name, trace.SpanKindClient, sc, run.sc, a.start)
+		a.span.attrs = run.appendAttemptStartAttributes(a.span.attrs, &s, int(n))
 	}
 	run.latest.Store(a)
 	return a
@@ -113,7 +115,12 @@ func (run *Run) appendAttemptStartAttributes(attrs []attribute.KeyValue, a *Atte
 // call counts.
 func (a *Attempt) FirstChunk() {
 	if a.recording && a.firstChunk.CompareAndSwap(false, true) {
-		a.span.SetAttributes(semconv.GenAIResponseTimeToFirstChunk(time.Since(a.start).Seconds()))
+		ttfc := semconv.GenAIResponseTimeToFirstChunk(time.Since(a.start).Seconds())
+		a.mu.Lock()
+		if a.span != nil {
+			a.span.attrs = append(a.span.attrs, ttfc)
+		}
+		a.mu.Unlock()
 	}
 }
 
@@ -123,22 +130,24 @@ func (a *Attempt) End(resp *llm.Response, err error) {
 	if !a.ended.CompareAndSwap(false, true) {
 		return
 	}
-	if a.recording {
-		buf := getAttrs()
-		attrs := *buf
-		if resp != nil {
-			attrs = appendResponse(attrs, resp)
-			if a.run.rec.opts.CaptureContent {
-				attrs = append(attrs, semconv.GenAIOutputMessagesKey.String(outputJSON(resp)))
-			}
-		}
-		if err != nil {
-			attrs = append(attrs, semconv.ErrorTypeKey.String(errorType(err)))
-			a.span.SetStatus(codes.Error, statusDescription(err))
-		}
-		a.span.SetAttributes(attrs...)
-		*buf = attrs
-		putAttrs(buf)
+	if !a.recording {
+		return
 	}
-	a.span.End()
+	a.mu.Lock()
+	span := a.span
+	a.span = nil
+	a.mu.Unlock()
+	attrs := span.attrs
+	if resp != nil {
+		attrs = appendResponse(attrs, resp)
+		if a.run.rec.opts.CaptureContent {
+			attrs = append(attrs, semconv.GenAIOutputMessagesKey.String(outputJSON(resp)))
+		}
+	}
+	if err != nil {
+		attrs = append(attrs, semconv.ErrorTypeKey.String(errorType(err)))
+		span.status = sdktrace.Status{Code: codes.Error, Description: statusDescription(err)}
+	}
+	span.attrs = attrs
+	a.run.rec.finish(span)
 }

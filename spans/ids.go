@@ -72,21 +72,25 @@ func ParseSpanID(s string) (trace.SpanID, error) {
 // FormatTraceID gives the wire form: tr_ + 16 hex when the high 8 bytes are zero, else tr_ + 32 hex.
 func FormatTraceID(id trace.TraceID) string {
 	var buf [len(TraceIDPrefix) + fullTraceIDHexLen]byte
-	n := copy(buf[:], TraceIDPrefix)
+	return string(appendTraceID(buf[:0], id))
+}
+
+func appendTraceID(dst []byte, id trace.TraceID) []byte {
+	dst = append(dst, TraceIDPrefix...)
 	if isShortTraceID(id) {
-		n += hex.Encode(buf[n:], id[8:])
-	} else {
-		n += hex.Encode(buf[n:], id[:])
+		return hex.AppendEncode(dst, id[8:])
 	}
-	return string(buf[:n])
+	return hex.AppendEncode(dst, id[:])
 }
 
 // FormatSpanID gives the wire form sp_ + 16 lowercase hex.
 func FormatSpanID(id trace.SpanID) string {
 	var buf [len(SpanIDPrefix) + spanIDHexLen]byte
-	n := copy(buf[:], SpanIDPrefix)
-	hex.Encode(buf[n:], id[:])
-	return string(buf[:])
+	return string(appendSpanID(buf[:0], id))
+}
+
+func appendSpanID(dst []byte, id trace.SpanID) []byte {
+	return hex.AppendEncode(append(dst, SpanIDPrefix...), id[:])
 }
 
 // ParseTraceparent parses a W3C traceparent header value into a remote span context. Only the
@@ -132,14 +136,15 @@ func ParseTraceparent(h string) (trace.SpanContext, error) {
 // FormatTraceparent gives the W3C traceparent header value (version 00) for sc.
 func FormatTraceparent(sc trace.SpanContext) string {
 	var buf [traceparentLen]byte
+	return string(appendTraceparent(buf[:0], sc))
+}
+
+func appendTraceparent(dst []byte, sc trace.SpanContext) []byte {
 	tid, sid, flags := sc.TraceID(), sc.SpanID(), [1]byte{byte(sc.TraceFlags())}
-	buf[0], buf[1], buf[2] = '0', '0', '-'
-	hex.Encode(buf[3:35], tid[:])
-	buf[35] = '-'
-	hex.Encode(buf[36:52], sid[:])
-	buf[52] = '-'
-	hex.Encode(buf[53:55], flags[:])
-	return string(buf[:])
+	dst = append(dst, "00-"...)
+	dst = append(hex.AppendEncode(dst, tid[:]), '-')
+	dst = append(hex.AppendEncode(dst, sid[:]), '-')
+	return hex.AppendEncode(dst, flags[:])
 }
 
 func isShortTraceID(id trace.TraceID) bool {

@@ -49,6 +49,8 @@ type queueProcessor struct {
 	exporter sdktrace.SpanExporter
 	stats    *exportStats
 	max      int
+	// recycle returns recorded spans to their pool once exported: the exporter keeps nothing.
+	recycle bool
 
 	mu      sync.Mutex
 	pending []sdktrace.ReadOnlySpan
@@ -91,12 +93,14 @@ func (*queueProcessor) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
 func (p *queueProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	if p.stopping.Load() {
 		p.stats.dropped.Add(1)
+		releaseRecorded(s)
 		return
 	}
 	p.mu.Lock()
 	if len(p.pending) >= p.max {
 		p.mu.Unlock()
 		p.stats.dropped.Add(1)
+		releaseRecorded(s)
 		return
 	}
 	p.pending = append(p.pending, s)
@@ -153,6 +157,10 @@ func (p *queueProcessor) Shutdown(ctx context.Context) error {
 	// Spans whose OnEnd raced with the stop signal are lost; count them.
 	p.mu.Lock()
 	p.stats.dropped.Add(int64(len(p.pending)))
+	for _, s := range p.pending {
+		releaseRecorded(s)
+	}
+	clear(p.pending)
 	p.pending = p.pending[:0]
 	p.mu.Unlock()
 	if err := p.exporter.Shutdown(ctx); err != nil {
@@ -175,6 +183,11 @@ func (p *queueProcessor) run() {
 			ctx, cancel := context.WithTimeout(p.exportCtx, exportCallTimeout)
 			_ = p.exporter.ExportSpans(ctx, batch) // counted by countingExporter
 			cancel()
+			if p.recycle {
+				for _, s := range batch {
+					releaseRecorded(s)
+				}
+			}
 		}
 		clear(taken)
 		taken = taken[:0]
@@ -194,5 +207,12 @@ func (p *queueProcessor) run() {
 			drain()
 			return
 		}
+	}
+}
+
+// releaseRecorded returns s to its pool when it is a recorded span nobody else holds.
+func releaseRecorded(s sdktrace.ReadOnlySpan) {
+	if rs, ok := s.(*recordedSpan); ok {
+		rs.release()
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
@@ -23,6 +24,13 @@ type Recorder struct {
 	exporting bool
 	// sink receives a summary of every finished run and ingested span (SetSink).
 	sink atomic.Pointer[sinkBox]
+	// processor is the provider's span processor, which run and attempt spans (recordedSpan)
+	// are handed to directly; nil when not exporting.
+	processor sdktrace.SpanProcessor
+	resource  *resource.Resource
+	scope     instrumentation.Scope
+	// attemptNames caches "chat {model}" and "embeddings {model}".
+	attemptNames nameCache
 }
 
 // New builds a Recorder exporting as o says. It does not contact the collector: a collector
@@ -60,7 +68,7 @@ func NewWithExporter(exp sdktrace.SpanExporter, o Options, sync bool) *Recorder 
 }
 
 func newRecorder(exp sdktrace.SpanExporter, o Options, sync bool, res *resource.Resource) *Recorder {
-	r := &Recorder{opts: o, stats: &exportStats{}, exporting: exp != nil}
+	r := &Recorder{opts: o, stats: &exportStats{}, exporting: exp != nil, resource: res, scope: sdkScope(res)}
 	tpOpts := []sdktrace.TracerProviderOption{
 		sdktrace.WithIDGenerator(idGenerator{}),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())),
@@ -69,10 +77,13 @@ func newRecorder(exp sdktrace.SpanExporter, o Options, sync bool, res *resource.
 	if exp != nil {
 		counted := &countingExporter{next: exp, stats: r.stats}
 		if sync {
-			tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(sdktrace.NewSimpleSpanProcessor(counted)))
+			r.processor = sdktrace.NewSimpleSpanProcessor(counted)
 		} else {
-			tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(newQueueProcessor(counted, r.stats, o.queueSize())))
+			q := newQueueProcessor(counted, r.stats, o.queueSize())
+			q.recycle = forgetsSpans(exp)
+			r.processor = q
 		}
+		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(r.processor))
 	}
 	r.provider = sdktrace.NewTracerProvider(tpOpts...)
 	r.tracer = r.provider.Tracer(instrumentationName, trace.WithSchemaURL(semconv.SchemaURL))

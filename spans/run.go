@@ -10,13 +10,13 @@ import (
 	"github.com/tracegate/tracegate/llm"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"go.opentelemetry.io/otel/trace"
 )
 
 // Start options are interface values; built once, they cost no allocation per span.
 var (
-	serverKind    = trace.WithSpanKind(trace.SpanKindServer)
 	clientKind    = trace.WithSpanKind(trace.SpanKindClient)
 	newRootOption = trace.WithNewRoot()
 )
@@ -42,26 +42,27 @@ type RunStart struct {
 
 // Run is the SERVER span of one run.
 type Run struct {
-	rec  *Recorder
-	span trace.Span
-	sc   trace.SpanContext
-	// ctx carries the run span, the parent of every attempt.
-	ctx context.Context
+	rec *Recorder
+	sc  trace.SpanContext
+	// handle carries sc in the context StartRun returns.
+	handle spanHandle
 	// recording is false for an unsampled parent or the "none" exporter: attributes are skipped.
 	recording bool
 	sessionID string
 	attempts  atomic.Int32
 	ended     atomic.Bool
-	// spanID and traceID cache the wire forms. A Run's methods other than StartAttempt and
-	// End are called from the request's goroutine only.
-	spanID, traceID string
+	// spanID, traceID and traceparent cache the wire forms (wireIDs). A Run's methods other
+	// than StartAttempt, FirstChunk and End are called from the request's goroutine only.
+	spanID, traceID, traceparent string
+	// first is the first attempt, kept in the Run: most runs make one.
+	first Attempt
 	// latest is the attempt started last: the one a stream relay is reading from.
 	latest atomic.Pointer[Attempt]
 
-	// pending holds the run span's attributes until End sets them in one call: every
-	// SetAttributes on an SDK span regrows its attribute slice. Nil when not recording.
-	mu      sync.Mutex
-	pending *[]attribute.KeyValue
+	// span collects the run span's attributes until End hands it to the export queue. Nil
+	// when not recording, and from End on.
+	mu   sync.Mutex
+	span *recordedSpan
 
 	// What the sink's Summary needs, kept whether or not the span records attributes.
 	info   RunStart
@@ -74,40 +75,27 @@ type Run struct {
 // linking ids are malformed or parentSpanId comes without a trace; the Run is then nil.
 // The returned context carries the run span.
 func (r *Recorder) StartRun(ctx context.Context, s RunStart) (context.Context, *Run, error) {
-	linkCtx, newRoot, err := linkContext(ctx, &s)
+	link, err := linkRun(&s)
 	if err != nil {
 		return ctx, nil, err
 	}
-	var span trace.Span
-	var spanCtx context.Context
-	if newRoot {
-		spanCtx, span = r.tracer.Start(linkCtx, runSpanName(&s), serverKind, newRootOption)
-	} else {
-		spanCtx, span = r.tracer.Start(linkCtx, runSpanName(&s), serverKind)
-	}
-	if linkCtx != ctx && newRoot {
-		// Keep the wanted trace id out of the caller's context: a later run started from it
-		// must not inherit this trace.
-		spanCtx = trace.ContextWithSpan(ctx, span)
-	}
 	run := &Run{
 		rec:       r,
-		span:      span,
-		sc:        span.SpanContext(),
-		ctx:       spanCtx,
-		recording: r.exporting && span.IsRecording(),
+		sc:        link.spanContext(),
 		sessionID: s.SessionID,
 		info:      s,
 		start:     time.Now(),
 	}
-	if psc := trace.SpanContextFromContext(linkCtx); !newRoot && psc.IsValid() {
-		run.parent = psc.SpanID()
+	run.handle.sc = run.sc
+	run.recording = r.exporting && run.sc.IsSampled()
+	if link.parent.IsValid() {
+		run.parent = link.parent.SpanID()
 	}
 	if run.recording {
-		run.pending = getAttrs()
-		*run.pending = r.appendRunStartAttributes(*run.pending, &s)
+		run.span = r.newRecordedSpan(runSpanName(&s), trace.SpanKindServer, run.sc, link.parent, run.start)
+		run.span.attrs = r.appendRunStartAttributes(run.span.attrs, &s)
 	}
-	return spanCtx, run, nil
+	return trace.ContextWithSpan(ctx, &run.handle), run, nil
 }
 
 func runSpanName(s *RunStart) string {
@@ -163,22 +151,37 @@ func (r *Recorder) appendRunStartAttributes(attrs []attribute.KeyValue, s *RunSt
 
 // SpanID is the run span id in wire form, sp_ + 16 hex.
 func (run *Run) SpanID() string {
-	if run.spanID == "" { // formatted once: replies, headers and log lines all ask
-		run.spanID = FormatSpanID(run.sc.SpanID())
-	}
+	run.wireIDs()
 	return run.spanID
 }
 
 // TraceID is the trace id in wire form: tr_ + 16 hex for 64-bit ids, tr_ + 32 hex otherwise.
 func (run *Run) TraceID() string {
-	if run.traceID == "" {
-		run.traceID = FormatTraceID(run.sc.TraceID())
-	}
+	run.wireIDs()
 	return run.traceID
 }
 
 // Traceparent is the W3C traceparent header value for the run span.
-func (run *Run) Traceparent() string { return FormatTraceparent(run.sc) }
+func (run *Run) Traceparent() string {
+	run.wireIDs()
+	return run.traceparent
+}
+
+// wireIDs formats the three wire forms once, into one string: replies, headers, log lines
+// and the sink all ask for them, and one allocation is cheaper than three.
+func (run *Run) wireIDs() {
+	if run.spanID != "" {
+		return
+	}
+	var buf [len(SpanIDPrefix) + spanIDHexLen + len(TraceIDPrefix) + fullTraceIDHexLen + traceparentLen]byte
+	b := appendSpanID(buf[:0], run.sc.SpanID())
+	sidEnd := len(b)
+	b = appendTraceID(b, run.sc.TraceID())
+	tidEnd := len(b)
+	b = appendTraceparent(b, run.sc)
+	all := string(b)
+	run.spanID, run.traceID, run.traceparent = all[:sidEnd], all[sidEnd:tidEnd], all[tidEnd:]
+}
 
 // SpanContext is the run span's OTel span context.
 func (run *Run) SpanContext() trace.SpanContext { return run.sc }
@@ -200,15 +203,17 @@ func (run *Run) SetPromptVersion(version int) {
 	}
 }
 
-// addAttributes queues attributes for End; a key set twice keeps its last value.
+// addAttributes sets attributes of the run span; a key set twice keeps its last value.
 func (run *Run) addAttributes(attrs ...attribute.KeyValue) {
 	if !run.recording {
 		return
 	}
 	run.mu.Lock()
 	defer run.mu.Unlock()
-	if run.pending != nil {
-		*run.pending = append(*run.pending, attrs...)
+	if run.span != nil {
+		for _, kv := range attrs {
+			run.span.set(kv)
+		}
 	}
 }
 
@@ -248,18 +253,19 @@ func (run *Run) End(e RunEnd) {
 		return
 	}
 	if run.recording {
-		run.setEndAttributes(&e)
+		run.endSpan(&e)
 	}
-	run.span.End()
 	if sink := run.rec.currentSink(); sink != nil {
 		sink.Keep(run.summary(&e))
 	}
 }
 
-func (run *Run) setEndAttributes(e *RunEnd) {
+func (run *Run) endSpan(e *RunEnd) {
 	run.mu.Lock()
-	defer run.mu.Unlock()
-	attrs := *run.pending
+	span := run.span
+	run.span = nil
+	run.mu.Unlock()
+	attrs := span.attrs
 	if e.Response != nil {
 		attrs = appendResponse(attrs, e.Response)
 	}
@@ -283,13 +289,12 @@ func (run *Run) setEndAttributes(e *RunEnd) {
 		if desc == "" {
 			desc = errType
 		}
-		run.span.SetStatus(codes.Error, desc)
+		span.status = sdktrace.Status{Code: codes.Error, Description: desc}
 	}
 	if e.Response != nil && run.rec.opts.CaptureContent {
 		attrs = append(attrs, semconv.GenAIOutputMessagesKey.String(outputJSON(e.Response)))
 	}
-	run.span.SetAttributes(attrs...)
-	*run.pending = attrs
-	putAttrs(run.pending)
-	run.pending = nil
+	span.attrs = attrs
+	span.children = int(run.attempts.Load())
+	run.rec.finish(span)
 }

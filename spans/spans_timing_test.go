@@ -37,11 +37,15 @@ var (
 )
 
 func recordBenchRun(b *testing.B, rec *Recorder, start RunStart) {
+	recordBenchRunWith(b, rec, start, benchAttempt)
+}
+
+func recordBenchRunWith(b *testing.B, rec *Recorder, start RunStart, attempt AttemptStart) {
 	_, run, err := rec.StartRun(context.Background(), start)
 	if err != nil {
 		b.Fatal(err)
 	}
-	run.StartAttempt(benchAttempt).End(benchResponse, nil)
+	run.StartAttempt(attempt).End(benchResponse, nil)
 	run.End(RunEnd{Response: benchResponse, Cost: 0.0001, Priced: true})
 	_, _, _ = run.SpanID(), run.TraceID(), run.Traceparent()
 }
@@ -54,6 +58,23 @@ func BenchmarkRunSpans(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		recordBenchRun(b, rec, benchStart)
+	}
+	b.ReportMetric(float64(rec.Dropped())/float64(b.N), "dropped/op")
+}
+
+// BenchmarkRunSpansPassthrough is the span work of one OpenAI-compatible passthrough call on
+// its own: run span and one attempt as the chat surface starts them (no prompt, tags or
+// variables; the body not decoded), response and cost at the end, the wire ids, hand-off to
+// the batching queue.
+func BenchmarkRunSpansPassthrough(b *testing.B) {
+	rec := NewWithExporter(tracetest.NewNoopExporter(), Options{QueueSize: 1 << 16}, false)
+	defer rec.Shutdown(context.Background())
+	start := RunStart{Name: "chat gpt-4o-mini", Model: "gpt-4o-mini"}
+	attempt := AttemptStart{ProviderName: "openai", ProviderKind: "openai", Model: "gpt-4o-mini",
+		ServerAddress: "api.openai.com", ServerPort: 443}
+	b.ReportAllocs()
+	for b.Loop() {
+		recordBenchRunWith(b, rec, start, attempt)
 	}
 	b.ReportMetric(float64(rec.Dropped())/float64(b.N), "dropped/op")
 }

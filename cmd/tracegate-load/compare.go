@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -25,6 +27,8 @@ type phaseKind struct {
 	runAPI       bool
 	baseline     string
 	nullBaseline string
+	// peerURL is a peer gateway's chat completions URL (-peer): the phase goes through it.
+	peerURL string
 }
 
 var allPhases = []phaseKind{
@@ -78,10 +82,17 @@ type compareReport struct {
 	// MockProcess says where the mock upstream ran: "own" (a process of its own, like the
 	// gateway) or "in-process" (inside the load tool, -mock-inprocess).
 	MockProcess string        `json:"mock_process"`
+	Peers       []peerReport  `json:"peers,omitempty"`
 	NullGateway string        `json:"null_gateway,omitempty"`
 	NullFloor   *nullFloor    `json:"null_gateway_floor,omitempty"`
 	Phases      []phaseResult `json:"phases"`
 	Targets     []targetCheck `json:"targets"`
+}
+
+// peerReport names a peer gateway of the run (-peer).
+type peerReport struct {
+	Name    string `json:"name"`
+	ChatURL string `json:"chat_url"`
 }
 
 // comparison is a compare run in progress.
@@ -147,6 +158,10 @@ func compare(ctx context.Context, o *compareOptions, progress io.Writer) (*compa
 	}()
 	c := &comparison{opts: o, mock: m, gateway: o.gateway, pid: o.gatewayPID, log: progress}
 	report := &compareReport{Upstream: m.baseURL(), MockProcess: "own", Phases: []phaseResult{}}
+	for _, p := range o.peers {
+		report.Peers = append(report.Peers, peerReport{Name: p.name, ChatURL: p.chatURL})
+		fmt.Fprintf(progress, "compare: peer %s at %s (it must route model %s to %s)\n", p.name, p.chatURL, o.request.model, m.baseURL())
+	}
 	if m.proc != nil {
 		fmt.Fprintf(progress, "compare: mock upstream pid %d on %s\n", m.proc.pid(), m.addr)
 	} else {
@@ -174,7 +189,7 @@ func compare(ctx context.Context, o *compareOptions, progress io.Writer) (*compa
 		}
 		defer os.RemoveAll(dir)
 		g, err := startTracegate(ctx, gatewaySetup{bin: o.tracegateBin, configPath: o.tracegateConfig, dir: dir,
-			model: o.request.model, upstream: m.baseURL(), otlp: m.otlpURL(), spans: o.spans})
+			model: o.request.model, upstream: m.baseURL(), otlp: m.otlpURL(), spans: o.spans, cpuProfile: o.cpuProfile})
 		if err != nil {
 			return nil, err
 		}
@@ -193,8 +208,12 @@ func compare(ctx context.Context, o *compareOptions, progress io.Writer) (*compa
 			report.IdleRSSKB = mem.rss
 		}
 	}
-	for _, kind := range o.phases {
-		for _, conc := range o.concurrency {
+	// Every phase runs at one concurrency before any runs at the next, so that the rows
+	// compared with each other (direct, the null gateway, tracegate, peers at the same
+	// concurrency) are measured close together in time, through the same spell of load from
+	// whatever else the machine runs. The report lists them by phase, as before.
+	for _, conc := range o.concurrency {
+		for _, kind := range o.phases {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("interrupted: %w", ctx.Err())
 			}
@@ -203,6 +222,7 @@ func compare(ctx context.Context, o *compareOptions, progress io.Writer) (*compa
 			report.Phases = append(report.Phases, r)
 		}
 	}
+	byPhase(report.Phases, o)
 	if c.pid > 0 {
 		if mem, err := readMemory(c.pid); err == nil {
 			report.PeakRSSKB = mem.peak
@@ -224,6 +244,8 @@ func (c *comparison) runPhase(ctx context.Context, kind phaseKind, conc int) pha
 			return r
 		}
 		r.Target = "http://" + c.null.addr + "/v1/chat/completions"
+	case kind.peerURL != "":
+		r.Target = kind.peerURL
 	case !kind.viaGateway:
 		r.Target = c.mock.chatURL()
 	case kind.runAPI:
@@ -309,6 +331,29 @@ func (c *comparison) runPhase(ctx context.Context, kind phaseKind, conc int) pha
 		r.Error = "every request failed: " + describeErrors(s)
 	}
 	return r
+}
+
+// byPhase orders results by phase, then concurrency, in the order the options list them.
+func byPhase(results []phaseResult, o *compareOptions) {
+	rank := func(r phaseResult) (int, int) {
+		p, c := len(o.phases), len(o.concurrency)
+		for i, k := range o.phases {
+			if k.name == r.Phase {
+				p = i
+			}
+		}
+		for i, v := range o.concurrency {
+			if v == r.Concurrency {
+				c = i
+			}
+		}
+		return p, c
+	}
+	slices.SortStableFunc(results, func(a, b phaseResult) int {
+		pa, ca := rank(a)
+		pb, cb := rank(b)
+		return cmp.Or(cmp.Compare(pa, pb), cmp.Compare(ca, cb))
+	})
 }
 
 // describeErrors names the commonest error kind with an example, for a failed phase's row.

@@ -214,6 +214,8 @@ type compareOptions struct {
 	markdownPath    string
 	request         requestOptions
 	mock            mockOptions
+	peers           []peerGateway
+	cpuProfile      string
 }
 
 func parseCompareFlags(args []string, stderr io.Writer) (*compareOptions, error) {
@@ -235,6 +237,9 @@ func parseCompareFlags(args []string, stderr io.Writer) (*compareOptions, error)
 	fs.StringVar(&o.spans, "spans", "otlp", "span exporter of the started tracegate: otlp (to the mock's sink) or none")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON instead of markdown")
 	fs.StringVar(&o.markdownPath, "markdown", "", "also write the markdown report to this file")
+	fs.StringVar(&o.cpuProfile, "tracegate-cpuprofile", "", "with -tracegate-bin: the started tracegate writes a CPU profile of the whole run to this file")
+	fs.Var(peerFlags{&o.peers}, "peer", "NAME=URL: another gateway to measure in the same run, as rows NAME and NAME-stream "+
+		"(repeatable; URL is its loopback base URL; it must route -model to the mock, so fix -mock-upstream)")
 	addRequestFlags(fs, &o.request)
 	addMockFlags(fs, &o.mock)
 	if err := fs.Parse(args); err != nil {
@@ -250,6 +255,14 @@ func parseCompareFlags(args []string, stderr io.Writer) (*compareOptions, error)
 	}
 	if o.phases, err = parsePhases(*phases); err != nil {
 		errs = append(errs, fmt.Errorf("-phases: %w", err))
+	} else if o.phases, err = withPeerPhases(o.phases, o.peers); err != nil {
+		errs = append(errs, fmt.Errorf("-peer: %w", err))
+	}
+	if len(o.peers) > 0 && strings.HasSuffix(o.mockAddr, ":0") {
+		errs = append(errs, errors.New("-peer needs a fixed -mock-upstream address (not port 0): the peer must be configured to route to it before the run"))
+	}
+	if o.cpuProfile != "" && o.tracegateBin == "" {
+		errs = append(errs, errors.New("-tracegate-cpuprofile needs -tracegate-bin"))
 	}
 	if o.tracegateBin != "" && o.gateway != "" {
 		errs = append(errs, errors.New("-tracegate-bin and -gateway are exclusive"))

@@ -91,6 +91,7 @@ func TestParseCompareFlags(t *testing.T) {
 		{"-phases", "direct,bogus"},
 		{"-phases", "direct", "-concurrency", "0"},
 		{"-phases", "direct", "-spans", "stdout"},
+		{"-phases", "direct", "-tracegate-cpuprofile", "cpu.out"}, // no tracegate started
 	} {
 		_, err := parseCompareFlags(bad, io.Discard)
 		if err == nil {

@@ -85,6 +85,7 @@ type gatewaySetup struct {
 	upstream   string
 	otlp       string
 	spans      string
+	cpuProfile string // passed to tracegate's -cpuprofile when set
 }
 
 // startTracegate writes the bench prompt (and the config when none is given) into dir, starts
@@ -115,7 +116,11 @@ func startTracegate(ctx context.Context, s gatewaySetup) (*gatewayProcess, error
 	}
 	defer logFile.Close()
 
-	cmd := exec.Command(s.bin, "-config", configPath)
+	args := []string{"-config", configPath}
+	if s.cpuProfile != "" {
+		args = append(args, "-cpuprofile", s.cpuProfile)
+	}
+	cmd := exec.Command(s.bin, args...)
 	cmd.Env = append(hermeticEnv(os.Environ()),
 		"TRACEGATE_LISTEN="+listen,
 		"TRACEGATE_BENCH_PROMPTS="+prompts,

@@ -21,6 +21,13 @@ const (
 	targetRunAPICPURatio  = 1.3
 	targetAddedTTFBUS     = 100
 	targetIdleRSSKB       = 50 * 1024
+
+	// Against the null gateway in the same run (DESIGN.md section 9, issue 16).
+	targetVsNullThroughput       = 0.80
+	targetVsNullRunAPIThroughput = 0.75
+	targetVsNullAddedP50US       = 10
+	targetVsNullP99Ratio         = 1.5
+	targetVsNullAddedTTFBUS      = 30
 )
 
 func findPhase(results []phaseResult, name string, conc int) *phaseResult {
@@ -45,18 +52,55 @@ func checkTargets(rep *compareReport, chunkDelay time.Duration) []targetCheck {
 		out = append(out, targetCheck{Target: target, Measured: why, Verdict: "n/a"})
 	}
 
-	// share is a row with tracegate's own part of a target measured against direct: the same
-	// quantity against the null gateway, which has already paid the extra loopback hop. It is
-	// information, not a verdict: DESIGN.md sets the targets against direct.
-	share := func(target, phase string, conc int, measure func(*phaseResult) string) {
-		if r := findPhase(rep.Phases, phase, conc); r != nil {
-			if m := measure(r); m != "" {
-				out = append(out, targetCheck{Target: target, Measured: m, Verdict: "info"})
+	// vsNull checks a target against the null gateway of the same run, which has already paid
+	// the extra loopback hop any gateway pays: tracegate's own share. measure returns the
+	// measured text and whether it meets the target, or "" when the numbers are missing.
+	vsNull := func(target, phase string, conc int, measure func(r, null *phaseResult) (string, bool)) {
+		r, null := findPhase(rep.Phases, phase, conc), findPhase(rep.Phases, nullPhaseFor(phase), conc)
+		if r != nil && null != nil {
+			if m, ok := measure(r, null); m != "" {
+				check(target, ok, m)
 				return
 			}
 		}
 		notMeasured(target, fmt.Sprintf("needs %s and %s at c=%d", phase, nullPhaseFor(phase), conc))
 	}
+	throughputVsNull := func(least float64) func(r, _ *phaseResult) (string, bool) {
+		return func(r, _ *phaseResult) (string, bool) {
+			if r.ThroughputRatioVsNull == nil {
+				return "", false
+			}
+			return fmt.Sprintf("%.0f%%", *r.ThroughputRatioVsNull*100), *r.ThroughputRatioVsNull >= least
+		}
+	}
+
+	vsNull(fmt.Sprintf("passthrough, c=1: added median latency over the null gateway <= %d µs", targetVsNullAddedP50US), "passthrough", 1,
+		func(r, _ *phaseResult) (string, bool) {
+			if r.AddedP50VsNullUS == nil {
+				return "", false
+			}
+			return fmt.Sprintf("%+.1f µs", *r.AddedP50VsNullUS), *r.AddedP50VsNullUS <= targetVsNullAddedP50US
+		})
+	vsNull(fmt.Sprintf("passthrough, c=1: p99 within %.1fx of the null gateway's", targetVsNullP99Ratio), "passthrough", 1,
+		func(r, null *phaseResult) (string, bool) {
+			if null.Summary.LatencyUS.P99 <= 0 {
+				return "", false
+			}
+			ratio := r.Summary.LatencyUS.P99 / null.Summary.LatencyUS.P99
+			return fmt.Sprintf("%.2fx (%s vs %s)", ratio, formatMicros(r.Summary.LatencyUS.P99), formatMicros(null.Summary.LatencyUS.P99)),
+				ratio <= targetVsNullP99Ratio
+		})
+	vsNull(fmt.Sprintf("passthrough, c=16: throughput >= %.0f%% of the null gateway's", targetVsNullThroughput*100), "passthrough", 16,
+		throughputVsNull(targetVsNullThroughput))
+	vsNull(fmt.Sprintf("run API, c=16: throughput >= %.0f%% of the null gateway's", targetVsNullRunAPIThroughput*100), "run-api", 16,
+		throughputVsNull(targetVsNullRunAPIThroughput))
+	vsNull(fmt.Sprintf("streaming, c=1: added time to first byte over the null gateway <= %d µs", targetVsNullAddedTTFBUS), "passthrough-stream", 1,
+		func(r, _ *phaseResult) (string, bool) {
+			if r.AddedTTFBP50VsNullUS == nil {
+				return "", false
+			}
+			return fmt.Sprintf("%+.1f µs (p50)", *r.AddedTTFBP50VsNullUS), *r.AddedTTFBP50VsNullUS <= targetVsNullAddedTTFBUS
+		})
 
 	t := fmt.Sprintf("passthrough, c=1: added median latency < %d µs", targetAddedP50US)
 	if r := findPhase(rep.Phases, "passthrough", 1); r != nil && r.AddedP50US != nil {
@@ -64,26 +108,12 @@ func checkTargets(rep *compareReport, chunkDelay time.Duration) []targetCheck {
 	} else {
 		notMeasured(t, "needs passthrough and direct at c=1")
 	}
-	share("passthrough, c=1: added median latency over the null gateway", "passthrough", 1, func(r *phaseResult) string {
-		if r.AddedP50VsNullUS == nil {
-			return ""
-		}
-		v := *r.AddedP50VsNullUS
-		return fmt.Sprintf("%+.1f µs (%s)", v, verdictText(v < targetAddedP50US, fmt.Sprintf("under %d µs", targetAddedP50US), fmt.Sprintf("not under %d µs", targetAddedP50US)))
-	})
 	t = fmt.Sprintf("passthrough, c=16: throughput >= %.0f%% of direct", targetThroughputRatio*100)
 	if r := findPhase(rep.Phases, "passthrough", 16); r != nil && r.ThroughputRatio != nil {
 		check(t, *r.ThroughputRatio >= targetThroughputRatio, fmt.Sprintf("%.0f%%", *r.ThroughputRatio*100))
 	} else {
 		notMeasured(t, "needs passthrough and direct at c=16")
 	}
-	share("passthrough, c=16: throughput as a share of the null gateway's", "passthrough", 16, func(r *phaseResult) string {
-		if r.ThroughputRatioVsNull == nil {
-			return ""
-		}
-		v := *r.ThroughputRatioVsNull
-		return fmt.Sprintf("%.0f%% (%s)", v*100, verdictText(v >= targetThroughputRatio, fmt.Sprintf("at least %.0f%%", targetThroughputRatio*100), fmt.Sprintf("below %.0f%%", targetThroughputRatio*100)))
-	})
 
 	t = fmt.Sprintf("run API CPU per request <= %.1fx passthrough's", targetRunAPICPURatio)
 	measured := false
@@ -112,13 +142,6 @@ func checkTargets(rep *compareReport, chunkDelay time.Duration) []targetCheck {
 	} else {
 		notMeasured(t, "needs passthrough-stream and direct-stream at c=1")
 	}
-	share("streaming, c=1: added time to first byte over the null gateway", "passthrough-stream", 1, func(r *phaseResult) string {
-		if r.AddedTTFBP50VsNullUS == nil {
-			return ""
-		}
-		v := *r.AddedTTFBP50VsNullUS
-		return fmt.Sprintf("%+.1f µs (p50; %s)", v, verdictText(v < targetAddedTTFBUS, fmt.Sprintf("under %d µs", targetAddedTTFBUS), fmt.Sprintf("not under %d µs", targetAddedTTFBUS)))
-	})
 
 	// With a pause before each upstream chunk after the first, a first byte sooner than the
 	// pause proves the first chunk was relayed alone rather than with the rest of the stream.
@@ -163,6 +186,9 @@ func renderMarkdown(rep *compareReport, o *compareOptions) string {
 	fmt.Fprintf(&b, "%s, %d CPUs, %s. Upstream: mock at %s (%s, delay %s, %d chunks per stream, chunk delay %s). Gateway: %s.%s\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.Version(), rep.Upstream,
 		where, o.mock.delay, o.mock.chunks, o.mock.chunkDelay, gateway, null)
+	for _, p := range rep.Peers {
+		fmt.Fprintf(&b, "Peer gateway %s: %s (rows %s and %s%s, configured by hand to route to the mock).\n", p.Name, p.ChatURL, p.Name, p.Name, streamSuffix)
+	}
 	fmt.Fprintf(&b, "Each phase: one probe request, %s warm-up, then %s measured (closed loop). "+
 		"Latencies of successful requests; req/s counts successful requests.\n\n", o.warmup, o.duration)
 
@@ -216,14 +242,6 @@ func floorLine(f *nullFloor) string {
 	return fmt.Sprintf("Null gateway adds %s p50 / %s TTFB over direct on this machine: the cost of one extra "+
 		"loopback hop, paid by any gateway (c=1 medians). Targets are judged against direct; the \"over the null "+
 		"gateway\" rows are tracegate's own share.", cell(f.AddedP50US), cell(f.AddedTTFBP50US))
-}
-
-// verdictText says in words whether an info row's number meets the target's threshold.
-func verdictText(ok bool, yes, no string) string {
-	if ok {
-		return yes
-	}
-	return no
 }
 
 // nullPhaseFor names the null gateway phase a tracegate phase is compared with.

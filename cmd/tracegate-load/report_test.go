@@ -159,7 +159,8 @@ func TestCompareKeepsGoingPastAFailedPhase(t *testing.T) {
 	}
 	for _, want := range []string{"| run-api | 1 | FAILED | | | | | | | | | | | probe request failed: HTTP 404", "| passthrough | 16 | ", "| null-stream | 1 | ",
 		"| added p50 vs null gateway | added TTFB vs null gateway |", "Null gateway adds ", "in its own process",
-		"| passthrough, c=1: added median latency over the null gateway | "} {
+		"| passthrough, c=1: added median latency over the null gateway <= 10 µs | ",
+		"| passthrough, c=16: throughput >= 80% of the null gateway's | "} {
 		if !strings.Contains(string(raw), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, raw)
 		}
@@ -182,28 +183,33 @@ func TestCheckTargetsVerdicts(t *testing.T) {
 		IdleRSSKB: 60 * 1024,
 		PeakRSSKB: 70 * 1024,
 		Phases: []phaseResult{
-			{Phase: "passthrough", Concurrency: 1, Summary: ok, AddedP50US: f(30), CPUPerRequestUS: f(100)},
+			{Phase: "passthrough", Concurrency: 1, Summary: &summary{LatencyUS: percentiles{P99: 290}}, AddedP50US: f(30), CPUPerRequestUS: f(100)},
 			{Phase: "passthrough", Concurrency: 16, Summary: ok, ThroughputRatio: f(0.2), CPUPerRequestUS: f(50)},
 			{Phase: "run-api", Concurrency: 1, Summary: ok, CPUPerRequestUS: f(500)},
 			{Phase: "run-api", Concurrency: 16, Summary: ok, CPUPerRequestUS: f(60)},
 			{Phase: "passthrough-stream", Concurrency: 1, Error: "probe request failed"},
+			{Phase: "null", Concurrency: 1, Summary: &summary{LatencyUS: percentiles{P99: 200}}},
+			{Phase: "null", Concurrency: 16, Summary: ok},
 		},
 	}
-	rep.Phases[0].AddedP50VsNullUS = f(12.5)
-	rep.Phases[1].ThroughputRatioVsNull = f(0.3)
+	rep.Phases[0].AddedP50VsNullUS = f(9.5)
+	rep.Phases[1].ThroughputRatioVsNull = f(0.85)
+	rep.Phases[3].ThroughputRatioVsNull = f(0.7)
 	got := map[string]string{}
 	for _, c := range checkTargets(rep, time.Millisecond) {
 		got[c.Target] = c.Verdict + " " + c.Measured
 	}
 	want := map[string]string{
-		"passthrough, c=1: added median latency < 50 µs":                 "pass +30.0 µs",
-		"passthrough, c=1: added median latency over the null gateway":   "info +12.5 µs (under 50 µs)",
-		"passthrough, c=16: throughput >= 35% of direct":                 "fail 20%",
-		"passthrough, c=16: throughput as a share of the null gateway's": "info 30% (below 35%)",
-		"run API CPU per request <= 1.3x passthrough's":                  "pass 1.20x at c=16 (60.0 vs 50.0 µs)",
-		"streaming, c=1: added time to first byte < 100 µs":              "n/a needs passthrough-stream and direct-stream at c=1",
-		"streaming, c=1: added time to first byte over the null gateway": "n/a needs passthrough-stream and null-stream at c=1",
-		"streaming: each chunk flushed as it arrives":                    "n/a needs passthrough-stream at c=1 and -mock-chunk-delay > 0",
+		"passthrough, c=1: added median latency < 50 µs":                          "pass +30.0 µs",
+		"passthrough, c=1: added median latency over the null gateway <= 10 µs":   "pass +9.5 µs",
+		"passthrough, c=1: p99 within 1.5x of the null gateway's":                 "pass 1.45x (290µs vs 200µs)",
+		"passthrough, c=16: throughput >= 35% of direct":                          "fail 20%",
+		"passthrough, c=16: throughput >= 80% of the null gateway's":              "pass 85%",
+		"run API, c=16: throughput >= 75% of the null gateway's":                  "fail 70%",
+		"run API CPU per request <= 1.3x passthrough's":                           "pass 1.20x at c=16 (60.0 vs 50.0 µs)",
+		"streaming, c=1: added time to first byte < 100 µs":                       "n/a needs passthrough-stream and direct-stream at c=1",
+		"streaming, c=1: added time to first byte over the null gateway <= 30 µs": "n/a needs passthrough-stream and null-stream at c=1",
+		"streaming: each chunk flushed as it arrives":                             "n/a needs passthrough-stream at c=1 and -mock-chunk-delay > 0",
 		"idle RSS < 50 MiB":      "fail 60.0 MiB",
 		"RSS bounded under load": "info peak 70.0 MiB (VmHWM)",
 	}

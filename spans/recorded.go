@@ -1,0 +1,200 @@
+package spans
+
+import (
+	"context"
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+)
+
+// recordedSpan is a run or attempt span recorded by tracegate itself rather than by the SDK.
+// Through the SDK a run and its attempt cost about 30 allocations and most of the span work
+// per request: every SetAttributes regrows and re-normalises the span's attribute list, End
+// snapshots and deduplicates it, and the start options copy the list once more. A
+// recordedSpan is one pooled struct whose attribute list is appended to in place and handed,
+// as a ReadOnlySpan, to the same span processor (the export queue) the SDK's spans go to, so
+// the exporters, the OTLP encoder and the tests see no difference.
+//
+// Keys are set once, except through Run.addAttributes, which replaces a key already set (what
+// the SDK's deduplication did, last value wins). The SDK's default limit of 128 attributes a
+// span is kept; the rest are counted in DroppedAttributes.
+type recordedSpan struct {
+	// ReadOnlySpan is never set: embedding it provides the interface's unexported method. Every
+	// exported method is defined below.
+	sdktrace.ReadOnlySpan
+
+	name       string
+	kind       trace.SpanKind
+	sc, parent trace.SpanContext
+	start, end time.Time
+	attrs      []attribute.KeyValue
+	dropped    int
+	status     sdktrace.Status
+	children   int
+	res        *resource.Resource
+	scope      instrumentation.Scope
+}
+
+// maxSpanAttributes is the SDK's default AttributeCountLimit.
+const maxSpanAttributes = 128
+
+var recordedPool = sync.Pool{New: func() any {
+	return &recordedSpan{attrs: make([]attribute.KeyValue, 0, 32)}
+}}
+
+func (r *Recorder) newRecordedSpan(name string, kind trace.SpanKind, sc, parent trace.SpanContext, start time.Time) *recordedSpan {
+	s := recordedPool.Get().(*recordedSpan)
+	s.name, s.kind, s.sc, s.parent, s.start = name, kind, sc, parent, start
+	s.res, s.scope = r.resource, r.scope
+	return s
+}
+
+// set replaces the value of a key already set, else appends it.
+func (s *recordedSpan) set(kv attribute.KeyValue) {
+	for i := range s.attrs {
+		if s.attrs[i].Key == kv.Key {
+			s.attrs[i] = kv
+			return
+		}
+	}
+	s.attrs = append(s.attrs, kv)
+}
+
+// finish ends the span and hands it to the processor; s must not be touched afterwards.
+func (r *Recorder) finish(s *recordedSpan) {
+	s.end = time.Now()
+	kept := s.attrs[:0]
+	for _, kv := range s.attrs {
+		if kv.Valid() {
+			kept = append(kept, kv)
+		}
+	}
+	clear(s.attrs[len(kept):])
+	s.attrs = kept
+	if len(s.attrs) > maxSpanAttributes {
+		s.dropped = len(s.attrs) - maxSpanAttributes
+		clear(s.attrs[maxSpanAttributes:])
+		s.attrs = s.attrs[:maxSpanAttributes]
+	}
+	r.processor.OnEnd(s)
+}
+
+// release returns an exported span to the pool.
+func (s *recordedSpan) release() {
+	clear(s.attrs) // drop the strings they point at
+	*s = recordedSpan{attrs: s.attrs[:0]}
+	recordedPool.Put(s)
+}
+
+func (s *recordedSpan) Name() string                     { return s.name }
+func (s *recordedSpan) SpanContext() trace.SpanContext   { return s.sc }
+func (s *recordedSpan) Parent() trace.SpanContext        { return s.parent }
+func (s *recordedSpan) SpanKind() trace.SpanKind         { return s.kind }
+func (s *recordedSpan) StartTime() time.Time             { return s.start }
+func (s *recordedSpan) EndTime() time.Time               { return s.end }
+func (s *recordedSpan) Attributes() []attribute.KeyValue { return s.attrs }
+func (s *recordedSpan) Links() []sdktrace.Link           { return nil }
+func (s *recordedSpan) Events() []sdktrace.Event         { return nil }
+func (s *recordedSpan) Status() sdktrace.Status          { return s.status }
+func (s *recordedSpan) InstrumentationScope() instrumentation.Scope {
+	return s.scope
+}
+
+// InstrumentationLibrary is the deprecated name of InstrumentationScope, still in the interface.
+//
+//lint:ignore SA1019 ReadOnlySpan still requires the method
+func (s *recordedSpan) InstrumentationLibrary() instrumentation.Library {
+	return s.scope
+}
+func (s *recordedSpan) Resource() *resource.Resource { return s.res }
+func (s *recordedSpan) DroppedAttributes() int       { return s.dropped }
+func (s *recordedSpan) DroppedLinks() int            { return 0 }
+func (s *recordedSpan) DroppedEvents() int           { return 0 }
+func (s *recordedSpan) ChildSpanCount() int          { return s.children }
+
+// spanHandle puts a run's span context into the context StartRun returns, without the SDK
+// span behind it: trace.SpanContextFromContext and child spans started from that context
+// see the run span as their parent.
+type spanHandle struct {
+	noop.Span
+	sc trace.SpanContext
+}
+
+func (h *spanHandle) SpanContext() trace.SpanContext { return h.sc }
+
+// sdkScope is the instrumentation scope the SDK gives spans of the recorder's tracer, so that
+// recorded spans and SDK spans (ingested, evaluations) share one scope in an export.
+func sdkScope(res *resource.Resource) instrumentation.Scope {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	_, span := tp.Tracer(instrumentationName, trace.WithSchemaURL(semconv.SchemaURL)).Start(context.Background(), "scope")
+	if ro, ok := span.(sdktrace.ReadOnlySpan); ok {
+		return ro.InstrumentationScope()
+	}
+	return instrumentation.Scope{Name: instrumentationName, SchemaURL: semconv.SchemaURL}
+}
+
+// forgetsSpans reports whether exp is done with the spans it is given once ExportSpans returns,
+// so that recorded spans can go back to the pool after export: tracegate's own OTLP/HTTP
+// exporter (the configured default) and the no-op one. For the others (the SDK's OTLP
+// exporters used for gRPC and env-configured export, stdout, the tests' in-memory exporter,
+// which keeps them) spans are garbage collected as before.
+func forgetsSpans(exp sdktrace.SpanExporter) bool {
+	switch exp.(type) {
+	case *fastHTTPExporter, *tracetest.NoopExporter:
+		return true
+	}
+	return false
+}
+
+// maxCachedNames bounds nameCache: models are caller input on the passthrough.
+const maxCachedNames = 256
+
+type nameKey struct{ op, model string }
+
+// nameCache caches attempt span names ("chat gpt-4o-mini"), one string concatenation per
+// request otherwise. Reads are one atomic load and a map lookup; a new name copies the map,
+// at most maxCachedNames times; past that, names are built per call.
+type nameCache struct {
+	mu sync.Mutex
+	m  atomic.Pointer[map[nameKey]string]
+}
+
+func (c *nameCache) name(op, model string) string {
+	k := nameKey{op, model}
+	if m := c.m.Load(); m != nil {
+		if n, ok := (*m)[k]; ok {
+			return n
+		}
+	}
+	n, _ := operationOf(op)
+	if model != "" {
+		n += " " + model
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var old map[nameKey]string
+	if m := c.m.Load(); m != nil {
+		old = *m
+	}
+	if len(old) >= maxCachedNames {
+		return n
+	}
+	next := maps.Clone(old)
+	if next == nil {
+		next = map[nameKey]string{}
+	}
+	next[k] = n
+	c.m.Store(&next)
+	return n
+}
