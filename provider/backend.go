@@ -42,6 +42,12 @@ type Backend struct {
 	byModel func(model string) *Backend
 	// servesResponses marks an OpenAI-format backend that has the Responses API (wire_api).
 	servesResponses bool
+	// responsesAt is where such a backend has the Responses API, below the base URL, when not
+	// at /responses (Azure's /openai/v1/responses; see responsesURI).
+	responsesAt string
+	// embeddingsAt, when set, is where the backend has OpenAI's embeddings API for a model,
+	// when not at /embeddings (Azure's paths; see azure_embeddings.go).
+	embeddingsAt func(model string) string
 }
 
 // NewBackend builds a backend from its configuration.

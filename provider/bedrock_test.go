@@ -1,8 +1,6 @@
 package provider
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 	"github.com/tracegate/tracegate/config"
 	"github.com/tracegate/tracegate/internal/cloudfake"
 	"github.com/tracegate/tracegate/llm"
@@ -31,36 +28,8 @@ var (
 	checkSigV4 = cloudfake.CheckSigV4
 )
 
-// converseFrames encodes the events of a JSON-lines transcript as event-stream frames with
-// the AWS SDK's own encoder, the reference for the format.
-func converseFrames(t *testing.T, transcript string) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	enc := eventstream.NewEncoder()
-	sc := bufio.NewScanner(strings.NewReader(transcript))
-	for sc.Scan() {
-		var line struct {
-			Event     string          `json:"event"`
-			Exception string          `json:"exception"`
-			Payload   json.RawMessage `json:"payload"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-			t.Fatal(err)
-		}
-		h := eventstream.Headers{{Name: ":content-type", Value: eventstream.StringValue("application/json")}}
-		if line.Exception != "" {
-			h = append(h, eventstream.Header{Name: ":message-type", Value: eventstream.StringValue("exception")},
-				eventstream.Header{Name: ":exception-type", Value: eventstream.StringValue(line.Exception)})
-		} else {
-			h = append(h, eventstream.Header{Name: ":message-type", Value: eventstream.StringValue("event")},
-				eventstream.Header{Name: ":event-type", Value: eventstream.StringValue(line.Event)})
-		}
-		if err := enc.Encode(&out, eventstream.Message{Headers: h, Payload: line.Payload}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return out.Bytes()
-}
+// converseFrames encodes the events of a JSON-lines transcript as event-stream frames.
+var converseFrames = cloudfake.ConverseFrames
 
 func bedrockProvider(url string, c config.Cloud) config.Provider {
 	if c.Region == "" {

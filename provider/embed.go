@@ -32,8 +32,8 @@ type Embedded struct {
 }
 
 // Embed sends an OpenAI embeddings body for model, with the retries and fallbacks of every
-// other call. OpenAI-format backends get the body as it came (model rewritten when routing
-// changed it); Gemini backends get it translated to batchEmbedContents. Anthropic has no
+// other call. OpenAI-format backends, Azure's included, get the body as it came (model
+// rewritten when routing or an Azure deployment changed it); Gemini backends get it translated to batchEmbedContents. Anthropic has no
 // embeddings API: a model routed there is the caller's error, before any attempt.
 func (d *Dispatcher) Embed(ctx context.Context, model string, body []byte, scanned *openai.EmbeddingsBody, observe AttemptObserver) (*Embedded, error) {
 	if t, err := d.router.Resolve(model); err == nil {
@@ -66,7 +66,7 @@ func (d *Dispatcher) Embed(ctx context.Context, model string, body []byte, scann
 // embeddable says whether t's kind has an embeddings API.
 func embeddable(t Target) error {
 	switch t.Backend.Kind {
-	case KindOpenAI, KindGemini, KindMock:
+	case KindOpenAI, KindAzure, KindGemini, KindMock:
 		return nil
 	}
 	return fmt.Errorf("model %q routes to provider %q (%s), which has no embeddings API: %w",
@@ -78,11 +78,11 @@ func embedOnce(ctx context.Context, t Target, requested string, body []byte, has
 		return nil, err
 	}
 	switch t.Backend.Kind {
-	case KindOpenAI:
+	case KindOpenAI, KindAzure:
 		if hasTaskType { // tracegate's Gemini extension: an OpenAI-format provider never sees it
 			body = openai.WithoutTaskType(nil, body)
 		}
-		return embedPassthrough(ctx, t, withTargetModel(body, requested, t.Model))
+		return embedPassthrough(ctx, t, withTargetModel(body, requested, t.Backend.wireModel(t.Model)))
 	case KindMock:
 		req, err := request()
 		if err != nil {
@@ -98,7 +98,7 @@ func embedOnce(ctx context.Context, t Target, requested string, body []byte, has
 }
 
 func embedPassthrough(ctx context.Context, t Target, body []byte) (*Embedded, error) {
-	raw, headers, err := forwardRaw(ctx, t, openAIEmbeddingsPath, body)
+	raw, headers, err := forwardRaw(ctx, t, t.Backend.embeddingsPath(t.Model), body)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,8 @@
 package cloudfake
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -23,6 +25,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
@@ -186,4 +189,36 @@ func ServiceAccount(t testing.TB, project, scope, token string) (string, *atomic
 		t.Fatal(err)
 	}
 	return file, issued
+}
+
+// ConverseFrames encodes the events of a JSON-lines transcript ({"event":..., "payload":...}
+// or {"exception":..., "payload":...} a line) as AWS event-stream frames, with the AWS SDK's
+// own encoder, the reference for the format: a ConverseStream reply.
+func ConverseFrames(t testing.TB, transcript string) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	enc := eventstream.NewEncoder()
+	sc := bufio.NewScanner(strings.NewReader(transcript))
+	for sc.Scan() {
+		var line struct {
+			Event     string          `json:"event"`
+			Exception string          `json:"exception"`
+			Payload   json.RawMessage `json:"payload"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Fatal(err)
+		}
+		h := eventstream.Headers{{Name: ":content-type", Value: eventstream.StringValue("application/json")}}
+		if line.Exception != "" {
+			h = append(h, eventstream.Header{Name: ":message-type", Value: eventstream.StringValue("exception")},
+				eventstream.Header{Name: ":exception-type", Value: eventstream.StringValue(line.Exception)})
+		} else {
+			h = append(h, eventstream.Header{Name: ":message-type", Value: eventstream.StringValue("event")},
+				eventstream.Header{Name: ":event-type", Value: eventstream.StringValue(line.Event)})
+		}
+		if err := enc.Encode(&out, eventstream.Message{Headers: h, Payload: line.Payload}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out.Bytes()
 }
