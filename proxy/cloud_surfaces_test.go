@@ -1,0 +1,351 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/anthropics/anthropic-sdk-go"
+	"github.com/openai/openai-go/v3/responses"
+	"github.com/tracegate/tracegate/config"
+	"github.com/tracegate/tracegate/internal/cloudfake"
+)
+
+// The cloud providers on the Responses and Messages surfaces, through the official clients
+// (openai-go's Responses, anthropic-sdk-go's Messages), streaming and not, with tool calls.
+// The fakes check what a real cloud checks: Bedrock re-signs each request's SigV4 signature,
+// Vertex accepts only the access token its fake token endpoint issued for a service-account
+// key generated here, Azure wants its api-key header. Each test asserts both what the client
+// got and what the provider received.
+
+const (
+	surfaceAzureKey    = "azure-key-0123456789"
+	surfaceVertexToken = "ya29.surface-vertex-token-0123456789"
+	cloudPlatformScope = "https://www.googleapis.com/auth/cloud-platform"
+)
+
+// cloudTarget is one cloud provider and model, with the replies its fake gives to a
+// translated call and what that call must look like on the provider's side.
+type cloudTarget struct {
+	name, model string
+	// provider configures the provider at url; check is the fake's auth check ("" when good).
+	provider func(t *testing.T, url string) (p config.Provider, check func(r *http.Request, body []byte) string)
+	isStream func(path string, body []byte) bool
+	// unary and stream answer a translated call; unaryTool and streamTool are the names of
+	// the tool each one calls.
+	unary, stream         func(t *testing.T) (contentType string, body []byte)
+	unaryTool, streamTool string
+	// path and streamPath are the request paths (and queries) the provider must get.
+	path, streamPath string
+	// sent checks the provider's body: the tool tracegate sent, in the provider's format.
+	sent func(t *testing.T, body map[string]any, stream bool)
+}
+
+func jsonFixture(name string) func(t *testing.T) (string, []byte) {
+	return func(t *testing.T) (string, []byte) { return "application/json", fixture(t, name) }
+}
+
+func sseFixture(name string) func(t *testing.T) (string, []byte) {
+	return func(t *testing.T) (string, []byte) { return "text/event-stream", fixture(t, name) }
+}
+
+// dig walks decoded JSON by member names and array indexes; nil when the path is missing.
+func dig(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[k]
+		case int:
+			a, _ := v.([]any)
+			if k >= len(a) {
+				return nil
+			}
+			v = a[k]
+		}
+	}
+	return v
+}
+
+func wantField(t *testing.T, body map[string]any, want any, path ...any) {
+	t.Helper()
+	if got := dig(body, path...); got != want {
+		raw, _ := json.Marshal(body)
+		t.Errorf("provider body %v = %v, want %v: %s", path, got, want, raw)
+	}
+}
+
+func azureProvider(apiVersion string) func(t *testing.T, url string) (config.Provider, func(*http.Request, []byte) string) {
+	return func(t *testing.T, url string) (config.Provider, func(*http.Request, []byte) string) {
+		p := config.Provider{Name: "azure", Type: "azure", BaseURL: url, APIKey: surfaceAzureKey,
+			Cloud: config.Cloud{APIVersion: apiVersion, Deployments: map[string]string{"gpt-4o-mini": "prod-mini", "text-embedding-3-small": "prod-embed"}}}
+		return p, func(r *http.Request, _ []byte) string {
+			if got := r.Header.Get("api-key"); got != surfaceAzureKey {
+				return "api-key " + got
+			}
+			if r.Header.Get("Authorization") != "" {
+				return "an Authorization header reached Azure: " + r.Header.Get("Authorization")
+			}
+			return ""
+		}
+	}
+}
+
+func bedrockProvider(t *testing.T, url string) (config.Provider, func(*http.Request, []byte) string) {
+	cloudfake.IsolateAWS(t, true)
+	return config.Provider{Name: "bedrock", Type: "bedrock", BaseURL: url, Cloud: config.Cloud{Region: "us-west-2"}},
+		cloudfake.CheckSigV4("us-west-2", cloudfake.AccessKey, cloudfake.SecretKey, cloudfake.SessionToken)
+}
+
+func vertexProvider(location string) func(t *testing.T, url string) (config.Provider, func(*http.Request, []byte) string) {
+	return func(t *testing.T, url string) (config.Provider, func(*http.Request, []byte) string) {
+		file, _ := cloudfake.ServiceAccount(t, "proj-test-1", cloudPlatformScope, surfaceVertexToken)
+		p := config.Provider{Name: "vertex", Type: "vertex", BaseURL: url, Cloud: config.Cloud{Location: location, CredentialsFile: file}}
+		return p, func(r *http.Request, _ []byte) string {
+			if got := r.Header.Get("Authorization"); got != "Bearer "+surfaceVertexToken {
+				return "authorization " + got
+			}
+			return ""
+		}
+	}
+}
+
+func bedrockFrames(t *testing.T) (string, []byte) {
+	return "application/vnd.amazon.eventstream", cloudfake.ConverseFrames(t, string(fixture(t, "bedrock/converse_stream_tool_use.jsonl")))
+}
+
+func bedrockTarget(name, model, escaped string) cloudTarget {
+	return cloudTarget{
+		name: name, model: model, provider: bedrockProvider,
+		isStream: func(p string, _ []byte) bool { return strings.HasSuffix(p, "/converse-stream") },
+		unary:    jsonFixture("bedrock/converse_tool_use.synthetic.json"), unaryTool: "get_weather",
+		stream: bedrockFrames, streamTool: "get_weather",
+		path: "/model/" + escaped + "/converse", streamPath: "/model/" + escaped + "/converse-stream",
+		sent: func(t *testing.T, body map[string]any, _ bool) {
+			wantField(t, body, "get_weather", "toolConfig", "tools", 0, "toolSpec", "name")
+			wantField(t, body, "user", "messages", 0, "role")
+		},
+	}
+}
+
+func cloudTargets() []cloudTarget {
+	vertexPrefix := "/v1/projects/proj-test-1/locations/"
+	return []cloudTarget{
+		{
+			name: "azure", model: "gpt-4o-mini", provider: azureProvider(""),
+			isStream: func(_ string, body []byte) bool { return bytes.Contains(body, []byte(`"stream":true`)) },
+			unary:    jsonFixture("openai/tool_call.response.json"), unaryTool: "get_current_weather",
+			stream: sseFixture("openai/streaming_tool_call.sse"), streamTool: "get_weather",
+			path: "/openai/v1/chat/completions", streamPath: "/openai/v1/chat/completions",
+			sent: func(t *testing.T, body map[string]any, _ bool) {
+				wantField(t, body, "prod-mini", "model")
+				wantField(t, body, "get_weather", "tools", 0, "function", "name")
+			},
+		},
+		bedrockTarget("bedrock-claude", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "us.anthropic.claude-sonnet-4-5-20250929-v1%3A0"),
+		bedrockTarget("bedrock-nova", "us.amazon.nova-pro-v1:0", "us.amazon.nova-pro-v1%3A0"),
+		{
+			name: "vertex-gemini", model: "gemini-2.5-flash", provider: vertexProvider("us-central1"),
+			isStream: func(p string, _ []byte) bool { return strings.HasSuffix(p, ":streamGenerateContent") },
+			unary:    jsonFixture("gemini/tool_call.response.json"), unaryTool: "customDivide",
+			stream: sseFixture("gemini/streaming_tool_call.sse"), streamTool: "customDivide",
+			path:       vertexPrefix + "us-central1/publishers/google/models/gemini-2.5-flash:generateContent",
+			streamPath: vertexPrefix + "us-central1/publishers/google/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+			sent: func(t *testing.T, body map[string]any, _ bool) {
+				wantField(t, body, "get_weather", "tools", 0, "functionDeclarations", 0, "name")
+			},
+		},
+		{
+			name: "vertex-claude", model: "claude-sonnet-4-5@20250929", provider: vertexProvider("global"),
+			isStream: func(p string, _ []byte) bool { return strings.HasSuffix(p, ":streamRawPredict") },
+			unary:    jsonFixture("anthropic/tool_call.response.json"), unaryTool: "get_weather",
+			stream: sseFixture("anthropic/streaming_tool_call.sse"), streamTool: "get_weather",
+			path:       vertexPrefix + "global/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict",
+			streamPath: vertexPrefix + "global/publishers/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict",
+			sent: func(t *testing.T, body map[string]any, stream bool) {
+				wantField(t, body, "vertex-2023-10-16", "anthropic_version")
+				wantField(t, body, nil, "model")
+				wantField(t, body, "get_weather", "tools", 0, "name")
+				if stream {
+					wantField(t, body, true, "stream")
+				}
+			},
+		},
+	}
+}
+
+// serve starts the target's fake: it checks each request's auth and answers with the
+// target's translated replies.
+func (c cloudTarget) serve(t *testing.T) (*harness, *fakeUpstream) {
+	t.Helper()
+	f := newFakeUpstream(t)
+	p, check := c.provider(t, f.srv.URL)
+	unaryType, unary := c.unary(t)
+	streamType, stream := c.stream(t)
+	f.setAnswer(func(w http.ResponseWriter, r *http.Request, body []byte) {
+		if problem := check(r, body); problem != "" {
+			t.Errorf("%s fake: %s", c.name, problem)
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		if c.isStream(r.URL.Path, body) {
+			w.Header().Set("Content-Type", streamType)
+			w.Write(stream)
+			return
+		}
+		w.Header().Set("Content-Type", unaryType)
+		w.Write(unary)
+	})
+	return cloudHarness(t, p), f
+}
+
+// received checks the n-th request the fake got: its path and its body.
+func (c cloudTarget) received(t *testing.T, f *fakeUpstream, n int, stream bool) {
+	t.Helper()
+	got := f.requests()
+	if len(got) <= n {
+		t.Fatalf("%s got %d requests, want more than %d", c.name, len(got), n)
+	}
+	want := c.path
+	if stream {
+		want = c.streamPath
+	}
+	if got[n].Path != want {
+		t.Errorf("path %s, want %s", got[n].Path, want)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(got[n].Body, &body); err != nil {
+		t.Fatalf("provider body is not JSON: %v: %s", err, got[n].Body)
+	}
+	c.sent(t, body, stream)
+	for k, vs := range got[n].Header {
+		for _, v := range vs {
+			if strings.Contains(v, "caller-key") || strings.Contains(v, "sk-test-") {
+				t.Errorf("the caller's key reached the provider in %s", k)
+			}
+		}
+	}
+}
+
+func weatherResponse(model string) responses.ResponseNewParams {
+	return responses.ResponseNewParams{Model: model, Input: textInput("What is the weather in Paris?"),
+		Tools: []responses.ToolUnionParam{weatherFunction()}}
+}
+
+// functionCall is the response's one function call, failing the test without one.
+func functionCall(t *testing.T, r responses.Response) responses.ResponseOutputItemUnion {
+	t.Helper()
+	for _, o := range r.Output {
+		if o.Type == "function_call" {
+			if !json.Valid([]byte(o.Arguments.OfString)) || o.CallID == "" {
+				t.Errorf("function call %+v", o)
+			}
+			return o
+		}
+	}
+	t.Fatalf("no function call in %+v", r.Output)
+	return responses.ResponseOutputItemUnion{}
+}
+
+func TestCloudProvidersResponsesTranslated(t *testing.T) {
+	for _, c := range cloudTargets() {
+		if c.name == "azure" {
+			continue // passed through, below
+		}
+		t.Run(c.name, func(t *testing.T) {
+			h, f := c.serve(t)
+			resp, err := h.client().Responses.New(context.Background(), weatherResponse(c.model))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if call := functionCall(t, *resp); call.Name != c.unaryTool {
+				t.Errorf("called %q, want %q", call.Name, c.unaryTool)
+			}
+			if !strings.HasPrefix(resp.ID, "resp_") || resp.Usage.InputTokens <= 0 || resp.Status != "completed" {
+				t.Errorf("reply %s %s usage %+v", resp.ID, resp.Status, resp.Usage)
+			}
+			c.received(t, f, 0, false)
+
+			_, final, args := streamEvents(t, h, weatherResponse(c.model))
+			call := functionCall(t, final)
+			if call.Name != c.streamTool || args[call.ID] != call.Arguments.OfString {
+				t.Errorf("streamed call %+v, arguments %v", call, args)
+			}
+			if final.Usage.InputTokens <= 0 {
+				t.Errorf("stream usage %+v", final.Usage)
+			}
+			c.received(t, f, 1, true)
+		})
+	}
+}
+
+func weatherMessage(model string) anthropic.MessageNewParams {
+	p := weatherParams(model)
+	p.TopK = anthropic.Int(5)
+	return p
+}
+
+// toolUse is the message's one tool_use block, failing the test without one.
+func toolUse(t *testing.T, m *anthropic.Message) anthropic.ContentBlockUnion {
+	t.Helper()
+	for _, b := range m.Content {
+		if b.Type == "tool_use" {
+			if !json.Valid(b.Input) || b.ID == "" {
+				t.Errorf("tool_use %+v", b)
+			}
+			return b
+		}
+	}
+	t.Fatalf("no tool_use in %+v", m.Content)
+	return anthropic.ContentBlockUnion{}
+}
+
+func TestCloudProvidersMessages(t *testing.T) {
+	for _, c := range cloudTargets() {
+		t.Run(c.name, func(t *testing.T) {
+			h, f := c.serve(t)
+			client := anthropicClient(h)
+			msg, err := client.Messages.New(context.Background(), weatherMessage(c.model))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if use := toolUse(t, msg); use.Name != c.unaryTool {
+				t.Errorf("called %q, want %q", use.Name, c.unaryTool)
+			}
+			if msg.Usage.InputTokens <= 0 || msg.Role != "assistant" {
+				t.Errorf("reply %+v", msg)
+			}
+			c.received(t, f, 0, false)
+			_, sent := upstreamJSON(t, f, 0)
+			switch c.name {
+			case "bedrock-claude": // Claude's top_k has no Converse member: it goes as a model field
+				wantField(t, sent, 5.0, "additionalModelRequestFields", "top_k")
+			case "bedrock-nova":
+				wantField(t, sent, nil, "additionalModelRequestFields")
+			case "vertex-claude":
+				wantField(t, sent, 5.0, "top_k")
+			}
+
+			stream := client.Messages.NewStreaming(context.Background(), weatherMessage(c.model))
+			var acc anthropic.Message
+			for stream.Next() {
+				if err := acc.Accumulate(stream.Current()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := stream.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if use := toolUse(t, &acc); use.Name != c.streamTool {
+				t.Errorf("streamed call %q, want %q", use.Name, c.streamTool)
+			}
+			if acc.StopReason != "tool_use" && c.name != "vertex-gemini" { // Gemini says STOP after a call
+				t.Errorf("stop reason %q", acc.StopReason)
+			}
+			c.received(t, f, 1, true)
+		})
+	}
+}
