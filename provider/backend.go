@@ -48,6 +48,9 @@ type Backend struct {
 	// embeddingsAt, when set, is where the backend has OpenAI's embeddings API for a model,
 	// when not at /embeddings (Azure's paths; see azure_embeddings.go).
 	embeddingsAt func(model string) string
+	// countTokens, when set, counts Messages tokens where the backend's format alone does not
+	// say how (Vertex's endpoints; see vertex_count.go).
+	countTokens tokenCounter
 }
 
 // NewBackend builds a backend from its configuration.

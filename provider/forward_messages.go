@@ -144,6 +144,11 @@ func (d *Dispatcher) CountMessageTokens(ctx context.Context, model string, body 
 			out = &TokenCount{Target: t, InputTokens: n}
 			return nil
 		}
+		if t.Backend.countTokens != nil {
+			var err error
+			out, err = t.Backend.countTokens(ctx, t, body, model, h, decode)
+			return err
+		}
 		return fmt.Errorf("count tokens with %s (%s): %w", t.Backend.Name, t.Backend.Kind, ErrNoTokenCounting)
 	})
 	return out, err

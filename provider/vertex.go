@@ -107,10 +107,11 @@ func setupVertex(b *Backend, p config.Provider) error {
 		return prefix + "anthropic/models/" + vertexSegment(model) + ":rawPredict"
 	}
 	b.codec = gem
+	b.countTokens = vertexGeminiCounter(prefix)
 	// The Claude variant is copied once NewBackend has filled in the host, on first use.
 	claude := sync.OnceValue(func() *Backend {
 		v := *b
-		v.codec, v.byModel = anth, nil
+		v.codec, v.byModel, v.countTokens = anth, nil, vertexClaudeCounter(prefix)
 		return &v
 	})
 	b.byModel = func(model string) *Backend {

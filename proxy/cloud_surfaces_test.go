@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/anthropics/anthropic-sdk-go"
+	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/responses"
 	"github.com/tracegate/tracegate/config"
 	"github.com/tracegate/tracegate/internal/cloudfake"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // The cloud providers on the Responses and Messages surfaces, through the official clients
@@ -348,4 +352,234 @@ func TestCloudProvidersMessages(t *testing.T) {
 			c.received(t, f, 1, true)
 		})
 	}
+}
+
+// azureFake is an Azure OpenAI resource: it checks the api-key and answers each path with
+// the reply given for it.
+func azureFake(t *testing.T, apiVersion string, replies map[string]func(t *testing.T) (string, []byte)) (*harness, *fakeUpstream) {
+	t.Helper()
+	f := newFakeUpstream(t)
+	p, check := azureProvider(apiVersion)(t, f.srv.URL)
+	f.setAnswer(func(w http.ResponseWriter, r *http.Request, body []byte) {
+		if problem := check(r, body); problem != "" {
+			t.Errorf("azure fake: %s", problem)
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		key := r.Method + " " + r.URL.Path
+		if bytes.Contains(body, []byte(`"stream":true`)) {
+			key += " stream"
+		}
+		reply, ok := replies[key]
+		if !ok {
+			t.Errorf("azure fake: unexpected %s", key)
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		ct, b := reply(t)
+		w.Header().Set("Content-Type", ct)
+		w.Write(b)
+	})
+	return cloudHarness(t, p), f
+}
+
+// Azure's v1 API has the Responses API: bodies pass through to /openai/v1/responses with the
+// deployment as the model, and stored responses are read and deleted there.
+func TestCloudAzureResponsesPassthrough(t *testing.T) {
+	const id = "resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795b"
+	h, f := azureFake(t, "", map[string]func(*testing.T) (string, []byte){
+		"POST /openai/v1/responses":        jsonFixture("openai-responses/tool_call.response.json"),
+		"POST /openai/v1/responses stream": sseFixture("openai-responses/streaming_text.sse"),
+		"GET /openai/v1/responses/" + id:   jsonFixture("openai-responses/plain_text.response.json"),
+		"DELETE /openai/v1/responses/" + id: func(*testing.T) (string, []byte) {
+			return "application/json", []byte(`{"id":"` + id + `","object":"response","deleted":true}`)
+		},
+	})
+	c := h.client()
+	resp, err := c.Responses.New(context.Background(), weatherResponse("gpt-4o-mini"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if call := functionCall(t, *resp); call.Name != "get_current_weather" || call.CallID != "call_unLAR8MvFNptuiZK6K6HCy5k" {
+		t.Errorf("call %+v", call)
+	}
+	_, sent := upstreamJSON(t, f, 0)
+	wantField(t, sent, "prod-mini", "model")
+	wantField(t, sent, "get_weather", "tools", 0, "name") // a Responses tool, as the client sent it
+	wantField(t, sent, "What is the weather in Paris?", "input")
+
+	_, final, _ := streamEventsChecked(t, h, weatherResponse("gpt-4o-mini"), false)
+	if final.ID != "resp_67c9fdcecf488190bdd9a0409de3a1ec07b8b0ad4e5eb654" || final.OutputText() == "" || final.Usage.InputTokens <= 0 {
+		t.Errorf("stream final %s %q %+v", final.ID, final.OutputText(), final.Usage)
+	}
+	_, sent = upstreamJSON(t, f, 1)
+	wantField(t, sent, "prod-mini", "model")
+	wantField(t, sent, true, "stream")
+
+	got, err := c.Responses.Get(context.Background(), id, responses.ResponseGetParams{})
+	if err != nil || got.ID != id {
+		t.Fatalf("get: %v %v", got, err)
+	}
+	if err := c.Responses.Delete(context.Background(), id); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	reqs := f.requests()
+	if len(reqs) != 4 || reqs[0].Path != "/openai/v1/responses" || reqs[2].Path != "/openai/v1/responses/"+id {
+		t.Errorf("azure got %+v", reqs)
+	}
+	att := findSpan(t, h, "chat gpt-4o-mini", trace.SpanKindClient)
+	if attr(att, "gen_ai.provider.name").AsString() != "azure.ai.openai" {
+		t.Errorf("attempt span %v", att.Attributes())
+	}
+}
+
+// A dated api-version has no Responses API: Responses requests are translated to Chat
+// Completions on the deployment's path.
+func TestCloudAzureDatedVersionTranslatesResponses(t *testing.T) {
+	const path = "/openai/deployments/prod-mini/chat/completions"
+	h, f := azureFake(t, "2024-10-21", map[string]func(*testing.T) (string, []byte){
+		"POST " + path:             jsonFixture("openai/tool_call.response.json"),
+		"POST " + path + " stream": sseFixture("openai/streaming_tool_call.sse"),
+	})
+	resp, err := h.client().Responses.New(context.Background(), weatherResponse("gpt-4o-mini"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if call := functionCall(t, *resp); call.Name != "get_current_weather" {
+		t.Errorf("call %+v", call)
+	}
+	req, sent := upstreamJSON(t, f, 0)
+	if req.Path != path+"?api-version=2024-10-21" {
+		t.Errorf("path %s", req.Path)
+	}
+	wantField(t, sent, "get_weather", "tools", 0, "function", "name")
+	_, final, args := streamEvents(t, h, weatherResponse("gpt-4o-mini"))
+	if call := functionCall(t, final); call.Name != "get_weather" || args[call.ID] != call.Arguments.OfString {
+		t.Errorf("streamed call %+v", call)
+	}
+}
+
+func TestCloudAzureEmbeddings(t *testing.T) {
+	for _, tc := range []struct{ version, path string }{
+		{"", "/openai/v1/embeddings"},
+		{"2024-10-21", "/openai/deployments/prod-embed/embeddings?api-version=2024-10-21"},
+	} {
+		t.Run("version "+tc.version, func(t *testing.T) {
+			route, _, _ := strings.Cut(tc.path, "?")
+			h, f := azureFake(t, tc.version, map[string]func(*testing.T) (string, []byte){"POST " + route: jsonFixture("openai/embeddings.synthetic.json")})
+			resp, err := h.client().Embeddings.New(context.Background(), openai.EmbeddingNewParams{
+				Model: "text-embedding-3-small", Dimensions: openai.Int(4),
+				Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"The food was delicious", "and the waiter..."}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameVectors(t, resp.Data, vectorsOf(t, fixture(t, "openai/embeddings.synthetic.json")))
+			req, sent := upstreamJSON(t, f, 0)
+			if req.Path != tc.path {
+				t.Errorf("path %s, want %s", req.Path, tc.path)
+			}
+			if tc.version == "" {
+				wantField(t, sent, "prod-embed", "model")
+			}
+			wantField(t, sent, 4.0, "dimensions")
+		})
+	}
+}
+
+// Bedrock and Vertex have embeddings models, on APIs of their own (InvokeModel, :predict)
+// that tracegate does not speak: a clear 400 before any call.
+func TestCloudEmbeddingsElsewhereRefused(t *testing.T) {
+	for _, c := range cloudTargets()[1:] {
+		if c.name == "bedrock-nova" || c.name == "vertex-claude" {
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) {
+			h, f := c.serve(t)
+			_, err := h.client().Embeddings.New(context.Background(), openai.EmbeddingNewParams{
+				Model: c.model, Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("hello")},
+			})
+			var apiErr *openai.Error
+			if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || !strings.Contains(apiErr.Message, "no embeddings API") {
+				t.Fatalf("got %v", err)
+			}
+			if n := len(f.requests()); n != 0 {
+				t.Errorf("the provider got %d requests", n)
+			}
+		})
+	}
+}
+
+func countWith(c anthropic.Client, p anthropic.MessageCountTokensParams) (*anthropic.MessageTokensCount, error) {
+	return c.Messages.CountTokens(context.Background(), p)
+}
+
+func TestCloudCountTokens(t *testing.T) {
+	params := func(model string) anthropic.MessageCountTokensParams {
+		return anthropic.MessageCountTokensParams{
+			Model:    anthropic.Model(model),
+			System:   anthropic.MessageCountTokensParamsSystemUnion{OfString: anthropic.String("Be brief.")},
+			Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hello"))},
+			Tools:    []anthropic.MessageCountTokensToolUnionParam{{OfTool: claudeWeatherTool.OfTool}},
+		}
+	}
+	vertex := func(t *testing.T, reply string) (*harness, *fakeUpstream, string) {
+		f := newFakeUpstream(t)
+		p, check := vertexProvider("us-east5")(t, f.srv.URL)
+		f.setAnswer(func(w http.ResponseWriter, r *http.Request, body []byte) {
+			if problem := check(r, body); problem != "" {
+				t.Errorf("vertex fake: %s", problem)
+				w.WriteHeader(http.StatusForbidden)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, reply)
+		})
+		return cloudHarness(t, p), f, "/v1/projects/proj-test-1/locations/us-east5/publishers/"
+	}
+	t.Run("vertex-claude", func(t *testing.T) {
+		h, f, prefix := vertex(t, `{"input_tokens":421}`)
+		n, err := countWith(anthropicClient(h), params("claude-sonnet-4-5@20250929"))
+		if err != nil || n.InputTokens != 421 {
+			t.Fatalf("count %v, %v", n, err)
+		}
+		req, sent := upstreamJSON(t, f, 0)
+		if req.Path != prefix+"anthropic/models/count-tokens:rawPredict" {
+			t.Errorf("path %s", req.Path)
+		}
+		wantField(t, sent, "claude-sonnet-4-5@20250929", "model")
+		wantField(t, sent, "Be brief.", "system")
+		wantField(t, sent, "get_weather", "tools", 0, "name")
+		if req.Header.Get("anthropic-version") != "" {
+			t.Errorf("anthropic-version header sent to Vertex: %q", req.Header.Get("anthropic-version"))
+		}
+	})
+	t.Run("vertex-gemini", func(t *testing.T) {
+		h, f, prefix := vertex(t, `{"totalTokens":31,"totalBillableCharacters":96}`)
+		n, err := countWith(anthropicClient(h), params("gemini-2.5-flash"))
+		if err != nil || n.InputTokens != 31 {
+			t.Fatalf("count %v, %v", n, err)
+		}
+		req, sent := upstreamJSON(t, f, 0)
+		if req.Path != prefix+"google/models/gemini-2.5-flash:countTokens" {
+			t.Errorf("path %s", req.Path)
+		}
+		wantField(t, sent, "hello", "contents", 0, "parts", 0, "text")
+		wantField(t, sent, "Be brief.", "systemInstruction", "parts", 0, "text")
+		wantField(t, sent, "get_weather", "tools", 0, "functionDeclarations", 0, "name")
+		wantField(t, sent, nil, "generateContentRequest")
+		wantField(t, sent, nil, "toolConfig")
+	})
+	t.Run("bedrock", func(t *testing.T) {
+		c := cloudTargets()[1]
+		h, f := c.serve(t)
+		_, err := countWith(anthropicClient(h), params(c.model))
+		var apiErr *anthropic.Error
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Type() != "invalid_request_error" || !strings.Contains(apiErr.RawJSON(), "token counting") {
+			t.Fatalf("got %v", err)
+		}
+		if n := len(f.requests()); n != 0 {
+			t.Errorf("bedrock got %d requests", n)
+		}
+	})
 }
