@@ -51,6 +51,9 @@ type Backend struct {
 	// countTokens, when set, counts Messages tokens where the backend's format alone does not
 	// say how (Vertex's endpoints; see vertex_count.go).
 	countTokens tokenCounter
+	// messagesVia, when set, passes Messages bodies through to a backend that is not of kind
+	// anthropic (Claude on Vertex; see messages_route.go).
+	messagesVia *messagesRoute
 }
 
 // NewBackend builds a backend from its configuration.

@@ -112,6 +112,7 @@ func setupVertex(b *Backend, p config.Provider) error {
 	claude := sync.OnceValue(func() *Backend {
 		v := *b
 		v.codec, v.byModel, v.countTokens = anth, nil, vertexClaudeCounter(prefix)
+		v.messagesVia = vertexClaudeMessages(anth.path)
 		return &v
 	})
 	b.byModel = func(model string) *Backend {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/anthropics/anthropic-sdk-go"
+	"github.com/anthropics/anthropic-sdk-go/option"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/responses"
 	"github.com/tracegate/tracegate/config"
@@ -312,6 +313,9 @@ func TestCloudProvidersMessages(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			h, f := c.serve(t)
 			client := anthropicClient(h)
+			if c.name == "vertex-claude" { // passed through: a member tracegate does not model reaches Vertex
+				client = anthropicClient(h, option.WithJSONSet("service_tier", "standard_only"))
+			}
 			msg, err := client.Messages.New(context.Background(), weatherMessage(c.model))
 			if err != nil {
 				t.Fatal(err)
@@ -331,6 +335,12 @@ func TestCloudProvidersMessages(t *testing.T) {
 				wantField(t, sent, nil, "additionalModelRequestFields")
 			case "vertex-claude":
 				wantField(t, sent, 5.0, "top_k")
+				wantField(t, sent, "standard_only", "service_tier")
+				wantField(t, sent, "ephemeral", "system", 0, "cache_control", "type")
+				wantField(t, sent, "user-42", "metadata", "user_id")
+				if req, _ := upstreamJSON(t, f, 0); req.Header.Get("anthropic-version") != "" {
+					t.Errorf("anthropic-version header sent to Vertex: %q", req.Header.Get("anthropic-version"))
+				}
 			}
 
 			stream := client.Messages.NewStreaming(context.Background(), weatherMessage(c.model))
