@@ -33,8 +33,10 @@ type Embedded struct {
 
 // Embed sends an OpenAI embeddings body for model, with the retries and fallbacks of every
 // other call. OpenAI-format backends, Azure's included, get the body as it came (model
-// rewritten when routing or an Azure deployment changed it); Gemini backends get it translated to batchEmbedContents. Anthropic has no
-// embeddings API: a model routed there is the caller's error, before any attempt.
+// rewritten when routing or an Azure deployment changed it); Gemini backends get it
+// translated to batchEmbedContents, Vertex AI's Google models to :predict. Anthropic (Claude
+// on Vertex too) and Bedrock have no embeddings API tracegate speaks: a model routed there is
+// the caller's error, before any attempt.
 func (d *Dispatcher) Embed(ctx context.Context, model string, body []byte, scanned *openai.EmbeddingsBody, observe AttemptObserver) (*Embedded, error) {
 	if t, err := d.router.Resolve(model); err == nil {
 		if err := embeddable(t); err != nil {
@@ -68,6 +70,10 @@ func embeddable(t Target) error {
 	switch t.Backend.Kind {
 	case KindOpenAI, KindAzure, KindGemini, KindMock:
 		return nil
+	case KindVertex:
+		if t.Backend.embeddingsAt != nil { // the Gemini variant; Claude has none
+			return nil
+		}
 	}
 	return fmt.Errorf("model %q routes to provider %q (%s), which has no embeddings API: %w",
 		t.Model, t.Backend.Name, t.Backend.Kind, llm.ErrInvalidRequest)
@@ -93,6 +99,11 @@ func embedOnce(ctx context.Context, t Target, requested string, body []byte, has
 	req, err := request()
 	if err != nil {
 		return nil, err
+	}
+	if t.Backend.Kind == KindVertex {
+		sent := *req
+		sent.Model = t.Model
+		return embedVertex(ctx, t, &sent)
 	}
 	return embedGemini(ctx, t, req)
 }

@@ -14,8 +14,10 @@ type messagesRoute struct {
 }
 
 var anthropicMessages = &messagesRoute{
-	path:    func(string, bool) string { return anthropic.MessagesPath },
-	body:    func(body []byte, requested, model string) ([]byte, error) { return withTargetModel(body, requested, model), nil },
+	path: func(string, bool) string { return anthropic.MessagesPath },
+	body: func(body []byte, requested, model string) ([]byte, error) {
+		return withTargetModel(body, requested, model), nil
+	},
 	headers: MessagesHeaders.extra,
 }
 

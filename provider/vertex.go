@@ -108,11 +108,12 @@ func setupVertex(b *Backend, p config.Provider) error {
 	}
 	b.codec = gem
 	b.countTokens = vertexGeminiCounter(prefix)
+	b.embeddingsAt = vertexEmbedAt(prefix)
 	// The Claude variant is copied once NewBackend has filled in the host, on first use.
 	claude := sync.OnceValue(func() *Backend {
 		v := *b
 		v.codec, v.byModel, v.countTokens = anth, nil, vertexClaudeCounter(prefix)
-		v.messagesVia = vertexClaudeMessages(anth.path)
+		v.messagesVia, v.embeddingsAt = vertexClaudeMessages(anth.path), nil
 		return &v
 	})
 	b.byModel = func(model string) *Backend {

@@ -497,11 +497,46 @@ func TestCloudAzureEmbeddings(t *testing.T) {
 	}
 }
 
-// Bedrock and Vertex have embeddings models, on APIs of their own (InvokeModel, :predict)
-// that tracegate does not speak: a clear 400 before any call.
+// Vertex AI's Google embedding models answer on :predict, translated from the OpenAI body.
+func TestCloudVertexEmbeddings(t *testing.T) {
+	f := newFakeUpstream(t)
+	p, check := vertexProvider("us-central1")(t, f.srv.URL)
+	f.setAnswer(func(w http.ResponseWriter, r *http.Request, body []byte) {
+		if problem := check(r, body); problem != "" {
+			t.Errorf("vertex fake: %s", problem)
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(fixture(t, "vertex/predict_embeddings.synthetic.json"))
+	})
+	h := cloudHarness(t, p)
+	resp, err := h.client().Embeddings.New(context.Background(), openai.EmbeddingNewParams{
+		Model: "text-embedding-005", Dimensions: openai.Int(3),
+		Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"The food was delicious", "and the waiter..."}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Data) != 2 || len(resp.Data[1].Embedding) != 3 || resp.Data[1].Index != 1 || resp.Data[1].Embedding[0] != 0.0132 {
+		t.Errorf("client got %+v", resp.Data)
+	}
+	if resp.Usage.PromptTokens != 9 || resp.Model != "text-embedding-005" {
+		t.Errorf("usage %+v model %s", resp.Usage, resp.Model)
+	}
+	req, sent := upstreamJSON(t, f, 0)
+	if req.Path != "/v1/projects/proj-test-1/locations/us-central1/publishers/google/models/text-embedding-005:predict" {
+		t.Errorf("path %s", req.Path)
+	}
+	wantField(t, sent, "and the waiter...", "instances", 1, "content")
+	wantField(t, sent, 3.0, "parameters", "outputDimensionality")
+}
+
+// Bedrock's embedding models (Titan, Cohere) answer on InvokeModel in formats of their own
+// that tracegate does not speak, and Claude has none: a clear 400 before any call.
 func TestCloudEmbeddingsElsewhereRefused(t *testing.T) {
-	for _, c := range cloudTargets()[1:] {
-		if c.name == "bedrock-nova" || c.name == "vertex-claude" {
+	for _, c := range cloudTargets() {
+		if c.name != "bedrock-claude" && c.name != "vertex-claude" {
 			continue
 		}
 		t.Run(c.name, func(t *testing.T) {

@@ -27,14 +27,21 @@ var taskTypes = map[string]bool{
 	"CLUSTERING": true, "QUESTION_ANSWERING": true, "FACT_VERIFICATION": true, "CODE_RETRIEVAL_QUERY": true,
 }
 
+// TaskType is the Gemini embedding task type s names (any case), "" for none; ok is false
+// for a name Gemini does not know. Vertex AI's embedding models take the same names.
+func TaskType(s string) (taskType string, ok bool) {
+	taskType = strings.ToUpper(s)
+	return taskType, taskType == "" || taskTypes[taskType]
+}
+
 // EncodeEmbedRequest writes a BatchEmbedContentsRequest for req. Errors wrap
 // llm.ErrInvalidRequest.
 func EncodeEmbedRequest(dst []byte, req *llm.EmbeddingRequest) ([]byte, error) {
 	if len(req.Inputs) == 0 {
 		return dst, fmt.Errorf("gemini embeddings: no input: %w", llm.ErrInvalidRequest)
 	}
-	taskType := strings.ToUpper(req.TaskType)
-	if taskType != "" && !taskTypes[taskType] {
+	taskType, ok := TaskType(req.TaskType)
+	if !ok {
 		return dst, fmt.Errorf("gemini embeddings: unknown task_type %q: %w", req.TaskType, llm.ErrInvalidRequest)
 	}
 	model := req.Model
