@@ -186,16 +186,9 @@ func cloudTargets() []cloudTarget {
 // target's translated replies.
 func (c cloudTarget) serve(t *testing.T) (*harness, *fakeUpstream) {
 	t.Helper()
-	f := newFakeUpstream(t)
-	p, check := c.provider(t, f.srv.URL)
 	unaryType, unary := c.unary(t)
 	streamType, stream := c.stream(t)
-	f.setAnswer(func(w http.ResponseWriter, r *http.Request, body []byte) {
-		if problem := check(r, body); problem != "" {
-			t.Errorf("%s fake: %s", c.name, problem)
-			w.WriteHeader(http.StatusForbidden)
-			return
-		}
+	return checkedFake(t, c.name, c.provider, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		if c.isStream(r.URL.Path, body) {
 			w.Header().Set("Content-Type", streamType)
 			w.Write(stream)
@@ -203,6 +196,23 @@ func (c cloudTarget) serve(t *testing.T) (*harness, *fakeUpstream) {
 		}
 		w.Header().Set("Content-Type", unaryType)
 		w.Write(unary)
+	})
+}
+
+// checkedFake starts a fake provider, configured by setup, that checks each request's auth
+// (answering 403 to a bad one) before answer answers it.
+func checkedFake(t *testing.T, name string, setup func(t *testing.T, url string) (config.Provider, func(*http.Request, []byte) string),
+	answer func(w http.ResponseWriter, r *http.Request, body []byte)) (*harness, *fakeUpstream) {
+	t.Helper()
+	f := newFakeUpstream(t)
+	p, check := setup(t, f.srv.URL)
+	f.setAnswer(func(w http.ResponseWriter, r *http.Request, body []byte) {
+		if problem := check(r, body); problem != "" {
+			t.Errorf("%s fake: %s", name, problem)
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		answer(w, r, body)
 	})
 	return cloudHarness(t, p), f
 }
@@ -368,14 +378,7 @@ func TestCloudProvidersMessages(t *testing.T) {
 // the reply given for it.
 func azureFake(t *testing.T, apiVersion string, replies map[string]func(t *testing.T) (string, []byte)) (*harness, *fakeUpstream) {
 	t.Helper()
-	f := newFakeUpstream(t)
-	p, check := azureProvider(apiVersion)(t, f.srv.URL)
-	f.setAnswer(func(w http.ResponseWriter, r *http.Request, body []byte) {
-		if problem := check(r, body); problem != "" {
-			t.Errorf("azure fake: %s", problem)
-			w.WriteHeader(http.StatusForbidden)
-			return
-		}
+	return checkedFake(t, "azure", azureProvider(apiVersion), func(w http.ResponseWriter, r *http.Request, body []byte) {
 		key := r.Method + " " + r.URL.Path
 		if bytes.Contains(body, []byte(`"stream":true`)) {
 			key += " stream"
@@ -390,7 +393,6 @@ func azureFake(t *testing.T, apiVersion string, replies map[string]func(t *testi
 		w.Header().Set("Content-Type", ct)
 		w.Write(b)
 	})
-	return cloudHarness(t, p), f
 }
 
 // Azure's v1 API has the Responses API: bodies pass through to /openai/v1/responses with the
@@ -499,18 +501,10 @@ func TestCloudAzureEmbeddings(t *testing.T) {
 
 // Vertex AI's Google embedding models answer on :predict, translated from the OpenAI body.
 func TestCloudVertexEmbeddings(t *testing.T) {
-	f := newFakeUpstream(t)
-	p, check := vertexProvider("us-central1")(t, f.srv.URL)
-	f.setAnswer(func(w http.ResponseWriter, r *http.Request, body []byte) {
-		if problem := check(r, body); problem != "" {
-			t.Errorf("vertex fake: %s", problem)
-			w.WriteHeader(http.StatusForbidden)
-			return
-		}
+	h, f := checkedFake(t, "vertex", vertexProvider("us-central1"), func(w http.ResponseWriter, _ *http.Request, _ []byte) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(fixture(t, "vertex/predict_embeddings.synthetic.json"))
 	})
-	h := cloudHarness(t, p)
 	resp, err := h.client().Embeddings.New(context.Background(), openai.EmbeddingNewParams{
 		Model: "text-embedding-005", Dimensions: openai.Int(3),
 		Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"The food was delicious", "and the waiter..."}},
@@ -569,18 +563,11 @@ func TestCloudCountTokens(t *testing.T) {
 		}
 	}
 	vertex := func(t *testing.T, reply string) (*harness, *fakeUpstream, string) {
-		f := newFakeUpstream(t)
-		p, check := vertexProvider("us-east5")(t, f.srv.URL)
-		f.setAnswer(func(w http.ResponseWriter, r *http.Request, body []byte) {
-			if problem := check(r, body); problem != "" {
-				t.Errorf("vertex fake: %s", problem)
-				w.WriteHeader(http.StatusForbidden)
-				return
-			}
+		h, f := checkedFake(t, "vertex", vertexProvider("us-east5"), func(w http.ResponseWriter, _ *http.Request, _ []byte) {
 			w.Header().Set("Content-Type", "application/json")
 			io.WriteString(w, reply)
 		})
-		return cloudHarness(t, p), f, "/v1/projects/proj-test-1/locations/us-east5/publishers/"
+		return h, f, "/v1/projects/proj-test-1/locations/us-east5/publishers/"
 	}
 	t.Run("vertex-claude", func(t *testing.T) {
 		h, f, prefix := vertex(t, `{"input_tokens":421}`)

@@ -104,13 +104,9 @@ func DecodeEmbedResponse(body []byte, inputs []string) (*llm.EmbeddingResponse, 
 			return nil, fmt.Errorf("%w: embeddings[%d] has %d values", errEmbedReply, i, len(values))
 		}
 		dims = len(values)
-		vec := make([]float32, len(values))
-		for j, v := range values {
-			f, err := v.Float64()
-			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > math.MaxFloat32 {
-				return nil, fmt.Errorf("%w: embeddings[%d].values[%d] is not a finite number", errEmbedReply, i, j)
-			}
-			vec[j] = float32(f)
+		vec, j, ok := Vector(values)
+		if !ok {
+			return nil, fmt.Errorf("%w: embeddings[%d].values[%d] is not a finite number", errEmbedReply, i, j)
 		}
 		resp.Vectors[i] = vec
 	}
@@ -122,6 +118,20 @@ func DecodeEmbedResponse(body []byte, inputs []string) (*llm.EmbeddingResponse, 
 		resp.UsageEstimated = true
 	}
 	return resp, nil
+}
+
+// Vector decodes an embedding's values, each a finite float32; when one is not, ok is false
+// and bad is its index. Vertex AI's :predict replies carry their vectors alike.
+func Vector(values []*fastjson.Value) (vec []float32, bad int, ok bool) {
+	vec = make([]float32, len(values))
+	for j, v := range values {
+		f, err := v.Float64()
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > math.MaxFloat32 {
+			return nil, j, false
+		}
+		vec[j] = float32(f)
+	}
+	return vec, 0, true
 }
 
 // EstimateEmbeddingTokens estimates the tokens of texts for pricing when Gemini reports none:

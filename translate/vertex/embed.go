@@ -3,7 +3,6 @@ package vertex
 import (
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
@@ -82,13 +81,9 @@ func DecodeEmbedResponse(body []byte, n int) (*llm.EmbeddingResponse, error) {
 		if len(values) == 0 || (i > 0 && len(values) != len(resp.Vectors[0])) {
 			return nil, fmt.Errorf("%w: predictions[%d] has %d values", errEmbedReply, i, len(values))
 		}
-		vec := make([]float32, len(values))
-		for j, v := range values {
-			f, err := v.Float64()
-			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > math.MaxFloat32 {
-				return nil, fmt.Errorf("%w: predictions[%d] value %d is not a finite number", errEmbedReply, i, j)
-			}
-			vec[j] = float32(f)
+		vec, j, ok := gemini.Vector(values)
+		if !ok {
+			return nil, fmt.Errorf("%w: predictions[%d] value %d is not a finite number", errEmbedReply, i, j)
 		}
 		resp.Vectors[i] = vec
 		resp.Usage.InputTokens += int64(it.GetFloat64("embeddings", "statistics", "token_count"))
