@@ -602,16 +602,48 @@ func TestCloudCountTokens(t *testing.T) {
 		wantField(t, sent, nil, "generateContentRequest")
 		wantField(t, sent, nil, "toolConfig")
 	})
-	t.Run("bedrock", func(t *testing.T) {
-		c := cloudTargets()[1]
-		h, f := c.serve(t)
-		_, err := countWith(anthropicClient(h), params(c.model))
+	bedrock := func(t *testing.T, status int, reply string) (*harness, *fakeUpstream) {
+		return checkedFake(t, "bedrock", bedrockProvider, func(w http.ResponseWriter, _ *http.Request, _ []byte) {
+			w.Header().Set("Content-Type", "application/json")
+			if status != 200 {
+				w.Header().Set("X-Amzn-Errortype", "ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/")
+			}
+			w.WriteHeader(status)
+			io.WriteString(w, reply)
+		})
+	}
+	t.Run("bedrock-claude", func(t *testing.T) {
+		h, f := bedrock(t, 200, `{"inputTokens":397}`)
+		n, err := countWith(anthropicClient(h), params("us.anthropic.claude-sonnet-4-5-20250929-v1:0"))
+		if err != nil || n.InputTokens != 397 {
+			t.Fatalf("count %v, %v", n, err)
+		}
+		req, sent := upstreamJSON(t, f, 0)
+		if req.Path != "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/count-tokens" {
+			t.Errorf("path %s", req.Path)
+		}
+		wantField(t, sent, "hello", "input", "converse", "messages", 0, "content", 0, "text")
+		wantField(t, sent, "Be brief.", "input", "converse", "system", 0, "text")
+		wantField(t, sent, "get_weather", "input", "converse", "toolConfig", "tools", 0, "toolSpec", "name")
+		wantField(t, sent, nil, "input", "converse", "inferenceConfig")
+	})
+	t.Run("bedrock-nova", func(t *testing.T) { // Bedrock counts for Claude only: its 400 comes back in Anthropic's shape
+		h, _ := bedrock(t, 400, `{"message":"The provided model doesn't support counting tokens."}`)
+		_, err := countWith(anthropicClient(h), params("us.amazon.nova-pro-v1:0"))
+		var apiErr *anthropic.Error
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Type() != "invalid_request_error" || !strings.Contains(apiErr.RawJSON(), "counting tokens") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("azure", func(t *testing.T) {
+		h, f := azureFake(t, "", nil)
+		_, err := countWith(anthropicClient(h), params("gpt-4o-mini"))
 		var apiErr *anthropic.Error
 		if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Type() != "invalid_request_error" || !strings.Contains(apiErr.RawJSON(), "token counting") {
 			t.Fatalf("got %v", err)
 		}
 		if n := len(f.requests()); n != 0 {
-			t.Errorf("bedrock got %d requests", n)
+			t.Errorf("azure got %d requests", n)
 		}
 	})
 }
