@@ -32,3 +32,17 @@ func TestVertexMessagesBody(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkVertexMessagesBody(b *testing.B) {
+	body := []byte(`{"model":"claude-sonnet-4-5@20250929","max_tokens":1024,"stream":true,"system":[{"type":"text","text":"You are terse.","cache_control":{"type":"ephemeral"}}],` +
+		`"messages":[{"role":"user","content":"What is the weather in San Francisco?"}],"tools":[{"name":"get_weather","input_schema":{"type":"object","properties":{"city":{"type":"string"}}}}]}`)
+	dst := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		var err error
+		if dst, err = VertexMessagesBody(dst[:0], body, "vertex-2023-10-16"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
