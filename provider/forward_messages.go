@@ -15,7 +15,8 @@ import (
 // body as it came (only "model" rewritten when routing changed it) with the caller's
 // anthropic-version and anthropic-beta headers, Claude on Vertex AI the body with
 // anthropic_version in place of model (messages_route.go); any other backend gets the body
-// decoded into the canonical request and translated. Retries and fallbacks are the dispatcher's own.
+// decoded into the canonical request and translated. Retries and fallbacks are the
+// dispatcher's own.
 
 // MessagesHeaders are the caller's Anthropic headers, forwarded to Anthropic backends.
 type MessagesHeaders struct {
