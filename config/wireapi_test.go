@@ -21,7 +21,12 @@ routes: [{match: "*", provider: p}]
 		{"openai", "responses", true, ""},
 		{"openai", "chat", false, ""},
 		{"anthropic", "", false, ""},
-		{"anthropic", "chat", false, `"chat" applies to type openai only`},
+		{"anthropic", "chat", false, `"chat" applies to types openai and azure only`},
+		{"azure", "", true, ""},
+		{"azure, api_version: preview", "", true, ""},
+		{"azure, api_version: 2024-10-21", "", false, ""},
+		{"azure", "chat", false, ""},
+		{"azure, api_version: 2024-10-21", "responses", false, `"responses": Azure has the Responses API on api_version v1 (or preview) only, not 2024-10-21`},
 		{"openai", "completions", false, `"completions": want responses or chat`},
 	} {
 		yaml := strings.ReplaceAll(base, "%TYPE%", tc.typ)

@@ -62,6 +62,8 @@ func setupAzure(b *Backend, p config.Provider) error {
 			path += "?api-version=preview"
 		}
 		c.path = func(string, bool) string { return path }
+		b.responsesAt = azureResponsesPath(version)
+		b.embeddingsAt = azureV1EmbeddingsPath(version)
 		c.wireModel = deployment
 		c.encode = func(dst []byte, req *llm.Request) ([]byte, error) {
 			sent := *req
@@ -74,6 +76,7 @@ func setupAzure(b *Backend, p config.Provider) error {
 			return "/openai/deployments/" + url.PathEscape(deployment(model)) + query
 		}
 		c.encode = openai.EncodeRequest
+		b.embeddingsAt = azureDeploymentEmbeddingsPath(version, deployment)
 	}
 	switch mode := p.AuthMode(); mode {
 	case config.AuthAPIKey:

@@ -42,6 +42,18 @@ type Backend struct {
 	byModel func(model string) *Backend
 	// servesResponses marks an OpenAI-format backend that has the Responses API (wire_api).
 	servesResponses bool
+	// responsesAt is where such a backend has the Responses API, below the base URL, when not
+	// at /responses (Azure's /openai/v1/responses; see responsesURI).
+	responsesAt string
+	// embeddingsAt, when set, is where the backend has OpenAI's embeddings API for a model,
+	// when not at /embeddings (Azure's paths; see azure_embeddings.go).
+	embeddingsAt func(model string) string
+	// countTokens, when set, counts Messages tokens where the backend's format alone does not
+	// say how (Vertex's endpoints; see vertex_count.go).
+	countTokens tokenCounter
+	// messagesVia, when set, passes Messages bodies through to a backend that is not of kind
+	// anthropic (Claude on Vertex; see messages_route.go).
+	messagesVia *messagesRoute
 }
 
 // NewBackend builds a backend from its configuration.

@@ -81,6 +81,7 @@ func setupBedrock(b *Backend, p config.Provider) error {
 		return fmt.Errorf("auth %q: not a bedrock auth mode", mode)
 	}
 	b.codec = c
+	b.countTokens = bedrockCounter(opts)
 	return nil
 }
 

@@ -1,129 +1,35 @@
 package provider
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/tracegate/tracegate/config"
+	"github.com/tracegate/tracegate/internal/cloudfake"
 	"github.com/tracegate/tracegate/llm"
 )
 
-// Static test credentials; the fake re-signs each request with them and compares.
+// The static test credentials, the isolated credential chain and the SigV4 check are shared
+// with proxy's cloud tests.
 const (
-	testAccessKey    = "AKIDTESTTESTTESTTEST"
-	testSecretKey    = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYTESTKEY000"
-	testSessionToken = "FwoGZXIvYXdzEXAMPLESESSIONTOKEN0000000000"
+	testAccessKey    = cloudfake.AccessKey
+	testSecretKey    = cloudfake.SecretKey
+	testSessionToken = cloudfake.SessionToken
 )
 
-// isolateAWS points the AWS credential chain at the environment and at files of the test's
-// own, so no developer's ~/.aws is read and no instance metadata service is asked.
-func isolateAWS(t *testing.T, withEnvCreds bool) string {
-	t.Helper()
-	dir := t.TempDir()
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	for _, k := range []string{"AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
-		t.Setenv(k, "")
-		os.Unsetenv(k)
-	}
-	if withEnvCreds {
-		t.Setenv("AWS_ACCESS_KEY_ID", testAccessKey)
-		t.Setenv("AWS_SECRET_ACCESS_KEY", testSecretKey)
-		t.Setenv("AWS_SESSION_TOKEN", testSessionToken)
-	}
-	return dir
-}
+var (
+	isolateAWS = cloudfake.IsolateAWS
+	checkSigV4 = cloudfake.CheckSigV4
+)
 
-// checkSigV4 verifies a request the way AWS does: it rebuilds the request from what arrived
-// (method, path as sent, query, the signed headers, the body) and signs it again with the same
-// credentials and time; the signatures must match.
-func checkSigV4(region, accessKey, secretKey, sessionToken string) func(r *http.Request, body []byte) string {
-	return func(r *http.Request, body []byte) string {
-		auth := r.Header.Get("Authorization")
-		if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 ") {
-			return "not SigV4: " + auth
-		}
-		scope := "Credential=" + accessKey + "/" + r.Header.Get("X-Amz-Date")[:8] + "/" + region + "/bedrock/aws4_request"
-		if !strings.Contains(auth, scope) {
-			return "credential scope: " + auth
-		}
-		if r.Header.Get("X-Amz-Security-Token") != sessionToken {
-			return "session token"
-		}
-		when, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
-		if err != nil {
-			return "x-amz-date: " + err.Error()
-		}
-		signed := auth[strings.Index(auth, "SignedHeaders=")+len("SignedHeaders="):]
-		signed = signed[:strings.IndexByte(signed, ',')]
-		u, _ := url.Parse("http://" + r.Host + r.URL.RequestURI())
-		again := &http.Request{Method: r.Method, URL: u, Host: r.Host, Header: http.Header{}, ContentLength: int64(len(body))}
-		for _, h := range strings.Split(signed, ";") {
-			switch h {
-			case "host", "content-length", "x-amz-date", "x-amz-security-token":
-			default:
-				again.Header.Set(h, r.Header.Get(h))
-			}
-		}
-		sum := sha256.Sum256(body)
-		creds := aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey, SessionToken: sessionToken}
-		if err := v4.NewSigner().SignHTTP(context.Background(), creds, again, hex.EncodeToString(sum[:]), "bedrock", region, when); err != nil {
-			return "re-sign: " + err.Error()
-		}
-		if again.Header.Get("Authorization") != auth {
-			return "signature mismatch: got " + auth + ", want " + again.Header.Get("Authorization")
-		}
-		return ""
-	}
-}
-
-// converseFrames encodes the events of a JSON-lines transcript as event-stream frames with
-// the AWS SDK's own encoder, the reference for the format.
-func converseFrames(t *testing.T, transcript string) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	enc := eventstream.NewEncoder()
-	sc := bufio.NewScanner(strings.NewReader(transcript))
-	for sc.Scan() {
-		var line struct {
-			Event     string          `json:"event"`
-			Exception string          `json:"exception"`
-			Payload   json.RawMessage `json:"payload"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-			t.Fatal(err)
-		}
-		h := eventstream.Headers{{Name: ":content-type", Value: eventstream.StringValue("application/json")}}
-		if line.Exception != "" {
-			h = append(h, eventstream.Header{Name: ":message-type", Value: eventstream.StringValue("exception")},
-				eventstream.Header{Name: ":exception-type", Value: eventstream.StringValue(line.Exception)})
-		} else {
-			h = append(h, eventstream.Header{Name: ":message-type", Value: eventstream.StringValue("event")},
-				eventstream.Header{Name: ":event-type", Value: eventstream.StringValue(line.Event)})
-		}
-		if err := enc.Encode(&out, eventstream.Message{Headers: h, Payload: line.Payload}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return out.Bytes()
-}
+// converseFrames encodes the events of a JSON-lines transcript as event-stream frames.
+var converseFrames = cloudfake.ConverseFrames
 
 func bedrockProvider(url string, c config.Cloud) config.Provider {
 	if c.Region == "" {

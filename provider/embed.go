@@ -32,9 +32,11 @@ type Embedded struct {
 }
 
 // Embed sends an OpenAI embeddings body for model, with the retries and fallbacks of every
-// other call. OpenAI-format backends get the body as it came (model rewritten when routing
-// changed it); Gemini backends get it translated to batchEmbedContents. Anthropic has no
-// embeddings API: a model routed there is the caller's error, before any attempt.
+// other call. OpenAI-format backends, Azure's included, get the body as it came (model
+// rewritten when routing or an Azure deployment changed it); Gemini backends get it
+// translated to batchEmbedContents, Vertex AI's Google models to :predict. Anthropic (Claude
+// on Vertex too) and Bedrock have no embeddings API tracegate speaks: a model routed there is
+// the caller's error, before any attempt.
 func (d *Dispatcher) Embed(ctx context.Context, model string, body []byte, scanned *openai.EmbeddingsBody, observe AttemptObserver) (*Embedded, error) {
 	if t, err := d.router.Resolve(model); err == nil {
 		if err := embeddable(t); err != nil {
@@ -66,8 +68,12 @@ func (d *Dispatcher) Embed(ctx context.Context, model string, body []byte, scann
 // embeddable says whether t's kind has an embeddings API.
 func embeddable(t Target) error {
 	switch t.Backend.Kind {
-	case KindOpenAI, KindGemini, KindMock:
+	case KindOpenAI, KindAzure, KindGemini, KindMock:
 		return nil
+	case KindVertex:
+		if t.Backend.embeddingsAt != nil { // the Gemini variant; Claude has none
+			return nil
+		}
 	}
 	return fmt.Errorf("model %q routes to provider %q (%s), which has no embeddings API: %w",
 		t.Model, t.Backend.Name, t.Backend.Kind, llm.ErrInvalidRequest)
@@ -78,11 +84,11 @@ func embedOnce(ctx context.Context, t Target, requested string, body []byte, has
 		return nil, err
 	}
 	switch t.Backend.Kind {
-	case KindOpenAI:
+	case KindOpenAI, KindAzure:
 		if hasTaskType { // tracegate's Gemini extension: an OpenAI-format provider never sees it
 			body = openai.WithoutTaskType(nil, body)
 		}
-		return embedPassthrough(ctx, t, withTargetModel(body, requested, t.Model))
+		return embedPassthrough(ctx, t, withTargetModel(body, requested, t.Backend.wireModel(t.Model)))
 	case KindMock:
 		req, err := request()
 		if err != nil {
@@ -94,11 +100,16 @@ func embedOnce(ctx context.Context, t Target, requested string, body []byte, has
 	if err != nil {
 		return nil, err
 	}
+	if t.Backend.Kind == KindVertex {
+		sent := *req
+		sent.Model = t.Model
+		return embedVertex(ctx, t, &sent)
+	}
 	return embedGemini(ctx, t, req)
 }
 
 func embedPassthrough(ctx context.Context, t Target, body []byte) (*Embedded, error) {
-	raw, headers, err := forwardRaw(ctx, t, openAIEmbeddingsPath, body)
+	raw, headers, err := forwardRaw(ctx, t, t.Backend.embeddingsPath(t.Model), body)
 	if err != nil {
 		return nil, err
 	}

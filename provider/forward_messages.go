@@ -13,8 +13,10 @@ import (
 
 // Forwarding of Anthropic Messages bodies (POST /v1/messages). An Anthropic backend gets the
 // body as it came (only "model" rewritten when routing changed it) with the caller's
-// anthropic-version and anthropic-beta headers; any other backend gets the body decoded into
-// the canonical request and translated. Retries and fallbacks are the dispatcher's own.
+// anthropic-version and anthropic-beta headers, Claude on Vertex AI the body with
+// anthropic_version in place of model (messages_route.go); any other backend gets the body
+// decoded into the canonical request and translated. Retries and fallbacks are the
+// dispatcher's own.
 
 // MessagesHeaders are the caller's Anthropic headers, forwarded to Anthropic backends.
 type MessagesHeaders struct {
@@ -42,19 +44,22 @@ func OnceMessagesDecoder(body []byte, forCount bool) RequestDecoder {
 	return sync.OnceValues(func() (*llm.Request, error) { return anthropic.DecodeMessagesRequest(body, forCount) })
 }
 
-// passesMessages reports whether a backend takes Messages bodies as they are.
-func passesMessages(b *Backend) bool { return b.Kind == KindAnthropic }
-
 // ForwardMessages sends a Messages body for model.
 func (d *Dispatcher) ForwardMessages(ctx context.Context, model string, body []byte, h MessagesHeaders, decode RequestDecoder, observe AttemptObserver) (*Forwarded, error) {
 	var out *Forwarded
 	err := d.each(ctx, model, false, observe, func(ctx context.Context, t Target, end func(*llm.Response, error)) error {
-		if !passesMessages(t.Backend) {
+		route := t.Backend.messages()
+		if route == nil {
 			var err error
 			out, err = completeTranslated(ctx, t, decode, end)
 			return err
 		}
-		raw, _, err := postRaw(ctx, t.Backend, anthropic.MessagesPath, withTargetModel(body, model, t.Model), h.extra())
+		sent, err := route.body(body, model, t.Model)
+		if err != nil {
+			end(nil, err)
+			return err
+		}
+		raw, _, err := postRaw(ctx, t.Backend, route.path(t.Model, false), sent, route.headers(h))
 		if err != nil {
 			end(nil, err)
 			return err
@@ -80,12 +85,18 @@ func (d *Dispatcher) ForwardMessages(ctx context.Context, model string, body []b
 func (d *Dispatcher) ForwardMessagesStream(ctx context.Context, model string, body []byte, h MessagesHeaders, decode RequestDecoder, observe AttemptObserver) (*ForwardedStream, error) {
 	var out *ForwardedStream
 	err := d.each(ctx, model, true, observe, func(ctx context.Context, t Target, end func(*llm.Response, error)) error {
-		if !passesMessages(t.Backend) {
+		route := t.Backend.messages()
+		if route == nil {
 			var err error
 			out, err = streamTranslated(ctx, t, decode, end)
 			return err
 		}
-		rc, err := t.Backend.postStream(ctx, anthropic.MessagesPath, withTargetModel(body, model, t.Model), h.extra()...)
+		sent, err := route.body(body, model, t.Model)
+		if err != nil {
+			end(nil, err)
+			return err
+		}
+		rc, err := t.Backend.postStream(ctx, route.path(t.Model, true), sent, route.headers(h)...)
 		if err != nil {
 			end(nil, err)
 			return err
@@ -143,6 +154,11 @@ func (d *Dispatcher) CountMessageTokens(ctx context.Context, model string, body 
 			}
 			out = &TokenCount{Target: t, InputTokens: n}
 			return nil
+		}
+		if t.Backend.countTokens != nil {
+			var err error
+			out, err = t.Backend.countTokens(ctx, t, body, model, h, decode)
+			return err
 		}
 		return fmt.Errorf("count tokens with %s (%s): %w", t.Backend.Name, t.Backend.Kind, ErrNoTokenCounting)
 	})

@@ -19,7 +19,7 @@ import (
 
 var responsesPassthrough = &passthrough{
 	accepts: func(b *Backend) bool { return b.servesResponses },
-	path:    func(Target, bool) string { return "/responses" },
+	path:    func(t Target, _ bool) string { return t.Backend.responsesURI("", "") },
 	scan:    scanResponsesReply,
 }
 
@@ -83,11 +83,7 @@ func (d *Dispatcher) StoredResponse(ctx context.Context, method, id, rawQuery, p
 	defer fasthttp.ReleaseRequest(hreq)
 	defer fasthttp.ReleaseResponse(hresp)
 	b.prepare(hreq, "", false)
-	uri := b.BaseURL + "/responses/" + url.PathEscape(id)
-	if rawQuery != "" {
-		uri += "?" + rawQuery
-	}
-	hreq.SetRequestURI(uri)
+	hreq.SetRequestURI(b.BaseURL + b.responsesURI("/"+url.PathEscape(id), rawQuery))
 	hreq.Header.SetMethod(method)
 	hreq.Header.SetContentLength(0)
 	if err := b.do(ctx, hreq, hresp); err != nil {

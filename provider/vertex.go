@@ -107,10 +107,13 @@ func setupVertex(b *Backend, p config.Provider) error {
 		return prefix + "anthropic/models/" + vertexSegment(model) + ":rawPredict"
 	}
 	b.codec = gem
+	b.countTokens = vertexGeminiCounter(prefix)
+	b.embeddingsAt = vertexEmbedAt(prefix)
 	// The Claude variant is copied once NewBackend has filled in the host, on first use.
 	claude := sync.OnceValue(func() *Backend {
 		v := *b
-		v.codec, v.byModel = anth, nil
+		v.codec, v.byModel, v.countTokens = anth, nil, vertexClaudeCounter(prefix)
+		v.messagesVia, v.embeddingsAt = vertexClaudeMessages(anth.path), nil
 		return &v
 	})
 	b.byModel = func(model string) *Backend {

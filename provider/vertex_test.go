@@ -2,18 +2,10 @@ package provider
 
 import (
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,69 +14,15 @@ import (
 	"time"
 
 	"github.com/tracegate/tracegate/config"
+	"github.com/tracegate/tracegate/internal/cloudfake"
 	"github.com/tracegate/tracegate/llm"
 )
 
 const vertexTestToken = "ya29.vertex-test-access-token-0123456789"
 
-// fakeGoogleTokens is Google's OAuth token endpoint on loopback: it accepts a service
-// account's JWT assertion only when the key file's private key signed it.
-func fakeGoogleTokens(t *testing.T, pub *rsa.PublicKey, email string) (*httptest.Server, *atomic.Int32) {
-	t.Helper()
-	var issued atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
-		problem := ""
-		parts := strings.Split(r.Form.Get("assertion"), ".")
-		if r.Form.Get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" || len(parts) != 3 {
-			problem = "not a jwt-bearer grant"
-		} else {
-			sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
-			sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-			claims, _ := base64.RawURLEncoding.DecodeString(parts[1])
-			var c struct{ Iss, Scope, Aud string }
-			json.Unmarshal(claims, &c)
-			switch {
-			case rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig) != nil:
-				problem = "bad signature"
-			case c.Iss != email || c.Scope != vertexScope:
-				problem = "claims " + string(claims)
-			}
-		}
-		w.Header().Set("Content-Type", "application/json")
-		if problem != "" {
-			w.WriteHeader(400)
-			io.WriteString(w, `{"error":"invalid_grant","error_description":"`+problem+`"}`)
-			return
-		}
-		issued.Add(1)
-		io.WriteString(w, `{"access_token":"`+vertexTestToken+`","expires_in":3599,"token_type":"Bearer"}`)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &issued
-}
-
 // serviceAccountFile writes a service-account key file with a fresh RSA key whose token_uri
-// is tokenURL, and returns its path and the public key.
-func serviceAccountFile(t *testing.T, tokenURL, project string) (string, *rsa.PublicKey, string) {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalPKCS8PrivateKey(key)
-	email := "tracegate@" + project + ".iam.gserviceaccount.com"
-	sa, _ := json.Marshal(map[string]string{
-		"type": "service_account", "project_id": project, "private_key_id": "k1",
-		"private_key":  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
-		"client_email": email, "client_id": "1", "token_uri": tokenURL,
-	})
-	path := filepath.Join(t.TempDir(), "sa.json")
-	if err := os.WriteFile(path, sa, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path, &key.PublicKey, email
-}
+// is tokenURL, and returns its path, the public key and the account's email.
+var serviceAccountFile = cloudfake.ServiceAccountFile
 
 func vertexBearerCheck(r *http.Request, _ []byte) string {
 	if got := r.Header.Get("Authorization"); got != "Bearer "+vertexTestToken {
@@ -97,15 +35,7 @@ func vertexBearerCheck(r *http.Request, _ []byte) string {
 // generated service account whose tokens come from a fake token endpoint.
 func vertexSetup(t *testing.T, fake *cloudFake, c config.Cloud) (*Dispatcher, *[]time.Duration, *atomic.Int32) {
 	t.Helper()
-	file, pub, email := serviceAccountFile(t, "", "proj-from-key")
-	// The token endpoint must know the key before it exists: write the file again with its URL.
-	srv, issued := fakeGoogleTokens(t, pub, email)
-	raw, _ := os.ReadFile(file)
-	var sa map[string]string
-	json.Unmarshal(raw, &sa)
-	sa["token_uri"] = srv.URL + "/token"
-	raw, _ = json.Marshal(sa)
-	os.WriteFile(file, raw, 0o600)
+	file, issued := cloudfake.ServiceAccount(t, "proj-from-key", vertexScope, vertexTestToken)
 	c.CredentialsFile = file
 	if c.Location == "" {
 		c.Location = "us-central1"

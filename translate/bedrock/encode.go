@@ -15,6 +15,9 @@ type EncodeOptions struct {
 	// definitions, so the static prefix of a conversation is cached. Only models with prompt
 	// caching (Claude, Nova) accept them.
 	CachePoints bool
+	// forCount leaves out what a CountTokens converse input has no member for (inferenceConfig,
+	// outputConfig).
+	forCount bool
 }
 
 // DefaultMaxTokens fills maxTokens for Anthropic models, which require it, when the request
@@ -59,9 +62,11 @@ func encodeRequest(dst []byte, req *llm.Request, opts EncodeOptions) ([]byte, er
 		return dst, err
 	}
 	dst = appendSystem(dst, req.Messages, opts.CachePoints)
-	dst = appendInferenceConfig(dst, req)
+	if !opts.forCount {
+		dst = appendInferenceConfig(dst, req)
+	}
 	dst = appendToolConfig(dst, req, opts.CachePoints, forceJSONTool)
-	if !forceJSONTool {
+	if !forceJSONTool && !opts.forCount {
 		dst = appendOutputConfig(dst, req.ResponseFormat)
 	}
 	dst = appendModelFields(dst, req)

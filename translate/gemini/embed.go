@@ -27,14 +27,21 @@ var taskTypes = map[string]bool{
 	"CLUSTERING": true, "QUESTION_ANSWERING": true, "FACT_VERIFICATION": true, "CODE_RETRIEVAL_QUERY": true,
 }
 
+// TaskType is the Gemini embedding task type s names (any case), "" for none; ok is false
+// for a name Gemini does not know. Vertex AI's embedding models take the same names.
+func TaskType(s string) (taskType string, ok bool) {
+	taskType = strings.ToUpper(s)
+	return taskType, taskType == "" || taskTypes[taskType]
+}
+
 // EncodeEmbedRequest writes a BatchEmbedContentsRequest for req. Errors wrap
 // llm.ErrInvalidRequest.
 func EncodeEmbedRequest(dst []byte, req *llm.EmbeddingRequest) ([]byte, error) {
 	if len(req.Inputs) == 0 {
 		return dst, fmt.Errorf("gemini embeddings: no input: %w", llm.ErrInvalidRequest)
 	}
-	taskType := strings.ToUpper(req.TaskType)
-	if taskType != "" && !taskTypes[taskType] {
+	taskType, ok := TaskType(req.TaskType)
+	if !ok {
 		return dst, fmt.Errorf("gemini embeddings: unknown task_type %q: %w", req.TaskType, llm.ErrInvalidRequest)
 	}
 	model := req.Model
@@ -97,13 +104,9 @@ func DecodeEmbedResponse(body []byte, inputs []string) (*llm.EmbeddingResponse, 
 			return nil, fmt.Errorf("%w: embeddings[%d] has %d values", errEmbedReply, i, len(values))
 		}
 		dims = len(values)
-		vec := make([]float32, len(values))
-		for j, v := range values {
-			f, err := v.Float64()
-			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > math.MaxFloat32 {
-				return nil, fmt.Errorf("%w: embeddings[%d].values[%d] is not a finite number", errEmbedReply, i, j)
-			}
-			vec[j] = float32(f)
+		vec, j, ok := Vector(values)
+		if !ok {
+			return nil, fmt.Errorf("%w: embeddings[%d].values[%d] is not a finite number", errEmbedReply, i, j)
 		}
 		resp.Vectors[i] = vec
 	}
@@ -115,6 +118,20 @@ func DecodeEmbedResponse(body []byte, inputs []string) (*llm.EmbeddingResponse, 
 		resp.UsageEstimated = true
 	}
 	return resp, nil
+}
+
+// Vector decodes an embedding's values, each a finite float32; when one is not, ok is false
+// and bad is its index. Vertex AI's :predict replies carry their vectors alike.
+func Vector(values []*fastjson.Value) (vec []float32, bad int, ok bool) {
+	vec = make([]float32, len(values))
+	for j, v := range values {
+		f, err := v.Float64()
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > math.MaxFloat32 {
+			return nil, j, false
+		}
+		vec[j] = float32(f)
+	}
+	return vec, 0, true
 }
 
 // EstimateEmbeddingTokens estimates the tokens of texts for pricing when Gemini reports none:
