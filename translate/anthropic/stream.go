@@ -81,6 +81,12 @@ func (d *StreamDecoder) Next() (llm.StreamEvent, error) {
 		if err := d.readEvent(); err != nil {
 			d.err = err
 		}
+		if (d.err != nil || d.done) && d.events != nil {
+			// Pending events hold copies, never reader memory, and nothing reads the stream
+			// after its end: the reader's buffer goes back to its pool now.
+			d.events.Release()
+			d.events = nil
+		}
 	}
 }
 
