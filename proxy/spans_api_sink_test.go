@@ -3,6 +3,8 @@ package proxy
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,5 +65,29 @@ func TestStoreSinkRecords(t *testing.T) {
 	if string(r.Input) != `{"text":["a"]}` || r.Status != store.StatusError || r.Error != "boom" || r.Cost == nil || *r.Cost != 0.25 ||
 		r.LatencyMs != 2000 || time.Since(r.CreatedAt) > time.Minute || time.Since(r.CreatedAt) < 0 {
 		t.Errorf("ingested record %+v", r)
+	}
+}
+
+// BenchmarkStoreSinkHandOff is what a run pays on the request path to hand its record to the
+// store: Summary -> Record -> Enqueue, with the strings a request makes (its own copies of
+// model, provider, tags, user and session) and a new span id per run.
+func BenchmarkStoreSinkHandOff(b *testing.B) {
+	q := store.NewQueue(store.NewMemory(store.DefaultMaxSpans), 1<<16)
+	defer q.Close(context.Background())
+	sink := NewStoreSink(q)
+	sums := make([]spans.Summary, 4096)
+	for i := range sums {
+		s := strings.Clone
+		sums[i] = spans.Summary{SpanID: fmt.Sprintf("sp_%016x", i), TraceID: fmt.Sprintf("tr_%016x", i),
+			Name: s("run welcome-email"), Model: s("gpt-4o-mini"), ProviderKind: s("openai"), Slug: s("welcome-email"), Version: 3,
+			Tags: []string{s("prod"), s("onboarding")}, UserID: fmt.Sprintf("user-%d", i%500), SessionID: fmt.Sprintf("sess-%d", i/4),
+			Start: time.Now(), Latency: 812 * time.Millisecond, Usage: llm.Usage{InputTokens: 412, OutputTokens: 187, Known: true},
+			Priced: true, Cost: 0.00042}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		sink.Keep(&sums[i%len(sums)])
+		i++
 	}
 }

@@ -167,3 +167,92 @@ func BenchmarkList(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMemorySteady is the memory backend's write path once it is full: every record put
+// evicts the oldest, in batches of 64 as the queue hands them over. Records are realistic
+// (tags, user, session, no content) and arrive newest last, a few out of order as concurrent
+// calls finish.
+func BenchmarkMemorySteady(b *testing.B) {
+	m := NewMemory(DefaultMaxSpans)
+	base := time.Now()
+	n := 0
+	next := func() Record {
+		r := realistic(n, false)
+		// Every eighth record finished a little before the one queued ahead of it.
+		r.CreatedAt = base.Add(time.Duration(n)*time.Millisecond - time.Duration(n%8)*300*time.Microsecond)
+		n++
+		return r
+	}
+	for range DefaultMaxSpans / 64 {
+		batch := make([]Record, 64)
+		for i := range batch {
+			batch[i] = next()
+		}
+		if err := m.Put(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	batch := make([]Record, 64)
+	b.ReportAllocs()
+	put := 0
+	for b.Loop() {
+		b.StopTimer()
+		for i := range batch {
+			batch[i] = next()
+		}
+		b.StartTimer()
+		if err := m.Put(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+		put += len(batch)
+	}
+	if m.Len() != DefaultMaxSpans {
+		b.Fatalf("store holds %d records, want %d", m.Len(), DefaultMaxSpans)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(put), "ns/record")
+}
+
+// BenchmarkMemoryListFull reads pages from a full memory store with each filter the SDKs send.
+func BenchmarkMemoryListFull(b *testing.B) {
+	m := NewMemory(DefaultMaxSpans)
+	base := time.Now().Add(-time.Hour)
+	for i := range DefaultMaxSpans {
+		r := realistic(i, false)
+		r.CreatedAt = base.Add(time.Duration(i) * time.Millisecond)
+		if i%100 == 0 {
+			r.Status, r.Error = StatusError, "upstream 500"
+		}
+		if err := m.Put(context.Background(), []Record{r}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	first, err := m.List(context.Background(), Filter{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, f := range []struct {
+		name string
+		f    Filter
+	}{
+		{"all", Filter{}},
+		{"page2", Filter{Cursor: first.NextCursor}},
+		{"tag+user", Filter{Tags: []string{"prod"}, UserID: "user-7"}},
+		{"session", Filter{SessionID: "sess-00000010"}},
+		{"status=error", Filter{Status: StatusError}},
+		{"slug", Filter{PromptSlug: "welcome-email", Limit: 200}},
+		{"window", Filter{Start: base.Add(2 * time.Second), End: base.Add(3 * time.Second)}},
+	} {
+		b.Run(f.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				p, err := m.List(context.Background(), f.f)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(p.Records) == 0 {
+					b.Fatal("empty page")
+				}
+			}
+		})
+	}
+}
