@@ -3,8 +3,9 @@ package store
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
-	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -14,75 +15,245 @@ const DefaultMaxSpans = 10000
 
 // Memory keeps the newest maxSpans records in memory, evicting the oldest; nothing reaches
 // disk. Safe for concurrent use.
+//
+// Once full it allocates nothing per record: records sit in a ring oldest first by
+// (CreatedAt, SpanID), and the entry of the record evicted from the front takes the new one.
+// Records mostly arrive newest last, so an insert is an append at the back; one that finished
+// a little before the last shifts the few newer entries behind it.
 type Memory struct {
 	maxSpans int
 	now      func() time.Time
 
 	mu sync.RWMutex
-	// order holds every record oldest first by (CreatedAt, SpanID), so eviction takes the
-	// front and List walks from the back; new spans are the newest and append.
-	order []*memEntry
-	byID  map[string]*memEntry
+	// ring holds n entries from head, oldest first; it grows by doubling up to maxSpans.
+	ring    []*memEntry
+	head, n int
+	byID    map[string]*memEntry
+	// evals are kept apart from the entries: few spans have any.
+	evals map[string][]Evaluation
+	// names interns the low-cardinality strings of records (model, provider, name, slug,
+	// tags), so the store holds one copy of each rather than one per record.
+	names map[string]string
 }
 
+// memEntry is a stored record; its Cost points at cost, so a priced record needs no
+// allocation of its own and pins nothing of its writer's.
 type memEntry struct {
-	rec   Record
-	evals []Evaluation
+	rec  Record
+	cost float64
 }
+
+// maxInterned bounds names: past it new strings are kept as they come.
+const maxInterned = 4096
 
 // NewMemory returns a memory store bounded to maxSpans records (DefaultMaxSpans when <= 0).
 func NewMemory(maxSpans int) *Memory {
 	if maxSpans <= 0 {
 		maxSpans = DefaultMaxSpans
 	}
-	return &Memory{maxSpans: maxSpans, now: time.Now, byID: make(map[string]*memEntry)}
+	return &Memory{
+		maxSpans: maxSpans, now: time.Now,
+		ring:  make([]*memEntry, min(maxSpans, 64)),
+		byID:  make(map[string]*memEntry),
+		evals: make(map[string][]Evaluation),
+		names: make(map[string]string),
+	}
 }
 
-// index is where an entry at p sits (or would sit) in m.order.
+// slot is where the i-th oldest entry sits in the ring.
+func (m *Memory) slot(i int) int {
+	j := m.head + i
+	if j >= len(m.ring) {
+		j -= len(m.ring)
+	}
+	return j
+}
+
+func (m *Memory) at(i int) *memEntry { return m.ring[m.slot(i)] }
+
+// index is where an entry at p sits (or would sit) among the n entries, oldest first.
 func (m *Memory) index(p position) (int, bool) {
-	return slices.BinarySearchFunc(m.order, p, func(e *memEntry, p position) int {
-		return positionOf(&e.rec).compare(p)
-	})
+	lo, hi := 0, m.n
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if positionOf(&m.at(mid).rec).compare(p) < 0 {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo, lo < m.n && positionOf(&m.at(lo).rec).compare(p) == 0
 }
 
-// Put stores recs, replacing records with the same SpanID and keeping their evaluations.
+// insertAt is where a record at p goes: at the back unless it is older than the newest.
+func (m *Memory) insertAt(p position) int {
+	if m.n == 0 || positionOf(&m.at(m.n-1).rec).compare(p) < 0 {
+		return m.n
+	}
+	i, _ := m.index(p)
+	return i
+}
+
+// Put stores copies of recs, replacing records with the same SpanID and keeping their
+// evaluations.
 func (m *Memory) Put(_ context.Context, recs []Record) error {
-	now := m.now()
+	return m.put(recs, true)
+}
+
+// putOwned is Put for records the caller hands over and never changes again (the Queue's):
+// their slices and maps are kept as they are.
+func (m *Memory) putOwned(recs []Record) error {
+	return m.put(recs, false)
+}
+
+func (m *Memory) put(recs []Record, copySlices bool) error {
+	var now time.Time
 	var errs []error
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i := range recs {
-		r, err := normalize(clone(recs[i]), now)
-		if err != nil {
+		r := &recs[i]
+		if r.SpanID == "" || r.CreatedAt.IsZero() {
+			if now.IsZero() {
+				now = m.now()
+			}
+		}
+		if r.SpanID == "" {
+			_, err := normalize(*r, now)
 			errs = append(errs, err)
 			continue
 		}
-		e := &memEntry{rec: r}
-		if old, ok := m.byID[r.SpanID]; ok {
-			e.evals = old.evals
-			m.remove(old)
-		}
-		at, _ := m.index(positionOf(&e.rec))
-		m.order = slices.Insert(m.order, at, e)
-		m.byID[r.SpanID] = e
-		for len(m.order) > m.maxSpans {
-			m.remove(m.order[0])
-		}
+		m.insert(r, now, copySlices)
 	}
 	return errors.Join(errs...)
 }
 
-func (m *Memory) remove(e *memEntry) {
-	switch i, ok := m.index(positionOf(&e.rec)); {
-	case !ok:
-	case i == 0:
-		// Eviction, the common case once full: O(1), and appends reclaim the front.
-		m.order[0] = nil
-		m.order = m.order[1:]
-	default:
-		m.order = slices.Delete(m.order, i, i+1)
+// insert places a copy of r, evicting the oldest record when the store is full.
+func (m *Memory) insert(r *Record, now time.Time, copySlices bool) {
+	var e *memEntry
+	if old, ok := m.byID[r.SpanID]; ok {
+		m.removeAt(m.mustIndex(old))
+		delete(m.byID, old.rec.SpanID)
+		e = old
 	}
-	delete(m.byID, e.rec.SpanID)
+	created := r.CreatedAt
+	if created.IsZero() {
+		created = now
+	}
+	p := position{normalTime(created), r.SpanID}
+	at := m.insertAt(p)
+	if m.n == m.maxSpans {
+		if at == 0 {
+			// Older than every record kept: it would be evicted at once.
+			delete(m.evals, r.SpanID)
+			return
+		}
+		oldest := m.ring[m.head]
+		m.ring[m.head] = nil
+		m.head = m.slot(1)
+		m.n--
+		at--
+		delete(m.byID, oldest.rec.SpanID)
+		delete(m.evals, oldest.rec.SpanID)
+		if e == nil {
+			e = oldest
+		}
+	}
+	if e == nil {
+		e = new(memEntry)
+	}
+	m.fill(e, r, p.at, copySlices)
+	m.grow()
+	for i := m.n; i > at; i-- {
+		m.ring[m.slot(i)] = m.at(i - 1)
+	}
+	m.ring[m.slot(at)] = e
+	m.n++
+	m.byID[e.rec.SpanID] = e
+}
+
+// fill makes e a stored copy of r: normalised as every backend stores it, names interned.
+func (m *Memory) fill(e *memEntry, r *Record, created time.Time, copySlices bool) {
+	e.rec = *r
+	e.rec.CreatedAt = created
+	e.rec.Evaluations = nil
+	e.cost = 0
+	if r.Cost != nil {
+		e.cost = *r.Cost
+		e.rec.Cost = &e.cost
+	}
+	switch {
+	case len(r.Input) == 0 || string(r.Input) == "{}":
+		e.rec.Input = emptyObject
+	case copySlices:
+		e.rec.Input = slices.Clone(r.Input)
+	}
+	for _, s := range [...]*string{&e.rec.Kind, &e.rec.Name, &e.rec.Model, &e.rec.Provider, &e.rec.PromptSlug, &e.rec.Status} {
+		*s = m.intern(*s)
+	}
+	if copySlices {
+		e.rec.Variables = maps.Clone(r.Variables)
+		if r.Tags != nil {
+			tags := make([]string, len(r.Tags))
+			for i, t := range r.Tags {
+				tags[i] = m.intern(t)
+			}
+			e.rec.Tags = tags
+		}
+	}
+}
+
+// emptyObject is the stored Input of a record without captured content; reads copy it.
+var emptyObject = []byte("{}")
+
+// intern returns the store's copy of s, made on first sight while there is room.
+func (m *Memory) intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	if c, ok := m.names[s]; ok {
+		return c
+	}
+	if len(m.names) >= maxInterned || len(s) > 128 {
+		return s
+	}
+	c := strings.Clone(s) // never pin the buffer s was cut from
+	m.names[c] = c
+	return c
+}
+
+// grow makes room for one more entry while the ring is below maxSpans.
+func (m *Memory) grow() {
+	if m.n < len(m.ring) {
+		return
+	}
+	ring := make([]*memEntry, min(2*len(m.ring), m.maxSpans))
+	for i := range m.n {
+		ring[i] = m.at(i)
+	}
+	m.ring, m.head = ring, 0
+}
+
+func (m *Memory) mustIndex(e *memEntry) int {
+	i, _ := m.index(positionOf(&e.rec))
+	return i
+}
+
+// removeAt takes out the i-th oldest entry, shifting the shorter side over it.
+func (m *Memory) removeAt(i int) {
+	if i < m.n-1-i {
+		for j := i; j > 0; j-- {
+			m.ring[m.slot(j)] = m.at(j - 1)
+		}
+		m.ring[m.head] = nil
+		m.head = m.slot(1)
+	} else {
+		for j := i; j < m.n-1; j++ {
+			m.ring[m.slot(j)] = m.at(j + 1)
+		}
+		m.ring[m.slot(m.n-1)] = nil
+	}
+	m.n--
 }
 
 // Get returns a copy of one record with its evaluations.
@@ -94,7 +265,7 @@ func (m *Memory) Get(_ context.Context, spanID string) (*Record, error) {
 		return nil, ErrNotFound
 	}
 	r := clone(e.rec)
-	r.Evaluations = slices.Clone(e.evals)
+	r.Evaluations = slices.Clone(m.evals[spanID])
 	return &r, nil
 }
 
@@ -106,25 +277,75 @@ func (m *Memory) List(_ context.Context, f Filter) (Page, error) {
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	end := len(m.order)
+	end := m.n
 	if q.after != nil {
 		end, _ = m.index(*q.after)
 	}
 	if !q.End.IsZero() {
 		// Skip what is newer than End without looking at it.
-		end = min(end, sort.Search(len(m.order), func(i int) bool { return m.order[i].rec.CreatedAt.After(q.End) }))
+		lo, hi := 0, end
+		for lo < hi {
+			mid := int(uint(lo+hi) >> 1)
+			if m.at(mid).rec.CreatedAt.After(q.End) {
+				hi = mid
+			} else {
+				lo = mid + 1
+			}
+		}
+		end = lo
 	}
 	var out []Record
+	if q.unfiltered() {
+		out = make([]Record, 0, min(end, q.limit+1))
+	}
 	for i := end - 1; i >= 0 && len(out) <= q.limit; i-- {
-		r := &m.order[i].rec
+		r := &m.at(i).rec
 		if !q.Start.IsZero() && r.CreatedAt.Before(q.Start) {
 			break // older ones are older still
 		}
 		if q.matches(r) {
-			out = append(out, clone(*r))
+			out = append(out, *r)
 		}
 	}
+	cloneShared(out)
 	return q.page(out), nil
+}
+
+// unfiltered reports whether every record before the cursor and End matches q.
+func (q *query) unfiltered() bool {
+	return q.PromptSlug == "" && q.Status == "" && q.UserID == "" && q.SessionID == "" && len(q.Tags) == 0 && q.Start.IsZero()
+}
+
+// cloneShared gives a page's records their own slices and maps, with one allocation for all
+// their inputs, one for all their tags and one for all their costs rather than one each.
+func cloneShared(recs []Record) {
+	tags, priced, input := 0, 0, 0
+	for i := range recs {
+		tags += len(recs[i].Tags)
+		input += len(recs[i].Input)
+		if recs[i].Cost != nil {
+			priced++
+		}
+	}
+	tagBuf := make([]string, 0, tags)
+	costs := make([]float64, 0, priced)
+	inputBuf := make([]byte, 0, input)
+	for i := range recs {
+		r := &recs[i]
+		start := len(inputBuf)
+		inputBuf = append(inputBuf, r.Input...)
+		r.Input = inputBuf[start:len(inputBuf):len(inputBuf)]
+		r.Variables = maps.Clone(r.Variables)
+		if r.Tags != nil {
+			start := len(tagBuf)
+			tagBuf = append(tagBuf, r.Tags...)
+			r.Tags = tagBuf[start:len(tagBuf):len(tagBuf)]
+		}
+		if r.Cost != nil {
+			costs = append(costs, *r.Cost)
+			r.Cost = &costs[len(costs)-1]
+		}
+	}
 }
 
 // AddEvaluation attaches ev to its span.
@@ -135,14 +356,13 @@ func (m *Memory) AddEvaluation(_ context.Context, ev Evaluation) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, ok := m.byID[ev.SpanID]
-	if !ok {
+	if _, ok := m.byID[ev.SpanID]; !ok {
 		return ErrNotFound
 	}
-	if len(e.evals) >= MaxEvaluationsPerSpan {
+	if len(m.evals[ev.SpanID]) >= MaxEvaluationsPerSpan {
 		return ErrTooManyEvaluations
 	}
-	e.evals = append(e.evals, ev)
+	m.evals[ev.SpanID] = append(m.evals[ev.SpanID], ev)
 	return nil
 }
 
@@ -150,7 +370,7 @@ func (m *Memory) AddEvaluation(_ context.Context, ev Evaluation) error {
 func (m *Memory) Len() int {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return len(m.order)
+	return m.n
 }
 
 // Close releases nothing: the records go with the process.

@@ -63,6 +63,14 @@ type Queue struct {
 	done                     chan struct{}
 	closeOnce                sync.Once
 	closeErr                 error
+
+	recBuf []Record // the drain goroutine's batch of records, reused
+}
+
+// ownedPutter is a backend that can keep the slices and maps of the records it is given
+// (the memory backend), sparing it a copy of each.
+type ownedPutter interface {
+	putOwned(recs []Record) error
 }
 
 type queueOp struct {
@@ -111,7 +119,11 @@ func (q *Queue) Enqueue(r Record) bool {
 }
 
 func (q *Queue) enqueue(r Record) error {
-	r, err := normalize(r, q.now())
+	var now time.Time
+	if r.CreatedAt.IsZero() {
+		now = q.now() // only then: the clock is not free on the request path
+	}
+	r, err := normalize(r, now)
 	if err != nil {
 		q.dropped.Add(1)
 		return err
@@ -301,7 +313,7 @@ func (q *Queue) fill(batch []queueOp) []queueOp {
 // write stores one batch: records first, then evaluations, which name spans queued before
 // them and so in this batch or an earlier one.
 func (q *Queue) write(batch []queueOp) {
-	var recs []Record
+	recs := q.recBuf[:0]
 	var evals []Evaluation
 	for _, op := range batch {
 		if op.rec != nil {
@@ -313,6 +325,9 @@ func (q *Queue) write(batch []queueOp) {
 	if len(recs) > 0 {
 		q.writeRecords(recs)
 	}
+	// The buffer is reused for the next batch, but must not keep these records alive.
+	clear(recs)
+	q.recBuf = recs[:0]
 	for _, ev := range evals {
 		q.count(1, q.retry(func(ctx context.Context) error {
 			err := q.backend.AddEvaluation(ctx, ev)
@@ -344,7 +359,12 @@ func (q *Queue) write(batch []queueOp) {
 // record the backend refuses does not take the rest of its batch with it. After
 // maxSingleFailures failures in a row the backend itself is taken to be down.
 func (q *Queue) writeRecords(recs []Record) {
-	err := q.retry(func(ctx context.Context) error { return q.backend.Put(ctx, recs) })
+	put := q.backend.Put
+	if o, ok := q.backend.(ownedPutter); ok {
+		// The queue's records are normalised copies nobody changes: the backend may keep them.
+		put = func(_ context.Context, recs []Record) error { return o.putOwned(recs) }
+	}
+	err := q.retry(func(ctx context.Context) error { return put(ctx, recs) })
 	if err == nil || len(recs) == 1 || q.aborted() {
 		q.count(len(recs), err)
 		return
