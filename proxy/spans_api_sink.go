@@ -7,9 +7,10 @@ import (
 )
 
 // recordQueue takes records to store without ever blocking; *store.Queue implements it (a
-// full queue drops and counts).
+// full queue drops and counts). It keeps the record it is handed: the sink builds each one
+// for it alone, so the request path copies nothing.
 type recordQueue interface {
-	Enqueue(r store.Record) bool
+	EnqueueOwned(r *store.Record) bool
 }
 
 // StoreSink turns the summaries the span recorder reports (every run, every OpenAI-compatible
@@ -25,14 +26,17 @@ func NewStoreSink(q recordQueue) *StoreSink { return &StoreSink{q: q} }
 
 // Keep implements spans.Sink. A record the queue refuses is counted there; the run goes on.
 func (k *StoreSink) Keep(s *spans.Summary) {
-	k.q.Enqueue(recordOf(s))
+	r := new(store.Record)
+	fillRecord(r, s)
+	k.q.EnqueueOwned(r)
 }
 
 // emptyInput is the input of a record whose content is not captured.
 var emptyInput = []byte("{}")
 
-func recordOf(s *spans.Summary) store.Record {
-	r := store.Record{
+// fillRecord makes *r the record of s, in place: a Record is a few hundred bytes.
+func fillRecord(r *store.Record, s *spans.Summary) {
+	*r = store.Record{
 		SpanID:        s.SpanID,
 		TraceID:       s.TraceID,
 		ParentSpanID:  s.ParentSpanID,
@@ -73,5 +77,4 @@ func recordOf(s *spans.Summary) store.Record {
 	if !jsonw.IsObject(r.Input) {
 		r.Input = emptyInput
 	}
-	return r
 }

@@ -72,22 +72,43 @@ func TestStoreSinkRecords(t *testing.T) {
 // store: Summary -> Record -> Enqueue, with the strings a request makes (its own copies of
 // model, provider, tags, user and session) and a new span id per run.
 func BenchmarkStoreSinkHandOff(b *testing.B) {
-	q := store.NewQueue(store.NewMemory(store.DefaultMaxSpans), 1<<16)
+	// The store is full from the start, as under load: the drain goroutine evicts, not grows.
+	m := store.NewMemory(store.DefaultMaxSpans)
+	old := make([]store.Record, store.DefaultMaxSpans)
+	for i := range old {
+		old[i] = store.Record{SpanID: fmt.Sprintf("sp_e%015x", i), CreatedAt: time.Now().Add(-time.Hour)}
+	}
+	if err := m.Put(context.Background(), old); err != nil {
+		b.Fatal(err)
+	}
+	q := store.NewQueue(m, 1<<16)
 	defer q.Close(context.Background())
 	sink := NewStoreSink(q)
 	sums := make([]spans.Summary, 4096)
 	for i := range sums {
 		s := strings.Clone
-		sums[i] = spans.Summary{SpanID: fmt.Sprintf("sp_%016x", i), TraceID: fmt.Sprintf("tr_%016x", i),
+		sums[i] = spans.Summary{TraceID: fmt.Sprintf("tr_%016x", i),
 			Name: s("run welcome-email"), Model: s("gpt-4o-mini"), ProviderKind: s("openai"), Slug: s("welcome-email"), Version: 3,
 			Tags: []string{s("prod"), s("onboarding")}, UserID: fmt.Sprintf("user-%d", i%500), SessionID: fmt.Sprintf("sess-%d", i/4),
 			Start: time.Now(), Latency: 812 * time.Millisecond, Usage: llm.Usage{InputTokens: 412, OutputTokens: 187, Known: true},
 			Priced: true, Cost: 0.00042}
 	}
+	// Every run has its own span id, made ahead in chunks so that making them is not timed.
+	ids := make([]string, 1<<16)
+	start, n := time.Now(), 0
 	b.ReportAllocs()
-	i := 0
 	for b.Loop() {
-		sink.Keep(&sums[i%len(sums)])
-		i++
+		if n%len(ids) == 0 {
+			b.StopTimer()
+			for j := range ids {
+				ids[j] = fmt.Sprintf("sp_%016x", n+j)
+			}
+			b.StartTimer()
+		}
+		sum := &sums[n%len(sums)]
+		sum.SpanID = ids[n%len(ids)]
+		sum.Start = start.Add(time.Duration(n) * time.Microsecond) // runs end in order, as under load
+		sink.Keep(sum)
+		n++
 	}
 }

@@ -130,17 +130,21 @@ func (m *Memory) put(recs []Record, copySlices bool) error {
 
 // insert places a copy of r, evicting the oldest record when the store is full.
 func (m *Memory) insert(r *Record, now time.Time, copySlices bool) {
-	var e *memEntry
-	if old, ok := m.byID[r.SpanID]; ok {
-		m.removeAt(m.mustIndex(old))
-		delete(m.byID, old.rec.SpanID)
-		e = old
-	}
 	created := r.CreatedAt
 	if created.IsZero() {
 		created = now
 	}
 	p := position{normalTime(created), r.SpanID}
+	var e *memEntry
+	if old, ok := m.byID[r.SpanID]; ok {
+		if positionOf(&old.rec).compare(p) == 0 {
+			m.fill(old, r, p.at, copySlices) // same place: nothing moves
+			return
+		}
+		m.removeAt(m.mustIndex(old))
+		delete(m.byID, old.rec.SpanID)
+		e = old
+	}
 	at := m.insertAt(p)
 	if m.n == m.maxSpans {
 		if at == 0 {

@@ -51,10 +51,14 @@ type Queue struct {
 	now     func() time.Time
 	log     *slog.Logger // nil: failures are only counted
 
-	mu      sync.RWMutex
-	closed  bool
-	seq     uint64
-	pending map[string]pendingRecord       // span id -> newest queued record
+	mu     sync.RWMutex
+	closed bool
+	seq    uint64
+	// pending are the queued records in queue order, so the newest version of a span is the
+	// last with its id. A slice rather than a map keyed by span id: the request path appends
+	// without hashing, the writer cuts off a prefix, and the rare reads scan (at most the
+	// queue's size).
+	pending []pendingRecord
 	evals   map[string][]pendingEvaluation // span id -> queued evaluations
 
 	dropped, failed, written atomic.Uint64
@@ -100,7 +104,6 @@ func NewQueue(backend Store, size int) *Queue {
 		backend: backend,
 		ops:     make(chan queueOp, size),
 		now:     time.Now,
-		pending: make(map[string]pendingRecord),
 		evals:   make(map[string][]pendingEvaluation),
 		stop:    make(chan struct{}),
 		abort:   make(chan struct{}),
@@ -115,22 +118,33 @@ func NewQueue(backend Store, size int) *Queue {
 // slices and maps (Input, Tags, Variables, Cost) as they are, sparing the request path a copy:
 // the caller must not change them afterwards.
 func (q *Queue) Enqueue(r Record) bool {
+	return q.enqueue(&r) == nil
+}
+
+// EnqueueOwned is Enqueue for a record the caller hands over whole, sparing the request path
+// a copy of it: the queue keeps r itself, and the caller must not touch it afterwards.
+func (q *Queue) EnqueueOwned(r *Record) bool {
 	return q.enqueue(r) == nil
 }
 
-func (q *Queue) enqueue(r Record) error {
-	var now time.Time
-	if r.CreatedAt.IsZero() {
-		now = q.now() // only then: the clock is not free on the request path
-	}
-	r, err := normalize(r, now)
-	if err != nil {
+func (q *Queue) enqueue(r *Record) error {
+	if err := normalizeInPlace(r, q.now); err != nil {
 		q.dropped.Add(1)
 		return err
 	}
-	return q.push(queueOp{rec: &r}, func(seq uint64) {
-		q.pending[r.SpanID] = pendingRecord{seq: seq, rec: &r}
+	return q.push(queueOp{rec: r}, func(seq uint64) {
+		q.pending = append(q.pending, pendingRecord{seq: seq, rec: r})
 	})
+}
+
+// queued is the newest queued version of spanID, nil when none is queued. Call with q.mu held.
+func (q *Queue) queued(spanID string) *Record {
+	for i := len(q.pending) - 1; i >= 0; i-- {
+		if q.pending[i].rec.SpanID == spanID {
+			return q.pending[i].rec
+		}
+	}
+	return nil
 }
 
 // push queues op, or counts it as dropped, and calls keep under the lock once it is taken,
@@ -159,7 +173,8 @@ func (q *Queue) push(op queueOp, keep func(seq uint64)) error {
 func (q *Queue) Put(_ context.Context, recs []Record) error {
 	var errs []error
 	for i := range recs {
-		if err := q.enqueue(clone(recs[i])); err != nil {
+		r := clone(recs[i])
+		if err := q.enqueue(&r); err != nil {
 			errs = append(errs, fmt.Errorf("span %q: %w", recs[i].SpanID, err))
 		}
 	}
@@ -189,19 +204,21 @@ func (q *Queue) AddEvaluation(ctx context.Context, ev Evaluation) error {
 // stored or queued.
 func (q *Queue) Get(ctx context.Context, spanID string) (*Record, error) {
 	q.mu.RLock()
-	p, queued := q.pending[spanID]
+	var queued *Record
+	if p := q.queued(spanID); p != nil {
+		r := clone(*p)
+		queued = &r
+	}
 	evs := slices.Clone(q.evals[spanID])
 	q.mu.RUnlock()
 	stored, err := q.backend.Get(ctx, spanID)
 	switch {
-	case err == nil && !queued:
+	case err == nil && queued == nil:
 	case err == nil:
-		r := clone(*p.rec)
-		r.Evaluations = stored.Evaluations
-		stored = &r
-	case errors.Is(err, ErrNotFound) && queued:
-		r := clone(*p.rec)
-		stored = &r
+		queued.Evaluations = stored.Evaluations
+		stored = queued
+	case errors.Is(err, ErrNotFound) && queued != nil:
+		stored = queued
 	default:
 		return nil, err
 	}
@@ -224,8 +241,12 @@ func (q *Queue) List(ctx context.Context, f Filter) (Page, error) {
 	q.mu.RLock()
 	var queued []Record
 	ids := make(map[string]bool, len(q.pending))
-	for id, p := range q.pending {
-		ids[id] = true
+	for i := len(q.pending) - 1; i >= 0; i-- {
+		p := q.pending[i]
+		if ids[p.rec.SpanID] {
+			continue // an older version, replaced by one queued after it
+		}
+		ids[p.rec.SpanID] = true
 		if qry.matches(p.rec) {
 			queued = append(queued, clone(*p.rec))
 		}
@@ -339,12 +360,18 @@ func (q *Queue) write(batch []queueOp) {
 	}
 	last := batch[len(batch)-1].seq
 	q.mu.Lock()
+	// Records are queued and drained in seq order: the written ones are a prefix of pending.
+	written := 0
+	for written < len(q.pending) && q.pending[written].seq <= last {
+		written++
+	}
+	if written > 0 {
+		n := copy(q.pending, q.pending[written:])
+		clear(q.pending[n:])
+		q.pending = q.pending[:n]
+	}
 	for _, op := range batch {
-		if op.rec != nil {
-			if p, ok := q.pending[op.rec.SpanID]; ok && p.seq <= last {
-				delete(q.pending, op.rec.SpanID)
-			}
-		} else {
+		if op.eval != nil {
 			id := op.eval.SpanID
 			q.evals[id] = slices.DeleteFunc(q.evals[id], func(pe pendingEvaluation) bool { return pe.seq <= last })
 			if len(q.evals[id]) == 0 {

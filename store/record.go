@@ -34,18 +34,25 @@ func normalTime(t time.Time) time.Time { return t.UTC().Truncate(TimePrecision) 
 // normalize returns the form of r that every backend stores: UTC microsecond times, a JSON
 // object for Input, a CreatedAt (now when unset), no evaluations (they live apart).
 func normalize(r Record, now time.Time) (Record, error) {
+	err := normalizeInPlace(&r, func() time.Time { return now })
+	return r, err
+}
+
+// normalizeInPlace is normalize for a record the caller owns, without copying it; now is
+// only called when the record has no CreatedAt (the clock is not free on the request path).
+func normalizeInPlace(r *Record, now func() time.Time) error {
 	if r.SpanID == "" {
-		return Record{}, fmt.Errorf("%w: span id is empty", ErrBadRecord)
+		return fmt.Errorf("%w: span id is empty", ErrBadRecord)
 	}
 	if r.CreatedAt.IsZero() {
-		r.CreatedAt = now
+		r.CreatedAt = now()
 	}
 	r.CreatedAt = normalTime(r.CreatedAt)
 	if len(r.Input) == 0 {
 		r.Input = json.RawMessage(`{}`)
 	}
 	r.Evaluations = nil
-	return r, nil
+	return nil
 }
 
 func normalizeEvaluation(ev Evaluation, now time.Time) (Evaluation, error) {
