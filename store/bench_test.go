@@ -56,27 +56,34 @@ func heapInUse() uint64 {
 }
 
 // BenchmarkMemoryFootprint fills a memory store to DefaultMaxSpans and reports the heap it
-// holds per record, without and with captured content.
+// holds per record, without and with captured content, through the public Put (which copies)
+// and the queue's way in (putOwned, which keeps the records' tags and input as they come).
 func BenchmarkMemoryFootprint(b *testing.B) {
-	for _, content := range []bool{false, true} {
-		b.Run(fmt.Sprintf("content=%v", content), func(b *testing.B) {
-			b.ReportAllocs()
-			var perRecord float64
-			for b.Loop() {
-				before := heapInUse()
-				m := NewMemory(DefaultMaxSpans)
-				for i := range DefaultMaxSpans {
-					if err := m.Put(context.Background(), []Record{realistic(i, content)}); err != nil {
-						b.Fatal(err)
+	for _, owned := range []bool{false, true} {
+		for _, content := range []bool{false, true} {
+			b.Run(fmt.Sprintf("owned=%v/content=%v", owned, content), func(b *testing.B) {
+				b.ReportAllocs()
+				var perRecord float64
+				for b.Loop() {
+					before := heapInUse()
+					m := NewMemory(DefaultMaxSpans)
+					put := m.Put
+					if owned {
+						put = func(_ context.Context, recs []Record) error { return m.putOwned(recs) }
 					}
+					for i := range DefaultMaxSpans {
+						if err := put(context.Background(), []Record{realistic(i, content)}); err != nil {
+							b.Fatal(err)
+						}
+					}
+					after := heapInUse()
+					perRecord = float64(after-before) / DefaultMaxSpans
+					runtime.KeepAlive(m)
 				}
-				after := heapInUse()
-				perRecord = float64(after-before) / DefaultMaxSpans
-				runtime.KeepAlive(m)
-			}
-			b.ReportMetric(perRecord, "heap-B/record")
-			b.ReportMetric(perRecord*DefaultMaxSpans/(1<<20), "heap-MiB/store")
-		})
+				b.ReportMetric(perRecord, "heap-B/record")
+				b.ReportMetric(perRecord*DefaultMaxSpans/(1<<20), "heap-MiB/store")
+			})
+		}
 	}
 }
 

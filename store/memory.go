@@ -34,6 +34,7 @@ type Memory struct {
 	// names interns the low-cardinality strings of records (model, provider, name, slug,
 	// tags), so the store holds one copy of each rather than one per record.
 	names map[string]string
+	last  [6]string // the interned value of each interned field of the last record
 }
 
 // memEntry is a stored record; its Cost points at cost, so a priced record needs no
@@ -192,8 +193,13 @@ func (m *Memory) fill(e *memEntry, r *Record, created time.Time, copySlices bool
 	case copySlices:
 		e.rec.Input = slices.Clone(r.Input)
 	}
-	for _, s := range [...]*string{&e.rec.Kind, &e.rec.Name, &e.rec.Model, &e.rec.Provider, &e.rec.PromptSlug, &e.rec.Status} {
-		*s = m.intern(*s)
+	for i, s := range [...]*string{&e.rec.Kind, &e.rec.Name, &e.rec.Model, &e.rec.Provider, &e.rec.PromptSlug, &e.rec.Status} {
+		// Under load one model, provider and prompt follow another: the last one seen of
+		// each field spares most lookups.
+		if *s != m.last[i] {
+			m.last[i] = m.intern(*s)
+		}
+		*s = m.last[i]
 	}
 	if copySlices {
 		e.rec.Variables = maps.Clone(r.Variables)
