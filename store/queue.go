@@ -63,10 +63,14 @@ type Queue struct {
 
 	dropped, failed, written atomic.Uint64
 	stop                     chan struct{} // closed by Close: drain what is queued and return
-	abort                    chan struct{} // closed when Close's ctx ends: return now
-	done                     chan struct{}
-	closeOnce                sync.Once
-	closeErr                 error
+	// abortCtx ends when Close's ctx ends: the writer returns now, and backend calls in flight
+	// are cancelled through their contexts, which derive from it.
+	abortCtx  context.Context
+	abortNow  context.CancelFunc
+	abort     <-chan struct{} // abortCtx.Done()
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
 
 	recBuf []Record // the drain goroutine's batch of records, reused
 }
@@ -106,9 +110,10 @@ func NewQueue(backend Store, size int) *Queue {
 		now:     time.Now,
 		evals:   make(map[string][]pendingEvaluation),
 		stop:    make(chan struct{}),
-		abort:   make(chan struct{}),
 		done:    make(chan struct{}),
 	}
+	q.abortCtx, q.abortNow = context.WithCancel(context.Background())
+	q.abort = q.abortCtx.Done()
 	go q.drain()
 	return q
 }
@@ -386,12 +391,14 @@ func (q *Queue) write(batch []queueOp) {
 // record the backend refuses does not take the rest of its batch with it. After
 // maxSingleFailures failures in a row the backend itself is taken to be down.
 func (q *Queue) writeRecords(recs []Record) {
-	put := q.backend.Put
+	var err error
 	if o, ok := q.backend.(ownedPutter); ok {
 		// The queue's records are normalised copies nobody changes: the backend may keep them.
-		put = func(_ context.Context, recs []Record) error { return o.putOwned(recs) }
+		// It does not block or fail for a while, so it needs no deadline and no retries.
+		err = o.putOwned(recs)
+	} else {
+		err = q.retry(func(ctx context.Context) error { return q.backend.Put(ctx, recs) })
 	}
-	err := q.retry(func(ctx context.Context) error { return put(ctx, recs) })
 	if err == nil || len(recs) == 1 || q.aborted() {
 		q.count(len(recs), err)
 		return
@@ -426,17 +433,10 @@ func (q *Queue) aborted() bool {
 	}
 }
 
-// writeContext bounds one backend call, and ends it when Close gives up waiting.
+// writeContext bounds one backend call, and ends it when Close gives up waiting (without a
+// goroutine per call watching for that: the context derives from abortCtx).
 func (q *Queue) writeContext() (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(context.Background(), writeCallTimeout)
-	go func() {
-		select {
-		case <-q.abort:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	return ctx, cancel
+	return context.WithTimeout(q.abortCtx, writeCallTimeout)
 }
 
 // permanent marks an error that a retry cannot fix.
@@ -487,11 +487,12 @@ func (q *Queue) Close(ctx context.Context) error {
 		select {
 		case <-q.done:
 		case <-ctx.Done():
-			close(q.abort)
+			q.abortNow()
 			<-q.done
 			q.failed.Add(uint64(len(q.ops)))
 			q.closeErr = fmt.Errorf("flush span store queue: %w", ctx.Err())
 		}
+		q.abortNow() // nothing is in flight any more; releases abortCtx
 		q.closeErr = errors.Join(q.closeErr, q.backend.Close())
 	})
 	return q.closeErr
