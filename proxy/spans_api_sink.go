@@ -26,7 +26,7 @@ func NewStoreSink(q recordQueue) *StoreSink { return &StoreSink{q: q} }
 
 // Keep implements spans.Sink. A record the queue refuses is counted there; the run goes on.
 func (k *StoreSink) Keep(s *spans.Summary) {
-	r := new(store.Record)
+	r := store.NewRecord()
 	fillRecord(r, s)
 	k.q.EnqueueOwned(r)
 }

@@ -127,9 +127,28 @@ func (q *Queue) Enqueue(r Record) bool {
 }
 
 // EnqueueOwned is Enqueue for a record the caller hands over whole, sparing the request path
-// a copy of it: the queue keeps r itself, and the caller must not touch it afterwards.
+// a copy of it: the queue keeps r itself, reuses it once written (see NewRecord), and the
+// caller must not touch it afterwards.
 func (q *Queue) EnqueueOwned(r *Record) bool {
-	return q.enqueue(r) == nil
+	err := q.enqueue(r)
+	if err != nil {
+		recycle(r)
+	}
+	return err == nil
+}
+
+// recordPool holds the Records the queue has written, for NewRecord: a run's record costs
+// no allocation of its own.
+var recordPool = sync.Pool{New: func() any { return new(Record) }}
+
+// NewRecord returns an empty Record to fill and hand to EnqueueOwned.
+func NewRecord() *Record { return recordPool.Get().(*Record) }
+
+// recycle returns a record nobody refers to any more to the pool, emptied so that it pins
+// nothing.
+func recycle(r *Record) {
+	*r = Record{}
+	recordPool.Put(r)
 }
 
 func (q *Queue) enqueue(r *Record) error {
@@ -385,6 +404,13 @@ func (q *Queue) write(batch []queueOp) {
 		}
 	}
 	q.mu.Unlock()
+	// Readers reach queued records only through pending, under mu, and the backend was given
+	// copies: the batch's records are nobody's now.
+	for _, op := range batch {
+		if op.rec != nil {
+			recycle(op.rec)
+		}
+	}
 }
 
 // writeRecords puts recs with retries; when that fails it writes them one by one, so that a

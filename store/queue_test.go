@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -284,5 +285,37 @@ func TestQueueOneBadRecordDoesNotLoseItsBatch(t *testing.T) {
 	}
 	if got := listAll(t, g.Store, Filter{}, 50); len(got) != 19 || slices.Contains(got, spanID(7)) {
 		t.Errorf("backend holds %v", got)
+	}
+}
+
+// TestQueueReusesWrittenRecords: records handed over with EnqueueOwned are reused once
+// written (NewRecord), and what the backend stored is unchanged by that reuse.
+func TestQueueReusesWrittenRecords(t *testing.T) {
+	m := NewMemory(0)
+	const n = 2000
+	q := NewQueue(m, n)
+	for i := range n {
+		r := NewRecord()
+		if r.SpanID != "" || r.Tags != nil || r.Cost != nil {
+			t.Fatalf("NewRecord returned a used record: %+v", r)
+		}
+		*r = record(i)
+		r.Tags = []string{fmt.Sprint("t", i)}
+		if !q.EnqueueOwned(r) {
+			t.Fatalf("record %d refused", i)
+		}
+	}
+	if err := q.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		got, err := m.Get(context.Background(), spanID(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := record(i)
+		if got.TraceID != want.TraceID || !slices.Equal(got.Tags, []string{fmt.Sprint("t", i)}) || *got.Cost != *want.Cost || string(got.Input) != string(want.Input) {
+			t.Fatalf("span %d stored as %+v", i, got)
+		}
 	}
 }
