@@ -10,7 +10,9 @@
 // backend keeps times in UTC at microseconds (TimePrecision), so cursors round-trip exactly.
 //
 // Use: Open(ctx, cfg.Store, log) validates the config block and returns a *Queue over the
-// configured backend. The request path calls Queue.Enqueue (never blocks; false = dropped);
+// configured backend. The request path calls Queue.Enqueue, or fills a NewRecord and hands it
+// over with Queue.EnqueueOwned, which spares it every copy and allocation (never blocks;
+// false = dropped);
 // the spans API calls Put, Get, List and AddEvaluation on the same Queue; metrics read
 // Queue.Stats; shutdown calls Queue.Close(ctx), which flushes and closes the backend.
 package store
