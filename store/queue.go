@@ -75,12 +75,6 @@ type Queue struct {
 	recBuf []Record // the drain goroutine's batch of records, reused
 }
 
-// ownedPutter is a backend that can keep the slices and maps of the records it is given
-// (the memory backend), sparing it a copy of each.
-type ownedPutter interface {
-	putOwned(recs []Record) error
-}
-
 type queueOp struct {
 	seq  uint64
 	rec  *Record
@@ -418,10 +412,11 @@ func (q *Queue) write(batch []queueOp) {
 // maxSingleFailures failures in a row the backend itself is taken to be down.
 func (q *Queue) writeRecords(recs []Record) {
 	var err error
-	if o, ok := q.backend.(ownedPutter); ok {
+	if m, ok := q.backend.(*Memory); ok {
 		// The queue's records are normalised copies nobody changes: the backend may keep them.
-		// It does not block or fail for a while, so it needs no deadline and no retries.
-		err = o.putOwned(recs)
+		// It does not block or fail for a while, so it needs no deadline and no retries. Only
+		// the Memory itself: a type embedding one may have its own Put, which must be called.
+		err = m.putOwned(recs)
 	} else {
 		err = q.retry(func(ctx context.Context) error { return q.backend.Put(ctx, recs) })
 	}

@@ -319,3 +319,32 @@ func TestQueueReusesWrittenRecords(t *testing.T) {
 		}
 	}
 }
+
+// countingMemory is a Memory with a Put of its own, as a wrapper around a backend has.
+type countingMemory struct {
+	*Memory
+	puts atomic.Int64
+}
+
+func (c *countingMemory) Put(ctx context.Context, recs []Record) error {
+	c.puts.Add(int64(len(recs)))
+	return c.Memory.Put(ctx, recs)
+}
+
+// TestQueueCallsAWrappersPut: the queue writes a bare Memory without copying, but a backend
+// that embeds one and has its own Put gets its Put called.
+func TestQueueCallsAWrappersPut(t *testing.T) {
+	c := &countingMemory{Memory: NewMemory(0)}
+	q := NewQueue(c, 0)
+	for i := range 10 {
+		if !q.Enqueue(record(i)) {
+			t.Fatalf("record %d refused", i)
+		}
+	}
+	if err := q.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.puts.Load(); n != 10 {
+		t.Errorf("the wrapper's Put saw %d records, want 10", n)
+	}
+}
