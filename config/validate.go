@@ -88,6 +88,12 @@ func (c *Config) Validate() error {
 		if p.Timeout < 0 {
 			bad("providers[%d] (%s).timeout must not be negative", i, p.Name)
 		}
+		if p.StreamIdleTimeout < 0 {
+			bad("providers[%d] (%s).stream_idle_timeout must not be negative", i, p.Name)
+		}
+		if p.MaxResponseBytes < 0 {
+			bad("providers[%d] (%s).max_response_bytes must not be negative", i, p.Name)
+		}
 	}
 	if len(c.Providers) == 0 {
 		bad("providers: at least one provider is required")
@@ -108,6 +114,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Retry.InitialBackoff < 0 || c.Retry.MaxBackoff < c.Retry.InitialBackoff {
 		bad("retry: need 0 <= initial_backoff <= max_backoff")
+	}
+	if c.Retry.MaxElapsed < 0 {
+		bad("retry.max_elapsed must not be negative (0 means no bound)")
 	}
 	for model, next := range c.Fallbacks {
 		if len(next) == 0 {

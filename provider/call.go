@@ -2,24 +2,12 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"time"
 
 	"github.com/tracegate/tracegate/llm"
 	"github.com/valyala/bytebufferpool"
-	"github.com/valyala/fasthttp"
+	"github.com/valyala/fastjson"
 )
-
-// defaultClient sends non-streaming calls; streams have their own (upstream_stream.go).
-// fasthttp pools connections per host and keeps the request path allocation-light.
-var defaultClient = &fasthttp.Client{
-	Name:                   "tracegate",
-	MaxConnsPerHost:        1024,
-	MaxIdleConnDuration:    90 * time.Second,
-	ReadBufferSize:         16 << 10,
-	DisablePathNormalizing: true,
-}
 
 // complete sends one non-streaming request to target and decodes the reply.
 func complete(ctx context.Context, t Target, req *llm.Request) (*llm.Response, error) {
@@ -37,11 +25,6 @@ func complete(ctx context.Context, t Target, req *llm.Request) (*llm.Response, e
 	sent.Model = t.Model
 	sent.Stream = false
 
-	hreq := fasthttp.AcquireRequest()
-	hresp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(hreq)
-	defer fasthttp.ReleaseResponse(hresp)
-
 	buf := bytebufferpool.Get()
 	defer bytebufferpool.Put(buf)
 	body, err := b.codec.encode(buf.B[:0], &sent)
@@ -49,19 +32,14 @@ func complete(ctx context.Context, t Target, req *llm.Request) (*llm.Response, e
 		return nil, fmt.Errorf("encode request for %s: %w", b.Name, err)
 	}
 	buf.B = body
-	hreq.SetBodyRaw(body)
-	b.prepare(hreq, t.Model, false)
-
-	if err := b.do(ctx, hreq, hresp); err != nil {
+	reply := bytebufferpool.Get()
+	defer bytebufferpool.Put(reply)
+	if err := b.roundTrip(ctx, t.Model, body, reply); err != nil {
 		return nil, err
 	}
-	status := hresp.StatusCode()
-	if status >= 300 {
-		return nil, b.redactKeys(b.codec.decodeError(b.Name, status, hresp.Body(), func(k string) string { return string(hresp.Header.Peek(k)) }))
-	}
-	resp, err := b.codec.decode(hresp.Body())
+	resp, err := b.codec.decode(reply.B)
 	if err != nil {
-		return nil, fmt.Errorf("decode %s reply: %w", b.Name, err)
+		return nil, fmt.Errorf("decode %s reply: %w: %w", b.Name, ErrMalformedReply, err)
 	}
 	if resp.Model == "" {
 		resp.Model = t.Model
@@ -72,37 +50,25 @@ func complete(ctx context.Context, t Target, req *llm.Request) (*llm.Response, e
 	return resp, nil
 }
 
-// prepare sets the URL and headers of a request to this backend.
-func (b *Backend) prepare(hreq *fasthttp.Request, model string, stream bool) {
-	hreq.SetRequestURI(b.BaseURL + b.codec.path(model, stream))
-	hreq.Header.SetMethod(fasthttp.MethodPost)
-	hreq.Header.SetContentType("application/json")
-	b.codec.auth(func(k, v string) { hreq.Header.Set(k, v) }, b.apiKey)
-	for _, h := range b.headers {
-		hreq.Header.Set(h[0], h[1])
-	}
-}
-
-// do sends hreq, bounded by the backend timeout and the context deadline. fasthttp has no
-// context support, so cancellation is honoured through the deadline only.
-func (b *Backend) do(ctx context.Context, hreq *fasthttp.Request, hresp *fasthttp.Response) error {
-	deadline := time.Now().Add(b.Timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	if err := ctx.Err(); err != nil {
+// roundTrip posts a non-streaming body for model and reads the 2xx reply into reply, bounded
+// by max_response_bytes; an error status is decoded into an *llm.UpstreamError.
+func (b *Backend) roundTrip(ctx context.Context, model string, body []byte, reply *bytebufferpool.ByteBuffer) error {
+	x, err := b.post(ctx, b.codec.path(model, false), body, false)
+	if err != nil {
 		return err
 	}
-	err := defaultClient.DoDeadline(hreq, hresp, deadline)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout):
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("%s after %s: %w", b.Name, b.Timeout, ErrTimeout)
-	default:
-		return &ConnectionError{Provider: b.Name, Err: err}
+	defer x.Close()
+	if status := x.resp.StatusCode; status >= 300 {
+		return b.redactKeys(b.codec.decodeError(b.Name, status, x.errorBody(), x.headerGetter))
 	}
+	return x.readAll(reply, b.MaxResponseBytes)
+}
+
+// validJSON checks a reply passed through undecoded, without copying it: a 2xx that is not
+// JSON (a proxy's HTML page, a truncated body) is the provider's failure, not a success.
+func validJSON(name string, raw []byte) error {
+	if err := fastjson.ValidateBytes(raw); err != nil {
+		return fmt.Errorf("%s reply: %w: %w", name, ErrMalformedReply, err)
+	}
+	return nil
 }

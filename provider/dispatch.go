@@ -14,6 +14,9 @@ type RetryPolicy struct {
 	MaxAttempts    int
 	InitialBackoff time.Duration
 	MaxBackoff     time.Duration
+	// MaxElapsed bounds all attempts of one request, fallbacks included: no attempt starts
+	// after it and no backoff sleeps past it. 0 means no bound.
+	MaxElapsed time.Duration
 }
 
 // Attempt describes one provider call, for spans and metrics.
@@ -101,7 +104,14 @@ func (d *Dispatcher) each(ctx context.Context, model string, stream bool, observ
 	call func(ctx context.Context, t Target, end func(*llm.Response, error)) error) error {
 	fallbacks := d.fallbacks[model]
 	var lastErr error
+	var deadline time.Time
+	if d.retry.MaxElapsed > 0 {
+		deadline = time.Now().Add(d.retry.MaxElapsed)
+	}
 	for i := 0; i <= len(fallbacks); i++ {
+		if lastErr != nil && !deadline.IsZero() && !time.Now().Before(deadline) {
+			return lastErr // retry.max_elapsed: no fallback starts after it
+		}
 		m := model
 		if i > 0 {
 			m = fallbacks[i-1]
@@ -127,12 +137,16 @@ func (d *Dispatcher) each(ctx context.Context, model string, stream bool, observ
 			}
 			lastErr = err
 			if ctx.Err() != nil || !fallbackable(err) {
-				return err
+				return err // the caller left (or its input is at fault): start nothing more
 			}
 			if n >= d.retry.MaxAttempts || !Retryable(err) {
 				break
 			}
-			if err := d.sleep(ctx, d.backoff(n, err)); err != nil {
+			wait := d.backoff(n, err)
+			if !deadline.IsZero() && time.Now().Add(wait).After(deadline) {
+				return lastErr // the next attempt would start past retry.max_elapsed
+			}
+			if err := d.sleep(ctx, wait); err != nil {
 				return lastErr
 			}
 		}

@@ -15,6 +15,14 @@ var ErrUnsupportedModel = errors.New("no provider serves this model")
 // ErrTimeout means the provider did not answer within its timeout.
 var ErrTimeout = errors.New("provider timed out")
 
+// ErrMalformedReply means a provider's reply (or a stream event) could not be read: a 2xx
+// body that is not JSON, an event that is not JSON or is oversized. It is a provider error.
+var ErrMalformedReply = errors.New("malformed provider reply")
+
+// ErrResponseTooLarge means a reply ran past the provider's max_response_bytes; the rest was
+// not read.
+var ErrResponseTooLarge = errors.New("provider reply too large")
+
 // MissingKeyError means the provider a model routes to has no API key configured.
 type MissingKeyError struct {
 	Provider string

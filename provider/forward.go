@@ -2,13 +2,12 @@ package provider
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"sync"
 
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/translate/openai"
-	"github.com/valyala/fasthttp"
+	"github.com/valyala/bytebufferpool"
 )
 
 // Forwarding serves OpenAI Chat Completions bodies. An OpenAI-format backend gets the body
@@ -119,7 +118,7 @@ func (d *Dispatcher) ForwardStream(ctx context.Context, model string, body []byt
 			end(nil, err)
 			return err
 		}
-		rc, err := t.Backend.postStream(ctx, t.Backend.codec.path(t.Model, true), withTargetModel(body, model, t.Model))
+		rc, err := t.Backend.openBody(ctx, t.Backend.codec.path(t.Model, true), withTargetModel(body, model, t.Model))
 		if err != nil {
 			end(nil, err)
 			return err
@@ -130,29 +129,22 @@ func (d *Dispatcher) ForwardStream(ctx context.Context, model string, body []byt
 	return out, err
 }
 
-// forwardRaw posts body to an OpenAI-format backend and returns a copy of the 2xx reply body.
+// forwardRaw posts body to an OpenAI-format backend and returns a copy of the 2xx reply body,
+// checked to be JSON.
 func forwardRaw(ctx context.Context, t Target, body []byte) ([]byte, error) {
 	b := t.Backend
 	if err := b.checkKey(); err != nil {
 		return nil, err
 	}
-	hreq := fasthttp.AcquireRequest()
-	hresp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(hreq)
-	defer fasthttp.ReleaseResponse(hresp)
-	hreq.SetBodyRaw(body)
-	b.prepare(hreq, t.Model, false)
-	if err := b.do(ctx, hreq, hresp); err != nil {
+	reply := bytebufferpool.Get()
+	defer bytebufferpool.Put(reply)
+	if err := b.roundTrip(ctx, t.Model, body, reply); err != nil {
 		return nil, err
 	}
-	if status := hresp.StatusCode(); status >= 300 {
-		return nil, b.redactKeys(b.codec.decodeError(b.Name, status, hresp.Body(), func(k string) string { return string(hresp.Header.Peek(k)) }))
+	if err := validJSON(b.Name, reply.B); err != nil {
+		return nil, err
 	}
-	raw, err := hresp.BodyUncompressed()
-	if err != nil {
-		return nil, fmt.Errorf("%s reply: %w", b.Name, err)
-	}
-	return append([]byte(nil), raw...), nil
+	return append([]byte(nil), reply.B...), nil
 }
 
 // withTargetModel rewrites the body's model, requested, when routing changed it
