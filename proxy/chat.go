@@ -79,7 +79,9 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx) {
 		return
 	}
 
-	fw, err := rt.Dispatcher.Forward(runCtx, model, body, decode, s.attemptObserver(run, nil))
+	callCtx, stopWatch := watchClient(ctx, runCtx)
+	fw, err := rt.Dispatcher.Forward(callCtx, model, body, decode, s.attemptObserver(run, nil))
+	stopWatch()
 	if err != nil {
 		c := writeOpenAIError(ctx, err)
 		sum.Code = c.Code

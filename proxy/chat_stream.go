@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -49,8 +50,13 @@ func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spa
 		upstreamBody = openai.WithIncludeUsage(nil, cs.body)
 	}
 	streamCtx, cancel := context.WithCancel(runCtx)
+	// Watched from the start: a provider may take minutes to send its first byte, and a
+	// client that leaves meanwhile must cancel the call as well. The relay outlives this
+	// handler; it keeps the connection (for the watch), never ctx.
+	watch := watchDisconnect(ctx.Conn(), cancel)
 	fs, err := rt.Dispatcher.ForwardStream(streamCtx, cs.model, upstreamBody, cs.decode, s.attemptObserver(run, nil))
 	if err != nil {
+		watch.stop()
 		cancel()
 		c := writeOpenAIError(ctx, err)
 		run.End(spans.RunEnd{Err: err, ErrorType: c.Code})
@@ -67,9 +73,7 @@ func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spa
 		r.enc = openai.NewChunkEncoder("", "", time.Now().Unix(), cs.includeUsage)
 		r.fallbackID = "chatcmpl-" + strings.TrimPrefix(run.SpanID(), "sp_")
 	}
-	// The relay outlives this handler; it keeps the connection (for the disconnect watch),
-	// never ctx.
-	r.watch = watchDisconnect(ctx.Conn(), cancel)
+	r.watch = watch
 	ctx.SetContentType("text/event-stream")
 	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-cache")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
@@ -135,15 +139,22 @@ func (r *streamRelay) end(err error) {
 	r.ended, r.err = true, err
 }
 
+// fail ends a stream that broke mid-way: the client gets an error event in OpenAI's format
+// and no [DONE], so no client mistakes a cut answer for a whole one.
+func (r *streamRelay) fail(err error) {
+	r.out = openai.EncodeStreamError(r.out, streamErrorEvent(err))
+	r.end(err)
+}
+
 // nextRaw relays one event of an OpenAI-format stream as it came, reading its usage, and
 // drops the extra usage chunk when the client did not ask for it.
 func (r *streamRelay) nextRaw() {
 	ev, err := r.sse.Next()
 	if err != nil {
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			err = llm.ErrStreamTruncated
+			err = fmt.Errorf("%s: %w (no [DONE])", r.fs.Target.Backend.Name, llm.ErrStreamTruncated)
 		}
-		r.end(err)
+		r.fail(err)
 		return
 	}
 	data := ev.Data
@@ -179,11 +190,7 @@ func (r *streamRelay) nextEvent() {
 			r.end(nil)
 			return
 		}
-		var ue *llm.UpstreamError
-		if errors.As(err, &ue) {
-			r.out = openai.EncodeStreamError(r.out, ue)
-		}
-		r.end(err)
+		r.fail(err)
 		return
 	}
 	resp := &r.resp

@@ -11,6 +11,7 @@ import (
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/registry"
+	"github.com/tracegate/tracegate/translate/sse"
 	"github.com/valyala/fasthttp"
 )
 
@@ -89,7 +90,8 @@ func classify(err error) classified {
 		return classified{http.StatusServiceUnavailable, codeNetworkError, msg, nil}
 	case errors.As(err, &ue):
 		return classified{http.StatusBadGateway, codeProviderError, "provider error: " + msg, ue}
-	case errors.As(err, &ce), errors.Is(err, llm.ErrStreamTruncated):
+	case errors.As(err, &ce), errors.Is(err, llm.ErrStreamTruncated), errors.Is(err, provider.ErrMalformedReply),
+		errors.Is(err, provider.ErrResponseTooLarge), errors.Is(err, sse.ErrLineTooLong), errors.Is(err, sse.ErrEventTooLarge):
 		return classified{http.StatusBadGateway, codeProviderError, "provider error: " + msg, nil}
 	}
 	return classified{http.StatusInternalServerError, codeUnknown, msg, nil}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/tracegate/tracegate/internal/jsonw"
+	"github.com/tracegate/tracegate/llm"
 	"github.com/valyala/fasthttp"
 )
 
@@ -76,4 +77,15 @@ func writeOpenAIError(ctx *fasthttp.RequestCtx, err error) classified {
 	}
 	c.Status = status
 	return c
+}
+
+// streamErrorEvent is the error event that ends a broken OpenAI-format stream: the provider's
+// own error when it sent one, else the error as writeOpenAIError would describe it.
+func streamErrorEvent(err error) *llm.UpstreamError {
+	c := classify(err)
+	if c.Upstream != nil {
+		return c.Upstream
+	}
+	_, typ, code := openAIErrorFields(c)
+	return &llm.UpstreamError{Type: typ, Code: code, Message: c.Message}
 }
