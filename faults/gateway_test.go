@@ -47,6 +47,9 @@ type gateway struct {
 	cmd  *exec.Cmd
 	base string
 	up   *Upstream
+	srv  *httptest.Server
+	// lastGoroutines is the last count idleGoroutines saw.
+	lastGoroutines float64
 	// spans holds the process's stdout (the stdout span exporter, one JSON span a line) and
 	// logs its stderr (JSON log lines).
 	spans, logs *lockedBuffer
@@ -121,7 +124,7 @@ func startGateway(t *testing.T, spans string) *gateway {
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(gatewayConfig, prompts, srv.URL, srv.URL, spans)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	g := &gateway{t: t, up: up, spans: &lockedBuffer{}, logs: &lockedBuffer{}}
+	g := &gateway{t: t, up: up, srv: srv, spans: &lockedBuffer{}, logs: &lockedBuffer{}}
 	g.cmd = exec.Command(binary, "-config", cfg)
 	g.cmd.Stdout = g.spans
 	g.cmd.Stderr = g.logs
@@ -154,10 +157,11 @@ func startGateway(t *testing.T, spans string) *gateway {
 	return g
 }
 
-// waitFor polls cond until it holds; the bound only keeps a broken build from hanging CI.
+// waitFor polls cond until it holds; the bound only keeps a broken build from hanging CI (it
+// outlasts fasthttp's idle workers, which linger 10 s).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
 		if cond() {
 			return
 		}
@@ -181,6 +185,16 @@ func (g *gateway) post(ctx context.Context, path, body string) (int, []byte, err
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, data, err
+}
+
+// idleGoroutines closes the keep-alive connections on both sides of tracegate, which hold a
+// goroutine each by design, and reports whether its goroutines are back to idle.
+func (g *gateway) idleGoroutines(idle float64) bool {
+	client.CloseIdleConnections()
+	g.srv.CloseClientConnections()
+	n := g.metric("go_goroutines")
+	g.lastGoroutines = n
+	return n <= idle+10
 }
 
 // metric reads one unlabelled sample from /metrics.
