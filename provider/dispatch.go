@@ -51,6 +51,22 @@ func NewDispatcher(router *Router, retry RetryPolicy, fallbacks map[string][]str
 // Router returns the dispatcher's router.
 func (d *Dispatcher) Router() *Router { return d.router }
 
+// Resolve routes model as the dispatcher would (its Target names the backend and its kind).
+func (d *Dispatcher) Resolve(model string) (Target, error) { return d.router.Resolve(model) }
+
+// Models returns the routes' patterns that name one model exactly.
+func (d *Dispatcher) Models() []string { return d.router.Models() }
+
+// AnyConfigured reports whether any backend can be called (has its key, or needs none).
+func (d *Dispatcher) AnyConfigured() bool {
+	for _, b := range d.router.order {
+		if b.Configured() {
+			return true
+		}
+	}
+	return false
+}
+
 // Result is a completed call.
 type Result struct {
 	Response *llm.Response

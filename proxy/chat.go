@@ -163,7 +163,7 @@ func (s *Server) handleModels(ctx *fasthttp.RequestCtx) {
 		writeOpenAIError(ctx, errUnauthorized)
 		return
 	}
-	router := rt.Dispatcher.Router()
+	router := rt.Dispatcher
 	seen := map[string]bool{}
 	var ids []string
 	add := func(m string) {
