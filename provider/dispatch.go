@@ -173,12 +173,15 @@ func (d *Dispatcher) each(ctx context.Context, model string, stream bool, observ
 // Retryable reports whether err is worth repeating the same request for: retryable upstream
 // statuses, connection failures and timeouts.
 func Retryable(err error) bool {
-	var ue *llm.UpstreamError
-	if errors.As(err, &ue) {
+	switch llm.Classify(err) {
+	case llm.FailureUpstream:
+		var ue *llm.UpstreamError
+		errors.As(err, &ue)
 		return ue.Retryable()
+	case llm.FailureConnection, llm.FailureTimeout:
+		return true
 	}
-	var ce *ConnectionError
-	return errors.As(err, &ce) || errors.Is(err, ErrTimeout)
+	return false
 }
 
 // fallbackable reports whether another model may succeed where this one failed: not when the

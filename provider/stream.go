@@ -94,15 +94,13 @@ func (b *Backend) openBody(ctx context.Context, path string, body []byte) (io.Re
 // (timeouts, cancellation, resets, error events, truncation) passes as it is; anything else
 // is a stream the decoder could not read (an event that is not JSON, an oversized event).
 func streamError(err error) error {
-	var ue *llm.UpstreamError
-	var ce *ConnectionError
 	switch {
-	case err == io.EOF, errors.As(err, &ue), errors.As(err, &ce), errors.Is(err, ErrTimeout),
-		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, llm.ErrStreamTruncated), errors.Is(err, ErrMalformedReply):
+	case err == io.EOF:
 		return err
 	case err == io.ErrUnexpectedEOF:
 		return fmt.Errorf("%w: %w", llm.ErrStreamTruncated, err)
+	case llm.Classify(err) == llm.FailureOther:
+		return fmt.Errorf("%w: %w", ErrMalformedReply, err)
 	}
-	return fmt.Errorf("%w: %w", ErrMalformedReply, err)
+	return err
 }

@@ -3,10 +3,11 @@ package sse
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/tracegate/tracegate/llm"
 )
 
 // MaxLineBytes bounds one SSE line; a longer line is an error, not an unbounded allocation.
@@ -16,11 +17,13 @@ const MaxLineBytes = 4 << 20
 // the blank line ending an event cannot grow it without limit.
 const MaxEventBytes = 8 << 20
 
-// ErrLineTooLong is returned when a line exceeds MaxLineBytes.
-var ErrLineTooLong = errors.New("sse: line too long")
+// ErrLineTooLong is returned when a line exceeds MaxLineBytes; it is an
+// llm.ErrMalformedReply.
+var ErrLineTooLong = fmt.Errorf("sse: line too long: %w", llm.ErrMalformedReply)
 
-// ErrEventTooLarge is returned when an event's data exceeds MaxEventBytes.
-var ErrEventTooLarge = errors.New("sse: event too large")
+// ErrEventTooLarge is returned when an event's data exceeds MaxEventBytes; it is an
+// llm.ErrMalformedReply.
+var ErrEventTooLarge = fmt.Errorf("sse: event too large: %w", llm.ErrMalformedReply)
 
 // Event is one dispatched SSE event. Its slices are valid only until the next call to Next.
 type Event struct {
