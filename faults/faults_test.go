@@ -3,6 +3,7 @@ package faults
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -95,6 +96,11 @@ func (g *gateway) check(t *testing.T, r route, model string, want outcome) {
 	traceID := traceIDOf(resp.Header.Get("traceparent"))
 	events, done := readReply(t, resp)
 	started := r.stream && resp.StatusCode == http.StatusOK
+	for _, e := range events {
+		if started && e != "[DONE]" && !json.Valid([]byte(e)) {
+			t.Fatalf("a stream relayed an event that is not JSON: %q", e)
+		}
+	}
 	switch {
 	case want.code == "" && resp.StatusCode != http.StatusOK:
 		t.Fatalf("status %d, want 200: %v", resp.StatusCode, events)

@@ -16,6 +16,7 @@ import (
 	"github.com/tracegate/tracegate/translate/openai"
 	"github.com/tracegate/tracegate/translate/sse"
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fastjson"
 )
 
 // probeInterval is how often a stream whose client has sent more bytes (a pipelined request)
@@ -161,6 +162,11 @@ func (r *streamRelay) nextRaw() {
 	if bytes.Equal(data, []byte("[DONE]")) {
 		r.out = append(r.out, sseDone...)
 		r.end(nil)
+		return
+	}
+	if err := fastjson.ValidateBytes(data); err != nil {
+		// Not relayed: a client's parser would fail on it with a less clear error than ours.
+		r.fail(fmt.Errorf("%s stream event: %w: %w", r.fs.Target.Backend.Name, llm.ErrMalformedReply, err))
 		return
 	}
 	if r.resp.Model == "" {
