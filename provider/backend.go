@@ -2,9 +2,11 @@ package provider
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tracegate/tracegate/config"
@@ -37,6 +39,9 @@ type Backend struct {
 	apiKeyVar string
 	headers   [][2]string
 	codec     *codec
+
+	headerOnce               sync.Once
+	callHeader, streamHeader http.Header
 }
 
 // NewBackend builds a backend from its configuration.
