@@ -41,11 +41,13 @@ var providers = []string{"oai", "ant"}
 type outcome struct {
 	code     string // the run API's code in the log; "" for a success
 	attempts int    // upstream requests it must cost; 0 = not checked
+	// usage: the failure's log line must carry the tokens received before the break.
+	usage bool
 }
 
 // TestFaults drives every fault through every route and provider against a real process.
 func TestFaults(t *testing.T) {
-	g := startGateway(t, "none")
+	g := startGateway(t, "stdout")
 	cases := []struct {
 		fault      string
 		streamOnly bool
@@ -62,6 +64,7 @@ func TestFaults(t *testing.T) {
 		{fault: "errevent", streamOnly: true, want: outcome{code: "PROVIDER_ERROR", attempts: 1}},
 		{fault: "stall", streamOnly: true, want: outcome{code: "TIMEOUT", attempts: 1}},
 		{fault: "drip-5", streamOnly: true, want: outcome{attempts: 1}},
+		{fault: "cutusage", streamOnly: true, want: outcome{code: "PROVIDER_ERROR", attempts: 1, usage: true}},
 		// timeout 1s, retried within retry.max_elapsed 3s: at most 3 attempts, then 504.
 		{fault: "hang", want: outcome{code: "TIMEOUT"}},
 	}
@@ -77,6 +80,18 @@ func TestFaults(t *testing.T) {
 				})
 			}
 		}
+	}
+	g.t = t
+	// Failures, mid-stream ones included, are marked on their attempt spans by kind.
+	for _, typ := range []string{"stream_truncated", "malformed_reply", "timeout", "connection_error", "server_error", "overloaded_error"} {
+		waitFor(t, "an attempt span with error.type "+typ, func() bool {
+			for _, s := range g.spanAttrs() {
+				if s["error.type"] == typ && s["gen_ai.request.model"] != "" && strings.HasPrefix(s["_name"], "chat ") {
+					return true
+				}
+			}
+			return false
+		})
 	}
 }
 
@@ -118,6 +133,9 @@ func (g *gateway) check(t *testing.T, r route, model string, want outcome) {
 		waitFor(t, "the failure's log line", func() bool { line = g.logOfTrace(traceID); return line != nil })
 		if line["code"] != want.code {
 			t.Fatalf("logged code %v, want %s (%v)", line["code"], want.code, line)
+		}
+		if want.usage && (line["input_tokens"] != float64(5) || line["output_tokens"] != float64(3)) {
+			t.Fatalf("the usage received before the break is not logged: %v", line)
 		}
 	}
 	if after, _ := g.up.Counts(fault); want.attempts > 0 && after-before != want.attempts {

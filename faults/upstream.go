@@ -21,6 +21,7 @@ import (
 //	stall     a stream's first chunk, then silence until the caller drops the call
 //	reset     the connection reset: before the reply, or after a stream's first chunk
 //	truncate  a reply cut short: a body shorter than its Content-Length, a stream without its end
+//	cutusage  a stream cut after its usage (5 in, 3 out) but before its terminator
 //	garbage   a 200 that is not JSON, or a stream event that is not JSON
 //	huge      a 200 body of 64 MiB
 //	drip      a stream of drip-N chunks (default 20), one every 50 ms
@@ -164,8 +165,12 @@ func (f *fault) serve(stream bool) bool {
 			}
 		}
 	}
-	if f.name != "truncate" {
-		f.endStream()
+	switch f.name {
+	case "truncate":
+	case "cutusage":
+		f.endStream(false)
+	default:
+		f.endStream(true)
 	}
 	return true
 }
@@ -218,16 +223,21 @@ func (f *fault) errorEvent() {
 	f.raw(`data: {"error":{"message":"fault errevent","type":"server_error","param":null,"code":null}}` + "\n\n")
 }
 
-func (f *fault) endStream() {
+// endStream sends the finish and the usage, then the terminator when terminate is set.
+func (f *fault) endStream(terminate bool) {
 	if f.anthropic {
 		f.raw(`event: content_block_stop` + "\n" + `data: {"type":"content_block_stop","index":0}` + "\n\n" +
-			`event: message_delta` + "\n" + `data: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}}` + "\n\n" +
-			`event: message_stop` + "\n" + `data: {"type":"message_stop"}` + "\n\n")
+			`event: message_delta` + "\n" + `data: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}}` + "\n\n")
+		if terminate {
+			f.raw(`event: message_stop` + "\n" + `data: {"type":"message_stop"}` + "\n\n")
+		}
 		return
 	}
 	f.raw(`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"` + f.model + `","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}` + "\n\n" +
-		`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"` + f.model + `","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8}}` + "\n\n" +
-		"data: [DONE]\n\n")
+		`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"` + f.model + `","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8}}` + "\n\n")
+	if terminate {
+		f.raw("data: [DONE]\n\n")
+	}
 }
 
 func (f *fault) raw(s string) bool {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -274,11 +275,23 @@ func (r *streamRelay) CloseWithError(writeErr error) error {
 		c := classify(err)
 		sum.Code = c.Code
 		r.run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced, Err: err, ErrorType: c.Code})
-		s.logFailure("chat stream", cs.model, r.run, c, cs.start)
+		s.logStreamFailure("chat stream", cs.model, r.run, c, cs.start, resp, cost, priced)
 	} else {
 		r.run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced})
 		s.logSuccess("chat stream", r.fs.Target.Backend.Name, resp, r.run, cost, priced, cs.start)
 	}
 	s.obs.RequestDone(sum)
 	return nil
+}
+
+// logStreamFailure logs a stream that failed after it started, with the usage and cost of what
+// was received before it broke: that part was paid for.
+func (s *Server) logStreamFailure(route, model string, run *spans.Run, c classified, start time.Time, resp *llm.Response, cost float64, priced bool) {
+	u := resp.Usage
+	s.log.LogAttrs(context.Background(), slog.LevelWarn, route+" failed",
+		slog.String("model", model), slog.String("trace_id", run.TraceID()), slog.String("span_id", run.SpanID()),
+		slog.Int("status", c.Status), slog.String("code", c.Code), slog.String("error", c.Message),
+		slog.Duration("latency", time.Since(start)),
+		slog.Int64("input_tokens", u.InputTokens), slog.Int64("output_tokens", u.OutputTokens),
+		slog.Float64("cost_usd", roundUSD(cost)), slog.Bool("priced", priced))
 }
