@@ -30,7 +30,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "tracegate")
-	build := exec.Command("go", "build", "-o", binary, "github.com/tracegate/tracegate/cmd/tracegate")
+	args := append(append([]string{"build"}, buildFlags...), "-o", binary, "github.com/tracegate/tracegate/cmd/tracegate")
+	build := exec.Command("go", args...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build tracegate:", err)
@@ -140,6 +141,9 @@ func startGateway(t *testing.T, spans string) *gateway {
 		case <-time.After(10 * time.Second):
 			_ = g.cmd.Process.Kill()
 			<-done
+		}
+		if bytes.Contains(g.logs.b.Bytes(), []byte("WARNING: DATA RACE")) {
+			t.Error("the race detector found a race in tracegate")
 		}
 		if t.Failed() {
 			t.Logf("tracegate log:\n%s", g.logs.b.String())
