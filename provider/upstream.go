@@ -36,8 +36,12 @@ var upstreamClient = &http.Client{Transport: upstreamTransport}
 // maxErrorBody bounds how much of an error reply is read.
 const maxErrorBody = 1 << 20
 
-// maxDrain bounds what Close reads to reach the end of a finished stream.
-const maxDrain = 4 << 10
+// maxDrain and maxDrainWait bound what Close reads to reach the end of a finished reply, so
+// that its connection is reused.
+const (
+	maxDrain     = 4 << 10
+	maxDrainWait = time.Second
+)
 
 // exchange is one HTTP call to a backend. Its context ends when the caller's does, when the
 // backend's timeout passes before the reply (non-streaming) or its first byte (streaming),
@@ -189,7 +193,11 @@ func (x *exchange) Close() error {
 	x.timer.Stop()
 	if x.resp != nil {
 		if x.ctx.Err() == nil {
+			// Bounded: a caller that closes an unfinished stream without cancelling it
+			// must not wait for the provider's next bytes.
+			stop := time.AfterFunc(maxDrainWait, func() { x.cancel(errExchangeClosed) })
 			_, _ = io.CopyN(io.Discard, x.resp.Body, maxDrain)
+			stop.Stop()
 		}
 		_ = x.resp.Body.Close()
 	}

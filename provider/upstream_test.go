@@ -199,3 +199,35 @@ func BenchmarkFasthttpRoundTrip(b *testing.B) {
 		fasthttp.ReleaseResponse(resp)
 	}
 }
+
+// Closing a stream that is still running, without cancelling it first, drops it promptly
+// instead of waiting for the provider's next bytes.
+func TestClosingAnUnfinishedStreamDropsIt(t *testing.T) {
+	srv, cancelled := hangingStreamUpstream(t)
+	d, _ := newTestDispatcher(t, srv.URL, "", "", nil)
+	fs, err := d.ForwardStream(context.Background(), "gpt-4o-mini", []byte(`{"model":"gpt-4o-mini","stream":true}`), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs.Close()
+	srv.Close()
+	if cancelled.Load() != 1 {
+		t.Fatalf("upstream saw %d dropped calls, want 1", cancelled.Load())
+	}
+}
+
+// hangingStreamUpstream sends a stream's headers and first chunk, then nothing until its
+// caller drops the call.
+func hangingStreamUpstream(t *testing.T) (*httptest.Server, *atomic.Int32) {
+	var cancelled atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}`+"\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		cancelled.Add(1)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &cancelled
+}
