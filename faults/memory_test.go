@@ -19,7 +19,7 @@ func (g *gateway) holdStreams(r route, n, chunks int, sample func()) int {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, body, err := g.post(context.Background(), r.path, r.body("oai/drip-"+strconv.Itoa(chunks)))
+			_, body, err := g.post(context.Background(), r.path, r.body("patient/drip-"+strconv.Itoa(chunks)))
 			if err != nil || !hasDone(body) {
 				mu.Lock()
 				failed++
@@ -62,7 +62,7 @@ func TestMemoryStaysBounded(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				g.post(context.Background(), "/v1/chat/completions", chatBody("oai/huge", false))
+				g.post(context.Background(), "/v1/chat/completions", chatBody("patient/huge", false))
 			}()
 		}
 		wg.Wait()
