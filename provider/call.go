@@ -34,7 +34,7 @@ func complete(ctx context.Context, t Target, req *llm.Request) (*llm.Response, e
 	buf.B = body
 	reply := bytebufferpool.Get()
 	defer bytebufferpool.Put(reply)
-	if err := b.roundTrip(ctx, t.Model, body, reply); err != nil {
+	if err := b.roundTrip(ctx, b.codec.path(t.Model, false), body, reply); err != nil {
 		return nil, err
 	}
 	resp, err := b.codec.decode(reply.B)
@@ -50,10 +50,11 @@ func complete(ctx context.Context, t Target, req *llm.Request) (*llm.Response, e
 	return resp, nil
 }
 
-// roundTrip posts a non-streaming body for model and reads the 2xx reply into reply, bounded
-// by max_response_bytes; an error status is decoded into an *llm.UpstreamError.
-func (b *Backend) roundTrip(ctx context.Context, model string, body []byte, reply *bytebufferpool.ByteBuffer) error {
-	x, err := b.post(ctx, b.codec.path(model, false), body, false)
+// roundTrip posts a non-streaming body to path (under the backend's base URL) and reads the
+// 2xx reply into reply, bounded by max_response_bytes; an error status is decoded into an
+// *llm.UpstreamError. Every non-streaming call goes through it, whatever its endpoint.
+func (b *Backend) roundTrip(ctx context.Context, path string, body []byte, reply *bytebufferpool.ByteBuffer) error {
+	x, err := b.post(ctx, path, body, false)
 	if err != nil {
 		return err
 	}

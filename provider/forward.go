@@ -138,7 +138,7 @@ func forwardRaw(ctx context.Context, t Target, body []byte) ([]byte, error) {
 	}
 	reply := bytebufferpool.Get()
 	defer bytebufferpool.Put(reply)
-	if err := b.roundTrip(ctx, t.Model, body, reply); err != nil {
+	if err := b.roundTrip(ctx, b.codec.path(t.Model, false), body, reply); err != nil {
 		return nil, err
 	}
 	if err := validJSON(b.Name, reply.B); err != nil {

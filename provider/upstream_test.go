@@ -163,7 +163,7 @@ func BenchmarkUpstreamRoundTrip(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		reply := bytebufferpool.Get()
-		if err := be.roundTrip(context.Background(), "gpt-4o-mini", body, reply); err != nil {
+		if err := be.roundTrip(context.Background(), "/chat/completions", body, reply); err != nil {
 			b.Fatal(err)
 		}
 		bytebufferpool.Put(reply)
