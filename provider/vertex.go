@@ -110,7 +110,7 @@ func setupVertex(b *Backend, p config.Provider) error {
 	// The Claude variant is copied once NewBackend has filled in the host, on first use.
 	claude := sync.OnceValue(func() *Backend {
 		v := *b
-		v.codec, v.byModel = anth, nil
+		v.codec, v.byModel, v.hdr = anth, nil, &requestHeaders{}
 		return &v
 	})
 	b.byModel = func(model string) *Backend {
