@@ -5,32 +5,72 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
 // route is one inbound surface that calls providers. A new surface joins every fault test
-// with one line here: its path, whether the call streams, and its request body for a model.
+// with one line here: its path, whether the call streams, its request body for a model, and
+// for a stream the last event of a whole one.
 type route struct {
 	name   string
 	path   string
 	stream bool
 	body   func(model string) string
+	// done reports whether a stream's last data payload is the format's success terminator.
+	done func(last string) bool
+	// only, when set, names the providers the route is tried with (embeddings: Anthropic has
+	// no embeddings API); skip names provider/fault pairs that cannot occur on it.
+	only []string
+	skip map[string]bool
 }
 
 var routes = []route{
-	{"chat", "/v1/chat/completions", false, func(m string) string { return chatBody(m, false) }},
-	{"chat-stream", "/v1/chat/completions", true, func(m string) string { return chatBody(m, true) }},
-	{"run", "/api/v1/prompts/fault/run", false, func(m string) string { return `{"model":"` + m + `","variables":{"text":"hi"}}` }},
+	{name: "chat", path: "/v1/chat/completions", body: func(m string) string { return chatBody(m, false) }},
+	{name: "chat-stream", path: "/v1/chat/completions", stream: true, body: func(m string) string { return chatBody(m, true) }, done: isDone},
+	{name: "run", path: "/api/v1/prompts/fault/run", body: func(m string) string { return `{"model":"` + m + `","variables":{"text":"hi"}}` }},
+	{name: "responses", path: "/v1/responses", body: func(m string) string { return responsesBody(m, false) }},
+	{name: "responses-stream", path: "/v1/responses", stream: true, body: func(m string) string { return responsesBody(m, true) },
+		done: eventIs("response.completed"),
+		// A passed-through Responses stream carries its usage in its terminal event alone.
+		skip: map[string]bool{"oai/cutusage": true}},
+	{name: "messages", path: "/v1/messages", body: func(m string) string { return messagesBody(m, false) }},
+	{name: "messages-stream", path: "/v1/messages", stream: true, body: func(m string) string { return messagesBody(m, true) }, done: eventIs("message_stop")},
+	{name: "embeddings", path: "/v1/embeddings", body: func(m string) string { return `{"model":"` + m + `","input":"hi"}` }, only: []string{"oai"}},
 }
 
 func chatBody(model string, stream bool) string {
-	s := "false"
-	if stream {
-		s = "true"
+	return `{"model":"` + model + `","stream":` + strconv.FormatBool(stream) + `,"messages":[{"role":"user","content":"hi"}]}`
+}
+
+func responsesBody(model string, stream bool) string {
+	return `{"model":"` + model + `","stream":` + strconv.FormatBool(stream) + `,"input":"hi"}`
+}
+
+func messagesBody(model string, stream bool) string {
+	return `{"model":"` + model + `","max_tokens":16,"stream":` + strconv.FormatBool(stream) + `,"messages":[{"role":"user","content":"hi"}]}`
+}
+
+func isDone(last string) bool { return last == "[DONE]" }
+
+// eventIs matches a last event by its type member.
+func eventIs(typ string) func(string) bool {
+	return func(last string) bool {
+		var ev struct {
+			Type string `json:"type"`
+		}
+		return json.Unmarshal([]byte(last), &ev) == nil && ev.Type == typ
 	}
-	return `{"model":"` + model + `","stream":` + s + `,"messages":[{"role":"user","content":"hi"}]}`
+}
+
+// providersOf are the providers route r is tried with.
+func (r route) providersOf() []string {
+	if r.only != nil {
+		return r.only
+	}
+	return providers
 }
 
 // providers are the configured providers: oai is passed through by the OpenAI surface, ant
@@ -72,9 +112,9 @@ func TestFaults(t *testing.T) {
 	}
 	applicable, ran := 0, 0
 	for _, r := range routes {
-		for _, p := range providers {
+		for _, p := range r.providersOf() {
 			for _, c := range cases {
-				if (c.streamOnly && !r.stream) || (c.callOnly && r.stream) {
+				if (c.streamOnly && !r.stream) || (c.callOnly && r.stream) || r.skip[p+"/"+c.fault] {
 					continue
 				}
 				applicable++
@@ -117,8 +157,9 @@ func (g *gateway) check(t *testing.T, r route, model string, want outcome) {
 	}
 	defer resp.Body.Close()
 	traceID := traceIDOf(resp.Header.Get("traceparent"))
-	events, done := readReply(t, resp)
+	events := readReply(t, resp)
 	started := r.stream && resp.StatusCode == http.StatusOK
+	done := started && len(events) > 0 && r.done(events[len(events)-1])
 	for _, e := range events {
 		if started && e != "[DONE]" && !json.Valid([]byte(e)) {
 			t.Fatalf("a stream relayed an event that is not JSON: %q", e)
@@ -128,9 +169,9 @@ func (g *gateway) check(t *testing.T, r route, model string, want outcome) {
 	case want.code == "" && resp.StatusCode != http.StatusOK:
 		t.Fatalf("status %d, want 200: %v", resp.StatusCode, events)
 	case want.code == "" && r.stream && !done:
-		t.Fatalf("a whole stream must end with [DONE]: %v", events)
+		t.Fatalf("a whole stream must end with its terminator: %v", events)
 	case want.code != "" && started && done:
-		t.Fatalf("a broken stream ended with [DONE]: %v", events)
+		t.Fatalf("a broken stream ended with its success terminator: %v", events)
 	case want.code != "" && started && !strings.Contains(events[len(events)-1], `"error"`):
 		t.Fatalf("a broken stream must end with an error event: %v", events)
 	case want.code != "" && !started && resp.StatusCode < 400:
@@ -151,9 +192,9 @@ func (g *gateway) check(t *testing.T, r route, model string, want outcome) {
 	}
 }
 
-// readReply reads a reply: the SSE data payloads of a stream (and whether it ended with
-// [DONE]), or the body of any other reply as one element.
-func readReply(t *testing.T, resp *http.Response) ([]string, bool) {
+// readReply reads a reply: the SSE data payloads of a stream, or the body of any other reply
+// as one element.
+func readReply(t *testing.T, resp *http.Response) []string {
 	t.Helper()
 	var out []string
 	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
@@ -163,7 +204,7 @@ func readReply(t *testing.T, resp *http.Response) ([]string, bool) {
 		for sc.Scan() {
 			b.WriteString(sc.Text())
 		}
-		return []string{b.String()}, false
+		return []string{b.String()}
 	}
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
@@ -174,7 +215,7 @@ func readReply(t *testing.T, resp *http.Response) ([]string, bool) {
 	if err := sc.Err(); err != nil {
 		t.Fatalf("stream read: %v", err)
 	}
-	return out, len(out) > 0 && out[len(out)-1] == "[DONE]"
+	return out
 }
 
 // traceIDOf returns the last 16 hex digits of traceparent's trace id: the log's trace_id
@@ -206,7 +247,7 @@ func TestClientGoneCancelsTheUpstreamCall(t *testing.T) {
 		if r.stream {
 			faults = append(faults, "stall")
 		}
-		for _, p := range providers {
+		for _, p := range r.providersOf() {
 			for _, fault := range faults {
 				t.Run(r.name+"/"+p+"/"+fault, func(t *testing.T) {
 					g.t = t

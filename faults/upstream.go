@@ -13,8 +13,9 @@ import (
 )
 
 // Upstream is a provider that misbehaves on request. It speaks OpenAI Chat Completions (paths
-// ending in /chat/completions) and Anthropic Messages (/v1/messages); the model asked for
-// names the fault, its first dash-separated word the behaviour:
+// ending in /chat/completions), OpenAI Responses (/responses), OpenAI embeddings (/embeddings)
+// and Anthropic Messages (/v1/messages); the model asked for names the fault, its first
+// dash-separated word the behaviour:
 //
 //	ok        a normal reply (a stream when one is asked for)
 //	hang      no reply at all, until the caller drops the call
@@ -58,7 +59,8 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Stream bool   `json:"stream"`
 	}
 	_ = json.Unmarshal(body, &req)
-	f := fault{w: w, r: r, model: req.Model, anthropic: strings.HasSuffix(r.URL.Path, "/v1/messages")}
+	f := fault{w: w, r: r, model: req.Model, wire: wireOf(r.URL.Path)}
+	f.anthropic = f.wire == wireAnthropic
 	f.name, f.arg, _ = strings.Cut(req.Model, "-")
 	u.mu.Lock()
 	u.arrived[f.name]++
@@ -83,7 +85,31 @@ type fault struct {
 	r         *http.Request
 	model     string
 	name, arg string
+	wire      wire
 	anthropic bool
+	events    int // Responses events sent, for their sequence_number
+}
+
+// wire is the API a request came to.
+type wire int
+
+const (
+	wireChat wire = iota
+	wireAnthropic
+	wireResponses
+	wireEmbeddings
+)
+
+func wireOf(path string) wire {
+	switch {
+	case strings.HasSuffix(path, "/v1/messages"):
+		return wireAnthropic
+	case strings.HasSuffix(path, "/responses"):
+		return wireResponses
+	case strings.HasSuffix(path, "/embeddings"):
+		return wireEmbeddings
+	}
+	return wireChat
 }
 
 // serve plays the fault; it reports false when the caller went away first.
@@ -193,6 +219,12 @@ func (f *fault) errorBody(status int) string {
 }
 
 func (f *fault) reply() string {
+	switch f.wire {
+	case wireResponses:
+		return `{"id":"resp_1","object":"response","created_at":1,"status":"completed","model":"` + f.model + `","output":[{"type":"message","id":"msg_1","status":"completed","role":"assistant","content":[{"type":"output_text","text":"fine","annotations":[]}]}],"usage":{"input_tokens":5,"output_tokens":1,"total_tokens":6}}`
+	case wireEmbeddings:
+		return `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2,0.3]}],"model":"` + f.model + `","usage":{"prompt_tokens":5,"total_tokens":5}}`
+	}
 	if f.anthropic {
 		return `{"id":"msg_1","type":"message","role":"assistant","model":"` + f.model + `","content":[{"type":"text","text":"fine"}],"stop_reason":"end_turn","usage":{"input_tokens":5,"output_tokens":1}}`
 	}
@@ -201,6 +233,10 @@ func (f *fault) reply() string {
 
 func (f *fault) startStream() {
 	f.w.Header().Set("Content-Type", "text/event-stream")
+	if f.wire == wireResponses {
+		f.responsesEvent("response.created", `"response":{"id":"resp_1","object":"response","created_at":1,"status":"in_progress","model":"`+f.model+`","output":[]}`)
+		return
+	}
 	if f.anthropic {
 		f.raw(`event: message_start` + "\n" + `data: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"` + f.model + `","content":[],"usage":{"input_tokens":5,"output_tokens":0}}}` + "\n\n" +
 			`event: content_block_start` + "\n" + `data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}` + "\n\n")
@@ -209,6 +245,9 @@ func (f *fault) startStream() {
 
 // chunk writes one text delta and flushes it; false when the caller has gone.
 func (f *fault) chunk(text string) bool {
+	if f.wire == wireResponses {
+		return f.responsesEvent("response.output_text.delta", `"item_id":"msg_1","output_index":0,"content_index":0,"delta":"`+text+`"`)
+	}
 	if f.anthropic {
 		return f.raw(`event: content_block_delta` + "\n" + `data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"` + text + `"}}` + "\n\n")
 	}
@@ -216,6 +255,10 @@ func (f *fault) chunk(text string) bool {
 }
 
 func (f *fault) errorEvent() {
+	if f.wire == wireResponses {
+		f.responsesEvent("error", `"code":"server_error","message":"fault errevent","param":null`)
+		return
+	}
 	if f.anthropic {
 		f.raw("event: error\n" + `data: {"type":"error","error":{"type":"overloaded_error","message":"fault errevent"}}` + "\n\n")
 		return
@@ -225,6 +268,13 @@ func (f *fault) errorEvent() {
 
 // endStream sends the finish and the usage, then the terminator when terminate is set.
 func (f *fault) endStream(terminate bool) {
+	if f.wire == wireResponses {
+		// The usage comes with the terminal event alone: a cut before it has none.
+		if terminate {
+			f.responsesEvent("response.completed", `"response":{"id":"resp_1","object":"response","created_at":1,"status":"completed","model":"`+f.model+`","output":[{"type":"message","id":"msg_1","status":"completed","role":"assistant","content":[{"type":"output_text","text":"tok tok tok ","annotations":[]}]}],"usage":{"input_tokens":5,"output_tokens":3,"total_tokens":8}}`)
+		}
+		return
+	}
 	if f.anthropic {
 		f.raw(`event: content_block_stop` + "\n" + `data: {"type":"content_block_stop","index":0}` + "\n\n" +
 			`event: message_delta` + "\n" + `data: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}}` + "\n\n")
@@ -238,6 +288,13 @@ func (f *fault) endStream(terminate bool) {
 	if terminate {
 		f.raw("data: [DONE]\n\n")
 	}
+}
+
+// responsesEvent writes one Responses stream event of type typ with the members fields.
+func (f *fault) responsesEvent(typ, fields string) bool {
+	seq := strconv.Itoa(f.events)
+	f.events++
+	return f.raw("event: " + typ + "\n" + `data: {"type":"` + typ + `","sequence_number":` + seq + `,` + fields + "}\n\n")
 }
 
 func (f *fault) raw(s string) bool {

@@ -94,7 +94,7 @@ func (r *messagesRelay) nextRaw() {
 	ev, err := r.sse.Next()
 	if err != nil {
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			err = fmt.Errorf("%s: %w (no message_stop)", r.fs.Target.Backend.Name, llm.ErrStreamTruncated)
+			err = fmt.Errorf("%s: %w", r.fs.Target.Backend.Name, llm.ErrStreamTruncated)
 		}
 		r.fail(err)
 		return

@@ -79,7 +79,7 @@ func (r *relay) next() {
 func (r *relay) nextSSE() (sse.Event, error) {
 	ev, err := r.sse.Next()
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		err = fmt.Errorf("%s: %w (no terminal event)", r.fs.Target.Backend.Name, llm.ErrStreamTruncated)
+		err = fmt.Errorf("%s: %w", r.fs.Target.Backend.Name, llm.ErrStreamTruncated)
 	}
 	return ev, err
 }
