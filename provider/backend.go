@@ -51,6 +51,8 @@ type Backend struct {
 	// hdr caches the request headers (see header); a pointer, so that a variant copied
 	// from the backend (Vertex's Claude) builds its own.
 	hdr *requestHeaders
+	// fast is the connection pool of non-streaming calls (upstream_fast.go).
+	fast *fastHost
 }
 
 // NewBackend builds a backend from its configuration.
@@ -65,6 +67,7 @@ func NewBackend(p config.Provider) (*Backend, error) {
 		apiKey:            p.APIKey,
 		apiKeyVar:         p.APIKeyVar,
 		hdr:               &requestHeaders{},
+		fast:              &fastHost{},
 	}
 	for k, v := range p.Headers {
 		b.headers = append(b.headers, [2]string{k, v})

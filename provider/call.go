@@ -68,7 +68,10 @@ func (b *Backend) roundTrip(ctx context.Context, path string, body []byte, reply
 
 // roundTripWith is roundTrip with extra request headers (see send); it returns the reply's
 // headers, for the ones a passed-through reply keeps.
-func (b *Backend) roundTripWith(ctx context.Context, path string, body []byte, extra [][2]string, reply *bytebufferpool.ByteBuffer) (http.Header, error) {
+func (b *Backend) roundTripWith(ctx context.Context, path string, body []byte, extra [][2]string, reply *bytebufferpool.ByteBuffer) ([]ReplyHeader, error) {
+	if b.usesFast() {
+		return b.fastRoundTrip(ctx, http.MethodPost, path, body, extra, reply)
+	}
 	x, err := b.send(ctx, http.MethodPost, path, body, extra, false)
 	if err != nil {
 		return nil, err
@@ -77,7 +80,10 @@ func (b *Backend) roundTripWith(ctx context.Context, path string, body []byte, e
 	if status := x.resp.StatusCode; status >= 300 {
 		return nil, b.redactKeys(b.codec.decodeError(b.Name, status, x.errorBody(), x.headerGetter))
 	}
-	return x.resp.Header, x.readAll(reply, b.MaxResponseBytes)
+	if err := x.readAll(reply, b.MaxResponseBytes); err != nil {
+		return nil, err
+	}
+	return keptReplyHeaders(x.resp.Header), nil
 }
 
 // postRaw posts body to path of backend b through roundTripWith and returns a copy of the
@@ -95,7 +101,7 @@ func postRaw(ctx context.Context, b *Backend, path string, body []byte, extra []
 	if err := validJSON(b.Name, reply.B); err != nil {
 		return nil, nil, err
 	}
-	return append([]byte(nil), reply.B...), keptReplyHeaders(h), nil
+	return append([]byte(nil), reply.B...), h, nil
 }
 
 // validJSON checks a reply passed through undecoded, without copying it: a 2xx that is not

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/valyala/fasthttp"
 )
 
 // ReplyHeader is one response header of the provider's reply worth handing to the caller.
@@ -32,33 +34,50 @@ var replyHeaderNames = map[string]bool{
 
 var rateLimitPrefix = []byte("x-ratelimit-")
 
-// keptReplyHeaders copies the allowed headers of h: the named ones first, then the rate-limit
-// ones, each by name (net/http keeps no order), at most maxReplyHeaders.
+// keptReplyHeaders copies the allowed headers of a net/http reply (see replyHeaderKeeper).
 func keptReplyHeaders(h http.Header) []ReplyHeader {
-	var out []ReplyHeader
-	var lower [64]byte
-	for k, vs := range h {
-		if len(k) > len(lower) {
-			continue
-		}
-		name := lower[:len(k)]
-		for i := 0; i < len(k); i++ {
-			c := k[i]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			name[i] = c
-		}
-		isNamed := replyHeaderNames[string(name)]
-		if !isNamed && !bytes.HasPrefix(name, rateLimitPrefix) {
-			continue
-		}
+	var k replyHeaderKeeper
+	for name, vs := range h {
 		for _, v := range vs {
-			if len(v) <= maxReplyHeaderValue {
-				out = append(out, ReplyHeader{Name: string(name), Value: v})
-			}
+			k.add(name, v)
 		}
 	}
+	return k.kept()
+}
+
+// keptFastReplyHeaders is keptReplyHeaders for a fasthttp reply.
+func keptFastReplyHeaders(h *fasthttp.ResponseHeader) []ReplyHeader {
+	var k replyHeaderKeeper
+	for name, v := range h.All() {
+		k.add(string(name), string(v))
+	}
+	return k.kept()
+}
+
+// replyHeaderKeeper collects the allowed headers: kept returns the named ones first, then
+// the rate-limit ones, each by name (net/http keeps no order), at most maxReplyHeaders.
+type replyHeaderKeeper struct{ out []ReplyHeader }
+
+func (k *replyHeaderKeeper) add(key, v string) {
+	var lower [64]byte
+	if len(key) > len(lower) || len(v) > maxReplyHeaderValue {
+		return
+	}
+	name := lower[:len(key)]
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		name[i] = c
+	}
+	if replyHeaderNames[string(name)] || bytes.HasPrefix(name, rateLimitPrefix) {
+		k.out = append(k.out, ReplyHeader{Name: string(name), Value: v})
+	}
+}
+
+func (k *replyHeaderKeeper) kept() []ReplyHeader {
+	out := k.out
 	slices.SortStableFunc(out, func(a, b ReplyHeader) int {
 		an, bn := replyHeaderNames[a.Name], replyHeaderNames[b.Name]
 		if an != bn {
