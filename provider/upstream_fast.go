@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/valyala/bytebufferpool"
@@ -53,7 +55,7 @@ func (b *Backend) fastHostClient() (*fasthttp.HostClient, bool) {
 			Addr:                   addr,
 			IsTLS:                  u.Scheme == "https",
 			Name:                   "tracegate",
-			MaxConns:               1024,
+			MaxConns:               maxFastConns,
 			MaxIdleConnDuration:    90 * time.Second,
 			ReadBufferSize:         16 << 10,
 			WriteBufferSize:        16 << 10,
@@ -106,7 +108,14 @@ func (b *Backend) fastRoundTrip(ctx context.Context, method, path string, body [
 		req.SetBodyRaw(body)
 	}
 
+	// Connections the server closed while they were idle are skipped: net/http notices such
+	// closes as they happen (a goroutine reads every idle connection); fasthttp finds them
+	// only when a request fails on one, and a POST is then not retried.
 	cc, err := hc.AcquireConn(b.Timeout, false)
+	for i := 0; err == nil && i < maxStaleConns && closedByPeer(cc.Conn()); i++ {
+		hc.CloseConn(cc)
+		cc, err = hc.AcquireConn(b.Timeout, false)
+	}
 	if err != nil {
 		if c := context.Cause(cctx); c != nil {
 			return nil, c
@@ -152,6 +161,38 @@ func (b *Backend) fastRoundTrip(ctx context.Context, method, path string, body [
 	}
 	_, _ = reply.Write(resp.Body())
 	return keptFastReplyHeaders(&resp.Header), nil
+}
+
+// maxFastConns bounds a backend's pooled connections. It is far above what
+// server.max_concurrent lets run, so that the pool never refuses a call: fasthttp fails one
+// at once (ErrNoFreeConns) when all its connections are busy.
+const maxFastConns = 1 << 16
+
+// maxStaleConns bounds how many pooled connections a call discards as stale before dialling.
+const maxStaleConns = 4
+
+// closedByPeer reports whether an idle plain-TCP connection has something to read: the
+// server's close (end of file, a reset) or bytes nobody asked for. Either way it cannot carry
+// a request. One non-blocking peek. TLS connections are taken as live: their socket may hold
+// records that are no close (a TLS 1.3 session ticket after the handshake), and telling them
+// apart would mean reading them; a stale TLS connection fails its call as a connection error.
+func closedByPeer(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	closed := false
+	_ = rc.Read(func(fd uintptr) bool {
+		var buf [1]byte
+		_, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		closed = err != syscall.EAGAIN // data, end of file (no error) or a reset
+		return true                    // never wait
+	})
+	return closed
 }
 
 // fastError is the reason a step failed: the context's cause when it ended (the deadline

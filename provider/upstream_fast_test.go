@@ -72,3 +72,26 @@ func TestFastExchangeReusesFinishedConnectionsOnly(t *testing.T) {
 		t.Fatalf("%d connections after a cut call and one more, want 2 (the cut one closed, a new one dialled)", n)
 	}
 }
+
+// A pooled connection the server closed while it was idle is not used for the next call,
+// which would otherwise fail (a POST is not retried on another connection).
+func TestFastExchangeSkipsConnectionsClosedWhileIdle(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	defer srv.Close()
+	b, err := NewBackend(testProvider(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		reply := bytebufferpool.Get()
+		err := b.roundTrip(context.Background(), "/a", []byte(`{}`), reply)
+		bytebufferpool.Put(reply)
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		srv.CloseClientConnections() // the server drops the idle keep-alive connection
+	}
+}
