@@ -3,6 +3,9 @@ package provider
 import (
 	"bytes"
 	"io"
+	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 )
@@ -31,32 +34,70 @@ var replyHeaderNames = map[string]bool{
 
 var rateLimitPrefix = []byte("x-ratelimit-")
 
-// keptReplyHeaders copies the allowed headers of h, in the order the provider sent them.
-func keptReplyHeaders(h *fasthttp.ResponseHeader) []ReplyHeader {
-	var out []ReplyHeader
+// keptReplyHeaders copies the allowed headers of a net/http reply (see replyHeaderKeeper).
+func keptReplyHeaders(h http.Header) []ReplyHeader {
+	var k replyHeaderKeeper
+	for name, vs := range h {
+		for _, v := range vs {
+			k.add(name, v)
+		}
+	}
+	return k.kept()
+}
+
+// keptFastReplyHeaders is keptReplyHeaders for a fasthttp reply.
+func keptFastReplyHeaders(h *fasthttp.ResponseHeader) []ReplyHeader {
+	var k replyHeaderKeeper
+	for name, v := range h.All() {
+		k.add(string(name), string(v))
+	}
+	return k.kept()
+}
+
+// replyHeaderKeeper collects the allowed headers: kept returns the named ones first, then
+// the rate-limit ones, each by name (net/http keeps no order), at most maxReplyHeaders.
+type replyHeaderKeeper struct{ out []ReplyHeader }
+
+func (k *replyHeaderKeeper) add(key, v string) {
 	var lower [64]byte
-	for k, v := range h.All() {
-		if len(out) == maxReplyHeaders || len(k) > len(lower) || len(v) > maxReplyHeaderValue {
-			continue
+	if len(key) > len(lower) || len(v) > maxReplyHeaderValue {
+		return
+	}
+	name := lower[:len(key)]
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
 		}
-		name := lower[:len(k)]
-		for i, c := range k {
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
+		name[i] = c
+	}
+	if replyHeaderNames[string(name)] || bytes.HasPrefix(name, rateLimitPrefix) {
+		k.out = append(k.out, ReplyHeader{Name: string(name), Value: v})
+	}
+}
+
+func (k *replyHeaderKeeper) kept() []ReplyHeader {
+	out := k.out
+	slices.SortStableFunc(out, func(a, b ReplyHeader) int {
+		an, bn := replyHeaderNames[a.Name], replyHeaderNames[b.Name]
+		if an != bn {
+			if an {
+				return -1
 			}
-			name[i] = c
+			return 1
 		}
-		if replyHeaderNames[string(name)] || bytes.HasPrefix(name, rateLimitPrefix) {
-			out = append(out, ReplyHeader{Name: string(name), Value: string(v)})
-		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	if len(out) > maxReplyHeaders {
+		out = out[:maxReplyHeaders]
 	}
 	return out
 }
 
 // streamReplyHeaders returns the kept headers of an open upstream stream.
 func streamReplyHeaders(rc io.ReadCloser) []ReplyHeader {
-	if s, ok := rc.(*upstreamStream); ok {
-		return keptReplyHeaders(&s.resp.Header)
+	if x, ok := rc.(*exchange); ok && x.resp != nil {
+		return keptReplyHeaders(x.resp.Header)
 	}
 	return nil
 }
