@@ -70,6 +70,11 @@ type Provider struct {
 	// "responses" (the default: it has /responses, bodies pass through) or "chat" (only
 	// /chat/completions, as most OpenAI-compatible servers: Responses are translated).
 	WireAPI string `yaml:"wire_api"`
+	// StreamIdleTimeout bounds the silence between a stream's chunks (Timeout bounds the wait
+	// for its first byte); a stream that is alive is never cut by a clock.
+	StreamIdleTimeout Duration `yaml:"stream_idle_timeout"`
+	// MaxResponseBytes bounds a non-streaming reply; a larger one is a 502, never buffered.
+	MaxResponseBytes int64 `yaml:"max_response_bytes"`
 	// APIKeyVar is the environment variable api_key was expanded from, so that a missing key
 	// can be reported by name. Set by Load, not by the file.
 	APIKeyVar string `yaml:"-"`
@@ -86,6 +91,9 @@ type Retry struct {
 	MaxAttempts    int      `yaml:"max_attempts"`
 	InitialBackoff Duration `yaml:"initial_backoff"`
 	MaxBackoff     Duration `yaml:"max_backoff"`
+	// MaxElapsed bounds all attempts of one request together, fallbacks included: no attempt
+	// starts after it, and no backoff sleeps past it.
+	MaxElapsed Duration `yaml:"max_elapsed"`
 }
 
 // Pricing replaces or amends the embedded price table.
@@ -143,6 +151,7 @@ func Default() *Config {
 			MaxAttempts:    3,
 			InitialBackoff: Duration(200 * time.Millisecond),
 			MaxBackoff:     Duration(5 * time.Second),
+			MaxElapsed:     Duration(defaultRetryMaxElapsed),
 		},
 		Spans: Spans{
 			Exporter:    "otlp",
@@ -154,18 +163,38 @@ func Default() *Config {
 	}
 }
 
-// Default per-kind settings filled in by applyDefaults.
+// Default per-kind settings filled in by applyDefaults. They suit long generations (README,
+// "Timeouts and limits"): the provider timeout matches the official OpenAI and Anthropic SDKs'
+// 10 minutes, which a non-streaming reasoning model at high effort can need; a live stream is
+// bounded only by its silences; retries stop being started once a request has used what one
+// full call may take; 32 MiB holds the largest real replies (128k output tokens with
+// logprobs, Gemini's base64 images) with room.
 const (
-	defaultProviderTimeout = 120 * time.Second
-	defaultSourceTimeout   = 5 * time.Second
+	defaultProviderTimeout   = 10 * time.Minute
+	defaultStreamIdleTimeout = 5 * time.Minute
+	defaultMaxResponseBytes  = 32 << 20
+	defaultRetryMaxElapsed   = 10 * time.Minute
+	defaultSourceTimeout     = 5 * time.Second
 )
+
+// ProviderDefaults fills in a provider's unset timeouts and limits. The loader and the
+// provider package both use it, so a provider built without the loader gets the same values.
+func ProviderDefaults(p *Provider) {
+	if p.Timeout == 0 {
+		p.Timeout = Duration(defaultProviderTimeout)
+	}
+	if p.StreamIdleTimeout == 0 {
+		p.StreamIdleTimeout = Duration(defaultStreamIdleTimeout)
+	}
+	if p.MaxResponseBytes == 0 {
+		p.MaxResponseBytes = defaultMaxResponseBytes
+	}
+}
 
 func (c *Config) applyDefaults() {
 	for i := range c.Providers {
 		p := &c.Providers[i]
-		if p.Timeout == 0 {
-			p.Timeout = Duration(defaultProviderTimeout)
-		}
+		ProviderDefaults(p)
 		if p.BaseURL == "" {
 			p.BaseURL = defaultBaseURL[p.Type]
 		}

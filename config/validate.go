@@ -96,6 +96,12 @@ func (c *Config) Validate() error {
 		if _, err := p.ServesResponses(); err != nil {
 			bad("providers[%d] (%s).wire_api: %w", i, p.Name, err)
 		}
+		if p.StreamIdleTimeout < 0 {
+			bad("providers[%d] (%s).stream_idle_timeout must not be negative", i, p.Name)
+		}
+		if p.MaxResponseBytes < 0 {
+			bad("providers[%d] (%s).max_response_bytes must not be negative", i, p.Name)
+		}
 	}
 	if len(c.Providers) == 0 {
 		bad("providers: at least one provider is required")
@@ -116,6 +122,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Retry.InitialBackoff < 0 || c.Retry.MaxBackoff < c.Retry.InitialBackoff {
 		bad("retry: need 0 <= initial_backoff <= max_backoff")
+	}
+	if c.Retry.MaxElapsed < 0 {
+		bad("retry.max_elapsed must not be negative (0 means no bound)")
 	}
 	for model, next := range c.Fallbacks {
 		if len(next) == 0 {

@@ -27,9 +27,14 @@ type Backend struct {
 	Kind    string
 	BaseURL string // without a trailing slash
 	// Host and Port are the upstream's address, for spans (server.address, server.port).
-	Host    string
-	Port    int
-	Timeout time.Duration
+	Host string
+	Port int
+	// Timeout bounds a non-streaming call and the wait for a stream's first byte;
+	// StreamIdleTimeout bounds the silence between a stream's bytes.
+	Timeout           time.Duration
+	StreamIdleTimeout time.Duration
+	// MaxResponseBytes bounds a non-streaming reply; past it the call fails unread.
+	MaxResponseBytes int64
 
 	apiKey    string
 	apiKeyVar string
@@ -54,24 +59,30 @@ type Backend struct {
 	// messagesVia, when set, passes Messages bodies through to a backend that is not of kind
 	// anthropic (Claude on Vertex; see messages_route.go).
 	messagesVia *messagesRoute
+
+	// hdr caches the request headers (see header); a pointer, so that a variant copied
+	// from the backend (Vertex's Claude) builds its own.
+	hdr *requestHeaders
 }
 
 // NewBackend builds a backend from its configuration.
 func NewBackend(p config.Provider) (*Backend, error) {
 	b := &Backend{
-		Name:      p.Name,
-		Kind:      p.Type,
-		BaseURL:   strings.TrimRight(p.BaseURL, "/"),
-		Timeout:   p.Timeout.D(),
-		apiKey:    p.APIKey,
-		apiKeyVar: p.APIKeyVar,
+		Name:              p.Name,
+		Kind:              p.Type,
+		BaseURL:           strings.TrimRight(p.BaseURL, "/"),
+		Timeout:           p.Timeout.D(),
+		StreamIdleTimeout: p.StreamIdleTimeout.D(),
+		MaxResponseBytes:  p.MaxResponseBytes,
+		apiKey:            p.APIKey,
+		apiKeyVar:         p.APIKeyVar,
+		hdr:               &requestHeaders{},
 	}
 	for k, v := range p.Headers {
 		b.headers = append(b.headers, [2]string{k, v})
 	}
-	if b.Timeout <= 0 {
-		b.Timeout = 120 * time.Second
-	}
+	config.ProviderDefaults(&p)
+	b.Timeout, b.StreamIdleTimeout, b.MaxResponseBytes = p.Timeout.D(), p.StreamIdleTimeout.D(), p.MaxResponseBytes
 	var err error
 	if b.servesResponses, err = p.ServesResponses(); err != nil {
 		return nil, fmt.Errorf("provider %q: wire_api %w", p.Name, err)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -17,7 +16,6 @@ import (
 	"github.com/tracegate/tracegate/config"
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/translate/bedrock"
-	"github.com/valyala/fasthttp"
 )
 
 // Bedrock is called through the Converse API: POST {base}/model/{modelId}/converse, and
@@ -67,7 +65,7 @@ func setupBedrock(b *Backend, p config.Provider) error {
 	switch mode {
 	case config.AuthBearer:
 		c.auth = func(set func(k, v string), key string) { set("Authorization", "Bearer "+key) }
-		c.authorize = func(_ context.Context, req *fasthttp.Request) error {
+		c.authorize = func(_ context.Context, req *http.Request, _ []byte) error {
 			setBedrockAccept(req)
 			return nil
 		}
@@ -136,8 +134,8 @@ func escapeLabel(s string) string {
 
 // setBedrockAccept asks for event-stream frames on streams (the stream client's default
 // Accept is SSE's) and JSON otherwise.
-func setBedrockAccept(req *fasthttp.Request) {
-	if strings.HasSuffix(string(req.URI().Path()), "/converse-stream") {
+func setBedrockAccept(req *http.Request) {
+	if strings.HasSuffix(req.URL.Path, "/converse-stream") {
 		req.Header.Set("Accept", "application/vnd.amazon.eventstream")
 	} else {
 		req.Header.Set("Accept", "application/json")
@@ -159,7 +157,7 @@ var signedHeaders = [...]string{"Content-Type"}
 
 // authorize signs req as it will be sent: method, escaped path, query, host, content type and
 // the SHA-256 of the body.
-func (s *sigV4) authorize(ctx context.Context, req *fasthttp.Request) error {
+func (s *sigV4) authorize(ctx context.Context, req *http.Request, body []byte) error {
 	setBedrockAccept(req)
 	creds, err := s.creds.Retrieve(ctx)
 	if err != nil {
@@ -168,23 +166,14 @@ func (s *sigV4) authorize(ctx context.Context, req *fasthttp.Request) error {
 		}
 		return credentialsError(s.provider, bedrockCredentialsHint, err)
 	}
-	// The path as it goes on the wire (PathOriginal), not fasthttp's decoded form: SigV4
-	// signs the escaped model id.
-	uri := req.URI()
-	raw := string(uri.Scheme()) + "://" + string(uri.Host()) + string(uri.PathOriginal())
-	if q := uri.QueryString(); len(q) > 0 {
-		raw += "?" + string(q)
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("sign %s request: %w", s.provider, err)
-	}
-	body := req.Body()
+	// A request of its own with only the signed headers, so that Accept and the configured
+	// extras stay out of the signature; its URL is the one sent (RawPath keeps the escaped
+	// model id SigV4 signs).
 	sum := sha256.Sum256(body)
-	hr := &http.Request{Method: string(req.Header.Method()), URL: u, Host: u.Host, Header: http.Header{}, ContentLength: int64(len(body))}
+	hr := &http.Request{Method: req.Method, URL: req.URL, Host: req.URL.Host, Header: http.Header{}, ContentLength: int64(len(body))}
 	for _, k := range signedHeaders {
-		if v := req.Header.Peek(k); len(v) > 0 {
-			hr.Header.Set(k, string(v))
+		if v := req.Header.Get(k); v != "" {
+			hr.Header.Set(k, v)
 		}
 	}
 	if err := s.signer.SignHTTP(ctx, creds, hr, hex.EncodeToString(sum[:]), "bedrock", s.region, time.Now().UTC()); err != nil {

@@ -4,22 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
+	"net/http"
 
 	"github.com/tracegate/tracegate/llm"
 	"github.com/valyala/bytebufferpool"
-	"github.com/valyala/fasthttp"
+	"github.com/valyala/fastjson"
 )
-
-// defaultClient sends non-streaming calls; streams have their own (upstream_stream.go).
-// fasthttp pools connections per host and keeps the request path allocation-light.
-var defaultClient = &fasthttp.Client{
-	Name:                   "tracegate",
-	MaxConnsPerHost:        1024,
-	MaxIdleConnDuration:    90 * time.Second,
-	ReadBufferSize:         16 << 10,
-	DisablePathNormalizing: true,
-}
 
 // complete sends one non-streaming request to target and decodes the reply.
 func complete(ctx context.Context, t Target, req *llm.Request) (*llm.Response, error) {
@@ -37,11 +27,6 @@ func complete(ctx context.Context, t Target, req *llm.Request) (*llm.Response, e
 	sent.Model = t.Model
 	sent.Stream = false
 
-	hreq := fasthttp.AcquireRequest()
-	hresp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(hreq)
-	defer fasthttp.ReleaseResponse(hresp)
-
 	buf := bytebufferpool.Get()
 	defer bytebufferpool.Put(buf)
 	body, err := b.codec.encode(buf.B[:0], &sent)
@@ -49,23 +34,20 @@ func complete(ctx context.Context, t Target, req *llm.Request) (*llm.Response, e
 		return nil, fmt.Errorf("encode request for %s: %w", b.Name, err)
 	}
 	buf.B = body
-	hreq.SetBodyRaw(body)
-	b.prepare(hreq, t.Model, false)
-
-	if err := b.do(ctx, hreq, hresp); err != nil {
+	reply := bytebufferpool.Get()
+	defer bytebufferpool.Put(reply)
+	if err := b.roundTrip(ctx, b.codec.path(t.Model, false), body, reply); err != nil {
+		var ue *llm.UpstreamError
+		if errors.As(err, &ue) {
+			if resp := b.refused(ue, t.Model); resp != nil {
+				return resp, nil
+			}
+		}
 		return nil, err
 	}
-	status := hresp.StatusCode()
-	if status >= 300 {
-		ue := b.redactKeys(b.codec.decodeError(b.Name, status, hresp.Body(), func(k string) string { return string(hresp.Header.Peek(k)) }))
-		if resp := b.refused(ue, t.Model); resp != nil {
-			return resp, nil
-		}
-		return nil, ue
-	}
-	resp, err := b.codec.decode(hresp.Body())
+	resp, err := b.codec.decode(reply.B)
 	if err != nil {
-		return nil, fmt.Errorf("decode %s reply: %w", b.Name, err)
+		return nil, fmt.Errorf("decode %s reply: %w: %w", b.Name, ErrMalformedReply, err)
 	}
 	if resp.Model == "" {
 		resp.Model = t.Model
@@ -76,40 +58,51 @@ func complete(ctx context.Context, t Target, req *llm.Request) (*llm.Response, e
 	return resp, nil
 }
 
-// prepare sets the URL and headers of a request to this backend.
-func (b *Backend) prepare(hreq *fasthttp.Request, model string, stream bool) {
-	b.prepareAt(hreq, b.codec.path(model, stream))
+// roundTrip posts a non-streaming body to path (under the backend's base URL) and reads the
+// 2xx reply into reply, bounded by max_response_bytes; an error status is decoded into an
+// *llm.UpstreamError. Every non-streaming call goes through it, whatever its endpoint.
+func (b *Backend) roundTrip(ctx context.Context, path string, body []byte, reply *bytebufferpool.ByteBuffer) error {
+	_, err := b.roundTripWith(ctx, path, body, nil, reply)
+	return err
 }
 
-// prepareAt is prepare for a request to path, below the base URL.
-func (b *Backend) prepareAt(hreq *fasthttp.Request, path string) {
-	hreq.SetRequestURI(b.BaseURL + path)
-	b.prepareWith(&hreq.Header, nil)
+// roundTripWith is roundTrip with extra request headers (see send); it returns the reply's
+// headers, for the ones a passed-through reply keeps.
+func (b *Backend) roundTripWith(ctx context.Context, path string, body []byte, extra [][2]string, reply *bytebufferpool.ByteBuffer) (http.Header, error) {
+	x, err := b.send(ctx, http.MethodPost, path, body, extra, false)
+	if err != nil {
+		return nil, err
+	}
+	defer x.Close()
+	if status := x.resp.StatusCode; status >= 300 {
+		return nil, b.redactKeys(b.codec.decodeError(b.Name, status, x.errorBody(), x.headerGetter))
+	}
+	return x.resp.Header, x.readAll(reply, b.MaxResponseBytes)
 }
 
-// do sends hreq, bounded by the backend timeout and the context deadline. fasthttp has no
-// context support, so cancellation is honoured through the deadline only.
-func (b *Backend) do(ctx context.Context, hreq *fasthttp.Request, hresp *fasthttp.Response) error {
-	deadline := time.Now().Add(b.Timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+// postRaw posts body to path of backend b through roundTripWith and returns a copy of the
+// 2xx reply body, checked to be JSON, with the reply headers worth passing on.
+func postRaw(ctx context.Context, b *Backend, path string, body []byte, extra [][2]string) ([]byte, []ReplyHeader, error) {
+	if err := b.checkKey(); err != nil {
+		return nil, nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return err
+	reply := bytebufferpool.Get()
+	defer bytebufferpool.Put(reply)
+	h, err := b.roundTripWith(ctx, path, body, extra, reply)
+	if err != nil {
+		return nil, nil, err
 	}
-	if err := b.authorize(ctx, hreq); err != nil {
-		return err
+	if err := validJSON(b.Name, reply.B); err != nil {
+		return nil, nil, err
 	}
-	err := defaultClient.DoDeadline(hreq, hresp, deadline)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout):
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("%s after %s: %w", b.Name, b.Timeout, ErrTimeout)
-	default:
-		return &ConnectionError{Provider: b.Name, Err: err}
+	return append([]byte(nil), reply.B...), keptReplyHeaders(h), nil
+}
+
+// validJSON checks a reply passed through undecoded, without copying it: a 2xx that is not
+// JSON (a proxy's HTML page, a truncated body) is the provider's failure, not a success.
+func validJSON(name string, raw []byte) error {
+	if err := fastjson.ValidateBytes(raw); err != nil {
+		return fmt.Errorf("%s reply: %w: %w", name, ErrMalformedReply, err)
 	}
+	return nil
 }

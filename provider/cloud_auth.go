@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/tracegate/tracegate/config"
 	"github.com/tracegate/tracegate/internal/redact"
 	"github.com/tracegate/tracegate/llm"
-	"github.com/valyala/fasthttp"
 )
 
 // The cloud provider types (azure, bedrock, vertex) differ from the others in that each
@@ -44,7 +44,7 @@ func (b *Backend) wireModel(model string) string {
 
 // authorizeWith makes c authenticate through authorize alone (SigV4, token sources): such a
 // backend needs no api_key.
-func (b *Backend) authorizeWith(c *codec, authorize func(ctx context.Context, req *fasthttp.Request) error) {
+func (b *Backend) authorizeWith(c *codec, authorize func(ctx context.Context, req *http.Request, body []byte) error) {
 	c.auth = noAuth
 	c.authorize = authorize
 	b.keyless = true
@@ -53,11 +53,11 @@ func (b *Backend) authorizeWith(c *codec, authorize func(ctx context.Context, re
 func noAuth(func(k, v string), string) {}
 
 // authorize runs the codec's authorize hook, if any.
-func (b *Backend) authorize(ctx context.Context, req *fasthttp.Request) error {
+func (b *Backend) authorize(ctx context.Context, req *http.Request, body []byte) error {
 	if b.codec == nil || b.codec.authorize == nil {
 		return nil
 	}
-	return b.codec.authorize(ctx, req)
+	return b.codec.authorize(ctx, req, body)
 }
 
 // refused turns an error reply that is a refusal into a reply; nil for other errors.
@@ -133,7 +133,7 @@ type bearerTokens struct {
 }
 
 // authorize sets Authorization: Bearer on req.
-func (t *bearerTokens) authorize(ctx context.Context, req *fasthttp.Request) error {
+func (t *bearerTokens) authorize(ctx context.Context, req *http.Request, _ []byte) error {
 	tok, err := t.get(ctx)
 	if err != nil {
 		return err

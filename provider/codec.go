@@ -3,13 +3,13 @@ package provider
 import (
 	"context"
 	"io"
+	"net/http"
 
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/translate"
 	"github.com/tracegate/tracegate/translate/anthropic"
 	"github.com/tracegate/tracegate/translate/gemini"
 	"github.com/tracegate/tracegate/translate/openai"
-	"github.com/valyala/fasthttp"
 )
 
 // streamDecoder yields canonical events from a provider stream; io.EOF after the last one.
@@ -30,7 +30,8 @@ type codec struct {
 	keepsSignatures bool
 	// authorize, when set, authenticates a request whose URL, headers and body are final, just
 	// before it is sent: SigV4 signs all three, token sources may fetch. It runs after auth.
-	authorize func(ctx context.Context, req *fasthttp.Request) error
+	// The request's header is the call's own copy; body is what will be sent.
+	authorize func(ctx context.Context, req *http.Request, body []byte) error
 	// openAIWire marks backends that take OpenAI Chat Completions bodies as they are (chat
 	// passthrough); wireModel, when set, is the model name such a body must carry.
 	openAIWire bool

@@ -14,6 +14,9 @@ type RetryPolicy struct {
 	MaxAttempts    int
 	InitialBackoff time.Duration
 	MaxBackoff     time.Duration
+	// MaxElapsed bounds all attempts of one request, fallbacks included: no attempt starts
+	// after it and no backoff sleeps past it. 0 means no bound.
+	MaxElapsed time.Duration
 }
 
 // Attempt describes one provider call, for spans and metrics.
@@ -49,6 +52,22 @@ func NewDispatcher(router *Router, retry RetryPolicy, fallbacks map[string][]str
 
 // Router returns the dispatcher's router.
 func (d *Dispatcher) Router() *Router { return d.router }
+
+// Resolve routes model as the dispatcher would (its Target names the backend and its kind).
+func (d *Dispatcher) Resolve(model string) (Target, error) { return d.router.Resolve(model) }
+
+// Models returns the routes' patterns that name one model exactly.
+func (d *Dispatcher) Models() []string { return d.router.Models() }
+
+// AnyConfigured reports whether any backend can be called (has its key, or needs none).
+func (d *Dispatcher) AnyConfigured() bool {
+	for _, b := range d.router.order {
+		if b.Configured() {
+			return true
+		}
+	}
+	return false
+}
 
 // Result is a completed call.
 type Result struct {
@@ -103,7 +122,14 @@ func (d *Dispatcher) each(ctx context.Context, model string, stream bool, observ
 	call func(ctx context.Context, t Target, end func(*llm.Response, error)) error) error {
 	fallbacks := d.fallbacks[model]
 	var lastErr error
+	var deadline time.Time
+	if d.retry.MaxElapsed > 0 {
+		deadline = time.Now().Add(d.retry.MaxElapsed)
+	}
 	for i := 0; i <= len(fallbacks); i++ {
+		if lastErr != nil && !deadline.IsZero() && !time.Now().Before(deadline) {
+			return lastErr // retry.max_elapsed: no fallback starts after it
+		}
 		m := model
 		if i > 0 {
 			m = fallbacks[i-1]
@@ -129,12 +155,16 @@ func (d *Dispatcher) each(ctx context.Context, model string, stream bool, observ
 			}
 			lastErr = err
 			if ctx.Err() != nil || !fallbackable(err) {
-				return err
+				return err // the caller left (or its input is at fault): start nothing more
 			}
 			if n >= d.retry.MaxAttempts || !Retryable(err) {
 				break
 			}
-			if err := d.sleep(ctx, d.backoff(n, err)); err != nil {
+			wait := d.backoff(n, err)
+			if !deadline.IsZero() && time.Now().Add(wait).After(deadline) {
+				return lastErr // the next attempt would start past retry.max_elapsed
+			}
+			if err := d.sleep(ctx, wait); err != nil {
 				return lastErr
 			}
 		}
@@ -145,12 +175,15 @@ func (d *Dispatcher) each(ctx context.Context, model string, stream bool, observ
 // Retryable reports whether err is worth repeating the same request for: retryable upstream
 // statuses, connection failures and timeouts.
 func Retryable(err error) bool {
-	var ue *llm.UpstreamError
-	if errors.As(err, &ue) {
+	switch llm.Classify(err) {
+	case llm.FailureUpstream:
+		var ue *llm.UpstreamError
+		errors.As(err, &ue)
 		return ue.Retryable()
+	case llm.FailureConnection, llm.FailureTimeout:
+		return true
 	}
-	var ce *ConnectionError
-	return errors.As(err, &ce) || errors.Is(err, ErrTimeout)
+	return false
 }
 
 // fallbackable reports whether another model may succeed where this one failed: not when the

@@ -337,7 +337,7 @@ func TestRouting(t *testing.T) {
 	}
 }
 
-func TestStreamRunningPastTheTimeoutIsATimeout(t *testing.T) {
+func TestStreamSilentPastItsIdleTimeoutIsATimeout(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		io.WriteString(w, `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}`+"\n\n")
@@ -349,7 +349,7 @@ func TestStreamRunningPastTheTimeoutIsATimeout(t *testing.T) {
 	}))
 	defer srv.Close()
 	d, _ := newTestDispatcher(t, srv.URL, "", "", nil)
-	d.router.backends["openai"].Timeout = 300 * time.Millisecond
+	d.router.backends["openai"].StreamIdleTimeout = 300 * time.Millisecond
 	st, err := d.Stream(context.Background(), "gpt-4o-mini", simpleRequest(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -364,5 +364,43 @@ func TestStreamRunningPastTheTimeoutIsATimeout(t *testing.T) {
 			t.Fatalf("want ErrTimeout, got %v", err)
 		}
 		return
+	}
+}
+
+// A stream that keeps talking outlives the provider timeout: that bounds its first byte only.
+func TestStreamAliveIsNotCutByTheTimeout(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := 0; i < 8; i++ {
+			io.WriteString(w, `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"hi "},"finish_reason":null}]}`+"\n\n")
+			w.(http.Flusher).Flush()
+			time.Sleep(50 * time.Millisecond)
+		}
+		io.WriteString(w, `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`+"\n\ndata: [DONE]\n\n")
+	}))
+	defer srv.Close()
+	d, _ := newTestDispatcher(t, srv.URL, "", "", nil)
+	b := d.router.backends["openai"]
+	b.Timeout, b.StreamIdleTimeout = 100*time.Millisecond, 5*time.Second
+	st, err := d.Stream(context.Background(), "gpt-4o-mini", simpleRequest(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	texts := 0
+	for {
+		ev, err := st.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("stream cut after %d texts: %v", texts, err)
+		}
+		if ev.Type == llm.EventText {
+			texts++
+		}
+	}
+	if texts != 8 {
+		t.Fatalf("got %d text events, want 8", texts)
 	}
 }

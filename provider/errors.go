@@ -12,8 +12,16 @@ import (
 // ErrUnsupportedModel means no configured provider serves the model.
 var ErrUnsupportedModel = errors.New("no provider serves this model")
 
-// ErrTimeout means the provider did not answer within its timeout.
-var ErrTimeout = errors.New("provider timed out")
+// ErrTimeout means the provider did not answer within its timeout (llm.ErrTimeout).
+var ErrTimeout = llm.ErrTimeout
+
+// ErrMalformedReply means a provider's reply (or a stream event) could not be read: a 2xx
+// body that is not JSON, an event that is not JSON or is oversized (llm.ErrMalformedReply).
+var ErrMalformedReply = llm.ErrMalformedReply
+
+// ErrResponseTooLarge means a reply ran past the provider's max_response_bytes; the rest was
+// not read (llm.ErrResponseTooLarge).
+var ErrResponseTooLarge = llm.ErrResponseTooLarge
 
 // MissingKeyError means the provider a model routes to has no API key configured.
 type MissingKeyError struct {
@@ -40,6 +48,9 @@ func (e *ConnectionError) Error() string {
 
 // Unwrap returns the transport error.
 func (e *ConnectionError) Unwrap() error { return e.Err }
+
+// Is makes a ConnectionError an llm.ErrConnection, for llm.Classify.
+func (e *ConnectionError) Is(target error) bool { return target == llm.ErrConnection }
 
 // redactKeys removes the backend's key, and anything shaped like a key, from an upstream
 // error's message, so it can reach callers, spans and logs.

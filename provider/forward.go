@@ -130,7 +130,7 @@ func (d *Dispatcher) forwardStream(ctx context.Context, w *passthrough, model st
 			end(nil, err)
 			return err
 		}
-		rc, err := t.Backend.postStream(ctx, w.path(t, true), withTargetModel(body, model, t.Backend.wireModel(t.Model)))
+		rc, err := t.Backend.openBody(ctx, w.path(t, true), withTargetModel(body, model, t.Backend.wireModel(t.Model)))
 		if err != nil {
 			end(nil, err)
 			return err
@@ -175,7 +175,7 @@ func streamTranslated(ctx context.Context, t Target, decode RequestDecoder, end 
 }
 
 // forwardRaw posts body to path of an OpenAI-format backend and returns a copy of the 2xx
-// reply body and the reply headers worth passing on.
+// reply body, checked to be JSON, and the reply headers worth passing on.
 func forwardRaw(ctx context.Context, t Target, path string, body []byte) ([]byte, []ReplyHeader, error) {
 	return postRaw(ctx, t.Backend, path, body, nil)
 }

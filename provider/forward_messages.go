@@ -3,12 +3,12 @@ package provider
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/translate/anthropic"
 	"github.com/tracegate/tracegate/translate/gemini"
-	"github.com/valyala/fasthttp"
 )
 
 // Forwarding of Anthropic Messages bodies (POST /v1/messages). An Anthropic backend gets the
@@ -66,7 +66,7 @@ func (d *Dispatcher) ForwardMessages(ctx context.Context, model string, body []b
 		}
 		resp, ok := anthropic.ScanReply(raw)
 		if !ok {
-			err := &llm.UpstreamError{Provider: t.Backend.Name, Status: fasthttp.StatusOK, Type: "api_error", Message: "reply is not a JSON object"}
+			err := &llm.UpstreamError{Provider: t.Backend.Name, Status: http.StatusOK, Type: "api_error", Message: "reply is not a JSON object"}
 			end(nil, err)
 			return err
 		}
@@ -96,7 +96,7 @@ func (d *Dispatcher) ForwardMessagesStream(ctx context.Context, model string, bo
 			end(nil, err)
 			return err
 		}
-		rc, err := t.Backend.postStream(ctx, route.path(t.Model, true), sent, route.headers(h)...)
+		rc, err := t.Backend.openBodyWith(ctx, route.path(t.Model, true), sent, route.headers(h))
 		if err != nil {
 			end(nil, err)
 			return err
@@ -163,45 +163,4 @@ func (d *Dispatcher) CountMessageTokens(ctx context.Context, model string, body 
 		return fmt.Errorf("count tokens with %s (%s): %w", t.Backend.Name, t.Backend.Kind, ErrNoTokenCounting)
 	})
 	return out, err
-}
-
-// postRaw posts body to path of backend b, with extra headers after its own auth, and returns
-// a copy of the 2xx reply body with the reply headers worth passing on; error statuses are
-// decoded.
-func postRaw(ctx context.Context, b *Backend, path string, body []byte, extra [][2]string) ([]byte, []ReplyHeader, error) {
-	if err := b.checkKey(); err != nil {
-		return nil, nil, err
-	}
-	hreq := fasthttp.AcquireRequest()
-	hresp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(hreq)
-	defer fasthttp.ReleaseResponse(hresp)
-	hreq.SetBodyRaw(body)
-	hreq.SetRequestURI(b.BaseURL + path)
-	b.prepareWith(&hreq.Header, extra)
-	if err := b.do(ctx, hreq, hresp); err != nil {
-		return nil, nil, err
-	}
-	if status := hresp.StatusCode(); status >= 300 {
-		return nil, nil, b.redactKeys(b.codec.decodeError(b.Name, status, hresp.Body(), func(k string) string { return string(hresp.Header.Peek(k)) }))
-	}
-	raw, err := hresp.BodyUncompressed()
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s reply: %w", b.Name, err)
-	}
-	return append([]byte(nil), raw...), keptReplyHeaders(&hresp.Header), nil
-}
-
-// prepareWith sets method, content type, auth, the extra headers and then the configured
-// headers, which win.
-func (b *Backend) prepareWith(h *fasthttp.RequestHeader, extra [][2]string) {
-	h.SetMethod(fasthttp.MethodPost)
-	h.SetContentType("application/json")
-	b.codec.auth(func(k, v string) { h.Set(k, v) }, b.apiKey)
-	for _, e := range extra {
-		h.Set(e[0], e[1])
-	}
-	for _, e := range b.headers {
-		h.Set(e[0], e[1])
-	}
 }

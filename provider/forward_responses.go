@@ -3,12 +3,11 @@ package provider
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/translate/responses"
-	"github.com/valyala/fasthttp"
+	"github.com/valyala/bytebufferpool"
 )
 
 // OpenAI Responses bodies (POST /v1/responses) are forwarded like Chat Completions bodies:
@@ -78,20 +77,16 @@ func (d *Dispatcher) StoredResponse(ctx context.Context, method, id, rawQuery, p
 	if err := b.checkKey(); err != nil {
 		return nil, err
 	}
-	hreq := fasthttp.AcquireRequest()
-	hresp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(hreq)
-	defer fasthttp.ReleaseResponse(hresp)
-	b.prepare(hreq, "", false)
-	hreq.SetRequestURI(b.BaseURL + b.responsesURI("/"+url.PathEscape(id), rawQuery))
-	hreq.Header.SetMethod(method)
-	hreq.Header.SetContentLength(0)
-	if err := b.do(ctx, hreq, hresp); err != nil {
+	path := b.responsesURI("/"+url.PathEscape(id), rawQuery)
+	x, err := b.send(ctx, method, path, nil, nil, false)
+	if err != nil {
 		return nil, err
 	}
-	raw, err := hresp.BodyUncompressed()
-	if err != nil {
-		return nil, fmt.Errorf("%s reply: %w", b.Name, err)
+	defer x.Close()
+	reply := bytebufferpool.Get()
+	defer bytebufferpool.Put(reply)
+	if err := x.readAll(reply, b.MaxResponseBytes); err != nil {
+		return nil, err
 	}
-	return &StoredResponse{Provider: b.Name, Status: hresp.StatusCode(), Body: append([]byte(nil), raw...)}, nil
+	return &StoredResponse{Provider: b.Name, Status: x.resp.StatusCode, Body: append([]byte(nil), reply.B...)}, nil
 }

@@ -3,8 +3,9 @@ package provider
 import (
 	"bytes"
 	"io"
-
-	"github.com/valyala/fasthttp"
+	"net/http"
+	"slices"
+	"strings"
 )
 
 // ReplyHeader is one response header of the provider's reply worth handing to the caller.
@@ -31,32 +32,53 @@ var replyHeaderNames = map[string]bool{
 
 var rateLimitPrefix = []byte("x-ratelimit-")
 
-// keptReplyHeaders copies the allowed headers of h, in the order the provider sent them.
-func keptReplyHeaders(h *fasthttp.ResponseHeader) []ReplyHeader {
+// keptReplyHeaders copies the allowed headers of h: the named ones first, then the rate-limit
+// ones, each by name (net/http keeps no order), at most maxReplyHeaders.
+func keptReplyHeaders(h http.Header) []ReplyHeader {
 	var out []ReplyHeader
 	var lower [64]byte
-	for k, v := range h.All() {
-		if len(out) == maxReplyHeaders || len(k) > len(lower) || len(v) > maxReplyHeaderValue {
+	for k, vs := range h {
+		if len(k) > len(lower) {
 			continue
 		}
 		name := lower[:len(k)]
-		for i, c := range k {
+		for i := 0; i < len(k); i++ {
+			c := k[i]
 			if 'A' <= c && c <= 'Z' {
 				c += 'a' - 'A'
 			}
 			name[i] = c
 		}
-		if replyHeaderNames[string(name)] || bytes.HasPrefix(name, rateLimitPrefix) {
-			out = append(out, ReplyHeader{Name: string(name), Value: string(v)})
+		isNamed := replyHeaderNames[string(name)]
+		if !isNamed && !bytes.HasPrefix(name, rateLimitPrefix) {
+			continue
 		}
+		for _, v := range vs {
+			if len(v) <= maxReplyHeaderValue {
+				out = append(out, ReplyHeader{Name: string(name), Value: v})
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b ReplyHeader) int {
+		an, bn := replyHeaderNames[a.Name], replyHeaderNames[b.Name]
+		if an != bn {
+			if an {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	if len(out) > maxReplyHeaders {
+		out = out[:maxReplyHeaders]
 	}
 	return out
 }
 
 // streamReplyHeaders returns the kept headers of an open upstream stream.
 func streamReplyHeaders(rc io.ReadCloser) []ReplyHeader {
-	if s, ok := rc.(*upstreamStream); ok {
-		return keptReplyHeaders(&s.resp.Header)
+	if x, ok := rc.(*exchange); ok && x.resp != nil {
+		return keptReplyHeaders(x.resp.Header)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 
 	"github.com/tracegate/tracegate/llm"
 )
@@ -30,7 +31,7 @@ func (s *Stream) Next() (llm.StreamEvent, error) {
 		if errors.As(err, &ue) && s.Target.Backend != nil {
 			ue.Provider = s.Target.Backend.Name // decoders do not know the configured name
 		}
-		return ev, err
+		return ev, streamError(err)
 	}
 	if ev.Type == llm.EventToolCallStart && ev.Signature != "" {
 		signatures.remember([]llm.ToolCall{{ID: ev.ToolCallID, Signature: ev.Signature}})
@@ -67,7 +68,7 @@ func openStream(ctx context.Context, t Target, req *llm.Request) (*Stream, error
 	if err != nil {
 		return nil, fmt.Errorf("encode request for %s: %w", b.Name, err)
 	}
-	rc, err := b.postStream(ctx, b.codec.path(t.Model, true), body)
+	rc, err := b.openBody(ctx, b.codec.path(t.Model, true), body)
 	if err != nil {
 		if s := b.refusedStream(t, err); s != nil {
 			return s, nil
@@ -75,4 +76,40 @@ func openStream(ctx context.Context, t Target, req *llm.Request) (*Stream, error
 		return nil, err
 	}
 	return &Stream{Target: t, dec: b.codec.streamDecoder(rc), body: rc}, nil
+}
+
+// openBody sends a streaming request and returns the 2xx body, open; error statuses are
+// decoded here, so they can be retried. The body ends when ctx does, when the first byte
+// takes longer than the backend timeout or a silence longer than its stream_idle_timeout.
+func (b *Backend) openBody(ctx context.Context, path string, body []byte) (io.ReadCloser, error) {
+	return b.openBodyWith(ctx, path, body, nil)
+}
+
+// openBodyWith is openBody with extra request headers (see send).
+func (b *Backend) openBodyWith(ctx context.Context, path string, body []byte, extra [][2]string) (io.ReadCloser, error) {
+	x, err := b.send(ctx, http.MethodPost, path, body, extra, true)
+	if err != nil {
+		return nil, err
+	}
+	if status := x.resp.StatusCode; status >= 300 {
+		ue := b.codec.decodeError(b.Name, status, x.errorBody(), x.headerGetter)
+		x.Close()
+		return nil, b.redactKeys(ue)
+	}
+	return x, nil
+}
+
+// streamError gives a decoder's failure its class: what the transport and the provider said
+// (timeouts, cancellation, resets, error events, truncation) passes as it is; anything else
+// is a stream the decoder could not read (an event that is not JSON, an oversized event).
+func streamError(err error) error {
+	switch {
+	case err == io.EOF:
+		return err
+	case err == io.ErrUnexpectedEOF:
+		return fmt.Errorf("%w: %w", llm.ErrStreamTruncated, err)
+	case llm.Classify(err) == llm.FailureOther:
+		return fmt.Errorf("%w: %w", ErrMalformedReply, err)
+	}
+	return err
 }

@@ -112,7 +112,8 @@ func setupVertex(b *Backend, p config.Provider) error {
 	// The Claude variant is copied once NewBackend has filled in the host, on first use.
 	claude := sync.OnceValue(func() *Backend {
 		v := *b
-		v.codec, v.byModel, v.countTokens = anth, nil, vertexClaudeCounter(prefix)
+		v.codec, v.byModel, v.hdr = anth, nil, &requestHeaders{}
+		v.countTokens = vertexClaudeCounter(prefix)
 		v.messagesVia, v.embeddingsAt = vertexClaudeMessages(anth.path), nil
 		return &v
 	})

@@ -45,7 +45,9 @@ func (s *Server) chatCompletion(c *openAICall) (streaming bool) {
 		}
 		return true
 	}
-	fw, err := c.rt.Dispatcher.Forward(c.runCtx, c.model, c.body, decode, s.attemptObserver(c.run, nil))
+	callCtx, stopWatch := watchClient(c.ctx, c.runCtx)
+	fw, err := c.rt.Dispatcher.Forward(callCtx, c.model, c.body, decode, s.attemptObserver(c.run, nil))
+	stopWatch()
 	if err != nil {
 		s.failOpenAICall(c, err)
 		return false
@@ -115,7 +117,7 @@ func (s *Server) handleModels(ctx *fasthttp.RequestCtx) {
 		writeOpenAIError(ctx, errUnauthorized)
 		return
 	}
-	router := rt.Dispatcher.Router()
+	router := rt.Dispatcher
 	seen := map[string]bool{}
 	var ids []string
 	add := func(m string) {

@@ -48,14 +48,18 @@ func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spa
 		upstreamBody = openai.WithIncludeUsage(nil, cs.body)
 	}
 	streamCtx, cancel := context.WithCancel(runCtx)
+	// Watched from the start: a provider may take minutes to send its first byte, and a
+	// client that leaves meanwhile must cancel the call as well.
+	watch := watchDisconnect(ctx.Conn(), cancel)
 	fs, err := rt.Dispatcher.ForwardStream(streamCtx, cs.model, upstreamBody, cs.decode, s.attemptObserver(run, nil))
 	if err != nil {
+		watch.stop()
 		cancel()
 		return err
 	}
 	// The body belongs to the request ctx, which the relay outlives: keep none of it.
 	cs.body, cs.decode = nil, nil
-	r := &streamRelay{relay: s.newRelay(rt, run, fs, cancel), cs: cs}
+	r := &streamRelay{relay: s.newRelay(rt, run, fs, cancel, watch), cs: cs}
 	r.format = r
 	if r.sse == nil {
 		r.enc = openai.NewChunkEncoder("", "", time.Now().Unix(), cs.includeUsage)
@@ -77,18 +81,29 @@ type streamRelay struct {
 	resp       llm.Response
 }
 
+// fail ends a stream that broke mid-way: the client gets an error event in OpenAI's format
+// and no [DONE], so no client mistakes a cut answer for a whole one.
+func (r *streamRelay) fail(err error) {
+	r.out = openai.EncodeStreamError(r.out, streamErrorEvent(err))
+	r.end(err)
+}
+
 // nextRaw relays one event of an OpenAI-format stream as it came, reading its usage, and
 // drops the extra usage chunk when the client did not ask for it.
 func (r *streamRelay) nextRaw() {
 	ev, err := r.nextSSE()
 	if err != nil {
-		r.end(err)
+		r.fail(err)
 		return
 	}
 	data := ev.Data
 	if bytes.Equal(data, []byte("[DONE]")) {
 		r.out = append(r.out, sseDone...)
 		r.end(nil)
+		return
+	}
+	if err := r.checkJSON(data); err != nil {
+		r.fail(err)
 		return
 	}
 	if r.resp.Model == "" {
@@ -118,11 +133,7 @@ func (r *streamRelay) nextEvent() {
 			r.end(nil)
 			return
 		}
-		var ue *llm.UpstreamError
-		if errors.As(err, &ue) {
-			r.out = openai.EncodeStreamError(r.out, ue)
-		}
-		r.end(err)
+		r.fail(err)
 		return
 	}
 	resp := &r.resp

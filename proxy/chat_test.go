@@ -313,7 +313,7 @@ func TestChatCompressedBodies(t *testing.T) {
 	}
 
 	req, _ = http.NewRequest(http.MethodPost, h.base+"/v1/chat/completions", strings.NewReader("x"))
-	req.Header.Set("Content-Encoding", "br")
+	req.Header.Set("Content-Encoding", "compress")
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -2,64 +2,104 @@ package proxy
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
 
+	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	brrr "github.com/molecule-man/go-brrr"
 	"github.com/valyala/fasthttp"
 )
 
-// Request and response bodies may be compressed with gzip or zstd (klauspost/compress: faster
-// than the standard library's gzip and the only maintained pure-Go zstd). Decompression is
-// bounded by server.max_body_bytes, so a small compressed body cannot expand without limit.
+// Request bodies may be compressed with gzip, deflate, br or zstd, and replies with gzip or
+// zstd (klauspost/compress: faster than the standard library's gzip and the only maintained
+// pure-Go zstd; go-brrr, which fasthttp already brings, for brotli). Decompression streams
+// through a reader stopped at server.max_body_bytes, so a small compressed body cannot
+// allocate more than the limit, whatever its encoding claims.
+
+// maxZstdWindow bounds the history a zstd frame may ask the decoder to keep: zstd's levels
+// use at most 8 MiB, only --long asks for more.
+const maxZstdWindow = 16 << 20
 
 var (
-	zstdDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(256<<20))
 	zstdEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
-	gzipReaders    sync.Pool
 	gzipWriters    = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed); return w }}
+	gzipReaders    sync.Pool
+	flateReaders   sync.Pool
+	brotliReaders  sync.Pool
+	zstdReaders    sync.Pool
 )
 
 // requestBody returns the request body, decompressed when Content-Encoding says so.
 func requestBody(ctx *fasthttp.RequestCtx, limit int) ([]byte, error) {
 	body := ctx.PostBody()
 	enc := ctx.Request.Header.ContentEncoding()
-	switch {
-	case len(enc) == 0 || bytes.EqualFold(enc, []byte("identity")):
+	if len(enc) == 0 || bytes.EqualFold(enc, []byte("identity")) {
 		return body, nil
+	}
+	src := bytes.NewReader(body)
+	var (
+		r       io.Reader
+		release func()
+		err     error
+	)
+	switch {
 	case bytes.EqualFold(enc, []byte("gzip")):
 		zr, _ := gzipReaders.Get().(*gzip.Reader)
-		var err error
 		if zr == nil {
-			zr, err = gzip.NewReader(bytes.NewReader(body))
+			zr, err = gzip.NewReader(src)
 		} else {
-			err = zr.Reset(bytes.NewReader(body))
+			err = zr.Reset(src)
 		}
-		if err != nil {
-			return nil, invalid("gzip body: %v", err)
+		r, release = zr, func() { gzipReaders.Put(zr) }
+	case bytes.EqualFold(enc, []byte("deflate")):
+		fr, _ := flateReaders.Get().(io.ReadCloser)
+		if fr == nil {
+			fr = flate.NewReader(src)
+		} else {
+			err = fr.(flate.Resetter).Reset(src, nil)
 		}
-		defer gzipReaders.Put(zr)
-		out, err := io.ReadAll(io.LimitReader(zr, int64(limit)+1))
-		if err != nil {
-			return nil, invalid("gzip body: %v", err)
+		r, release = fr, func() { flateReaders.Put(fr) }
+	case bytes.EqualFold(enc, []byte("br")):
+		br, _ := brotliReaders.Get().(*brrr.Reader)
+		if br == nil {
+			br = brrr.NewReader(src)
+		} else {
+			br.Reset(src)
 		}
-		if len(out) > limit {
-			return nil, bodyTooLarge(limit)
-		}
-		return out, nil
+		r, release = br, func() { brotliReaders.Put(br) }
 	case bytes.EqualFold(enc, []byte("zstd")):
-		out, err := zstdDecoder.DecodeAll(body, nil)
-		if err != nil {
-			return nil, invalid("zstd body: %v", err)
+		zr, _ := zstdReaders.Get().(*zstd.Decoder)
+		if zr == nil {
+			zr, err = zstd.NewReader(src, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+				zstd.WithDecoderMaxWindow(maxZstdWindow), zstd.WithDecoderMaxMemory(uint64(limit)+1))
+		} else {
+			err = zr.Reset(src)
 		}
-		if len(out) > limit {
-			return nil, bodyTooLarge(limit)
-		}
-		return out, nil
+		r, release = zr, func() { zstdReaders.Put(zr) }
+	default:
+		return nil, fmt.Errorf("%w: unsupported Content-Encoding %q (use gzip, deflate, br or zstd)", errUnsupportedMedia, enc)
 	}
-	return nil, fmt.Errorf("%w: unsupported Content-Encoding %q (use gzip or zstd)", errUnsupportedMedia, enc)
+	if err != nil {
+		return nil, invalid("%s body: %v", enc, err)
+	}
+	defer release()
+	return readBounded(r, enc, limit)
+}
+
+// readBounded reads r to its end, failing as soon as it passes limit bytes.
+func readBounded(r io.Reader, enc []byte, limit int) ([]byte, error) {
+	out, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if len(out) > limit || errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
+		return nil, bodyTooLarge(limit)
+	}
+	if err != nil {
+		return nil, invalid("%s body: %v", enc, err)
+	}
+	return out, nil
 }
 
 // compressResponse compresses a non-streaming reply body when the client accepts gzip or

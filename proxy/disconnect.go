@@ -1,10 +1,13 @@
 package proxy
 
 import (
+	"context"
 	"net"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // A stream must stop the moment its client goes away, or tracegate keeps paying for tokens
@@ -99,3 +102,16 @@ func (w *disconnectWatch) stop() {
 
 // clientGone reports whether the watch saw the client close its side.
 func (w *disconnectWatch) clientGone() bool { return w != nil && w.gone.Load() }
+
+// watchClient derives from parent a context that ends when the client of ctx goes away, for
+// a handler that waits on a provider without writing anything (a non-streaming call): the
+// upstream call is dropped and no retry or fallback starts. Call stop when the wait is over,
+// before writing the reply.
+func watchClient(ctx *fasthttp.RequestCtx, parent context.Context) (context.Context, func()) {
+	callCtx, cancel := context.WithCancel(parent)
+	w := watchDisconnect(ctx.Conn(), cancel)
+	return callCtx, func() {
+		w.stop()
+		cancel()
+	}
+}

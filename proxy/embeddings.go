@@ -67,7 +67,9 @@ func (s *Server) handleEmbeddings(ctx *fasthttp.RequestCtx) {
 		return
 	}
 
-	e, err := emb.Embed(runCtx, req.Model, body, &req, s.attemptObserver(run, nil))
+	callCtx, stopWatch := watchClient(ctx, runCtx)
+	e, err := emb.Embed(callCtx, req.Model, body, &req, s.attemptObserver(run, nil))
+	stopWatch()
 	if err != nil {
 		c := writeOpenAIError(ctx, err)
 		sum.Code = c.Code

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -58,7 +57,6 @@ func classify(err error) classified {
 		mv *registry.MissingVariablesError
 		mk *provider.MissingKeyError
 		ue *llm.UpstreamError
-		ce *provider.ConnectionError
 	)
 	msg := err.Error()
 	switch {
@@ -82,18 +80,23 @@ func classify(err error) classified {
 		return classified{http.StatusBadRequest, codeUnsupportedModel, msg, nil}
 	case errors.As(err, &mk):
 		return classified{http.StatusBadRequest, codeMissingProviderKey, msg, nil}
-	case errors.Is(err, context.Canceled):
+	}
+	// Provider and transport failures: llm.Classify sorts them for the spans as well.
+	failure := llm.Classify(err)
+	switch {
+	case failure == llm.FailureCancelled:
 		return classified{statusClientClosed, codeAborted, "request cancelled", nil}
-	case errors.Is(err, provider.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+	case failure == llm.FailureTimeout:
 		return classified{http.StatusGatewayTimeout, codeTimeout, msg, nil}
 	case errors.Is(err, errOverloaded):
 		// The run API has no code for it; UNKNOWN keeps the SDKs' enum, the status says it.
 		return classified{http.StatusServiceUnavailable, codeUnknown, msg, nil}
 	case errors.Is(err, registry.ErrUnavailable):
 		return classified{http.StatusServiceUnavailable, codeNetworkError, msg, nil}
-	case errors.As(err, &ue):
+	case failure == llm.FailureUpstream:
+		errors.As(err, &ue)
 		return classified{http.StatusBadGateway, codeProviderError, "provider error: " + msg, ue}
-	case errors.As(err, &ce), errors.Is(err, llm.ErrStreamTruncated):
+	case failure == llm.FailureConnection, failure == llm.FailureMalformed, failure == llm.FailureTruncated:
 		return classified{http.StatusBadGateway, codeProviderError, "provider error: " + msg, nil}
 	}
 	return classified{http.StatusInternalServerError, codeUnknown, msg, nil}

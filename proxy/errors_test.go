@@ -129,3 +129,19 @@ func TestPromptEndpoints(t *testing.T) {
 		t.Errorf("missing: %d %s", status, code)
 	}
 }
+
+// A body fasthttp refuses before any handler runs is answered in the shape of the surface
+// its path names.
+func TestParseErrorsAnswerInTheSurfaceShape(t *testing.T) {
+	h := newHarness(t, harnessOptions{maxBody: 4096})
+	big := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"` + strings.Repeat("a", 5000) + `"}]}`
+	status, _, out := h.do(http.MethodPost, "/v1/chat/completions", big, nil)
+	e, _ := out["error"].(map[string]any)
+	if status != 413 || e["type"] != "invalid_request_error" {
+		t.Fatalf("OpenAI surface: %d %v, want 413 in OpenAI's error shape", status, out)
+	}
+	status, _, out = h.do(http.MethodPost, "/api/v1/prompts/greet/run", big, nil)
+	if code, _ := errorCode(t, out); status != 413 || code != "INVALID_REQUEST" {
+		t.Fatalf("run API: %d %v, want 413 INVALID_REQUEST", status, out)
+	}
+}

@@ -97,7 +97,9 @@ func (s *Server) handleMessages(ctx *fasthttp.RequestCtx) {
 		s.startMessagesStream(ctx, rt, run, runCtx, messagesStream{model: info.Model, body: body, hdr: hdr, decode: decode, start: start})
 		return
 	}
-	fw, err := rt.Dispatcher.ForwardMessages(runCtx, info.Model, body, hdr, decode, s.attemptObserver(run, nil))
+	callCtx, stopWatch := watchClient(ctx, runCtx)
+	fw, err := rt.Dispatcher.ForwardMessages(callCtx, info.Model, body, hdr, decode, s.attemptObserver(run, nil))
+	stopWatch()
 	if err != nil {
 		c := writeAnthropicError(ctx, err)
 		sum.Code = c.Code
@@ -138,7 +140,9 @@ func (s *Server) handleCountTokens(ctx *fasthttp.RequestCtx) {
 		sum.Code = writeAnthropicError(ctx, err).Code
 		return
 	}
-	tc, err := rt.Dispatcher.CountMessageTokens(context.Background(), info.Model, body, messagesHeaders(ctx), provider.OnceMessagesDecoder(body, true))
+	callCtx, stopWatch := watchClient(ctx, context.Background())
+	tc, err := rt.Dispatcher.CountMessageTokens(callCtx, info.Model, body, messagesHeaders(ctx), provider.OnceMessagesDecoder(body, true))
+	stopWatch()
 	if err != nil {
 		sum.Code = writeAnthropicError(ctx, err).Code
 		return

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/tracegate/tracegate/llm"
@@ -102,7 +103,7 @@ func (s *Server) endStream(rt *Runtime, run *spans.Run, fs *provider.ForwardedSt
 		c := classify(e.err)
 		sum.Code = c.Code
 		run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced, Err: e.err, ErrorType: c.Code})
-		s.logFailure(e.label, e.model, run, c, e.start)
+		s.logStreamFailure(e.label, e.model, run, c, e.start, resp, cost, priced)
 	} else {
 		run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced})
 		s.logSuccess(e.label, fs.Target.Backend.Name, resp, run, cost, priced, e.start)
@@ -124,4 +125,16 @@ func (s *Server) streamNotOpened(run *spans.Run, route, label, model string, c c
 	run.End(spans.RunEnd{Err: err, ErrorType: c.Code})
 	s.logFailure(label, model, run, c, start)
 	s.obs.RequestDone(metrics.RequestSummary{Route: route, Stream: true, Status: c.Status, Code: c.Code, Duration: time.Since(start)})
+}
+
+// logStreamFailure logs a stream that failed after it started, with the usage and cost of what
+// was received before it broke: that part was paid for.
+func (s *Server) logStreamFailure(route, model string, run *spans.Run, c classified, start time.Time, resp *llm.Response, cost float64, priced bool) {
+	u := resp.Usage
+	s.log.LogAttrs(context.Background(), slog.LevelWarn, route+" failed",
+		slog.String("model", model), slog.String("trace_id", run.TraceID()), slog.String("span_id", run.SpanID()),
+		slog.Int("status", c.Status), slog.String("code", c.Code), slog.String("error", c.Message),
+		slog.Duration("latency", time.Since(start)),
+		slog.Int64("input_tokens", u.InputTokens), slog.Int64("output_tokens", u.OutputTokens),
+		slog.Float64("cost_usd", roundUSD(cost)), slog.Bool("priced", priced))
 }

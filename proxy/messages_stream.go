@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/tracegate/tracegate/translate/anthropic"
 	"github.com/tracegate/tracegate/translate/sse"
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fastjson"
 )
 
 type messagesStream struct {
@@ -32,8 +34,10 @@ var (
 // response body. Failures before the first byte get a normal error reply.
 func (s *Server) startMessagesStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spans.Run, runCtx context.Context, ms messagesStream) {
 	streamCtx, cancel := context.WithCancel(runCtx)
+	watch := watchDisconnect(ctx.Conn(), cancel) // from the start, as for chat streams
 	fs, err := rt.Dispatcher.ForwardMessagesStream(streamCtx, ms.model, ms.body, ms.hdr, ms.decode, s.attemptObserver(run, nil))
 	if err != nil {
+		watch.stop()
 		cancel()
 		s.streamNotOpened(run, metrics.RouteMessages, "messages", ms.model, writeAnthropicError(ctx, err), err, ms.start)
 		return
@@ -46,7 +50,7 @@ func (s *Server) startMessagesStream(ctx *fasthttp.RequestCtx, rt *Runtime, run 
 	} else {
 		r.enc = anthropic.NewMessageStreamEncoder(messageID(run), fs.Target.Model)
 	}
-	r.watch = watchDisconnect(ctx.Conn(), cancel)
+	r.watch = watch
 	s.sendStream(ctx, r)
 }
 
@@ -90,11 +94,14 @@ func (r *messagesRelay) nextRaw() {
 	ev, err := r.sse.Next()
 	if err != nil {
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			err = llm.ErrStreamTruncated
+			err = fmt.Errorf("%s: %w", r.fs.Target.Backend.Name, llm.ErrStreamTruncated)
 		}
-		typ, msg := anthropicStreamErrorType(err)
-		r.out = anthropic.EncodeError(r.out, typ, msg)
-		r.end(err)
+		r.fail(err)
+		return
+	}
+	if err := fastjson.ValidateBytes(ev.Data); err != nil {
+		// Not relayed: a client's parser would fail on it with a less clear error than ours.
+		r.fail(fmt.Errorf("%s stream event: %w: %w", r.fs.Target.Backend.Name, llm.ErrMalformedReply, err))
 		return
 	}
 	if len(ev.Name) > 0 {
@@ -123,13 +130,19 @@ func (r *messagesRelay) nextEvent() {
 			r.end(nil)
 			return
 		}
-		typ, msg := anthropicStreamErrorType(err)
-		r.out = anthropic.EncodeError(r.out, typ, msg)
-		r.end(err)
+		r.fail(err)
 		return
 	}
 	r.asm.add(ev)
 	r.out = r.enc.Encode(r.out, ev)
+}
+
+// fail ends a stream that broke mid-way with an Anthropic error event, so the client never
+// takes a broken stream for a finished one.
+func (r *messagesRelay) fail(err error) {
+	typ, msg := anthropicStreamErrorType(err)
+	r.out = anthropic.EncodeError(r.out, typ, msg)
+	r.end(err)
 }
 
 // Close is part of io.Closer; fasthttp then calls CloseWithError, which does the work.

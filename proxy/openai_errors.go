@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/tracegate/tracegate/internal/jsonw"
+	"github.com/tracegate/tracegate/llm"
 	"github.com/valyala/fasthttp"
 )
 
@@ -89,4 +90,15 @@ func paramOf(err error) string {
 		return p.Param()
 	}
 	return ""
+}
+
+// streamErrorEvent is the error event that ends a broken OpenAI-format stream: the provider's
+// own error when it sent one, else the error as writeOpenAIError would describe it.
+func streamErrorEvent(err error) *llm.UpstreamError {
+	c := classify(err)
+	if c.Upstream != nil {
+		return c.Upstream
+	}
+	_, typ, code := openAIErrorFields(c)
+	return &llm.UpstreamError{Type: typ, Code: code, Message: c.Message}
 }

@@ -93,16 +93,7 @@ func (s *Server) Readiness(ctx context.Context) map[string]string {
 }
 
 func anyProviderUsable(rt *Runtime) bool {
-	router := rt.Dispatcher.Router()
-	if router == nil {
-		return false
-	}
-	for _, b := range router.Backends() {
-		if b.Configured() {
-			return true
-		}
-	}
-	return false
+	return rt.Dispatcher != nil && rt.Dispatcher.AnyConfigured()
 }
 
 // handleOps serves /metrics, /healthz and /readyz.

@@ -2,15 +2,16 @@ package proxy
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"time"
 
 	"github.com/tracegate/tracegate/llm"
-	"github.com/tracegate/tracegate/metrics"
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/spans"
 	"github.com/tracegate/tracegate/translate/sse"
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fastjson"
 )
 
 // relay is what the body of every streamed reply shares, whatever its wire format. fasthttp
@@ -38,8 +39,9 @@ type relay struct {
 }
 
 // newRelay is the shared part of the relay for the open stream fs.
-func (s *Server) newRelay(rt *Runtime, run *spans.Run, fs *provider.ForwardedStream, cancel context.CancelFunc) relay {
-	r := relay{s: s, rt: rt, run: run, fs: fs, cancel: cancel}
+// watch has watched the client since before the stream was opened.
+func (s *Server) newRelay(rt *Runtime, run *spans.Run, fs *provider.ForwardedStream, cancel context.CancelFunc, watch *disconnectWatch) relay {
+	r := relay{s: s, rt: rt, run: run, fs: fs, cancel: cancel, watch: watch}
 	if fs.Raw != nil {
 		r.sse = sse.NewReader(fs.Raw)
 	}
@@ -49,7 +51,6 @@ func (s *Server) newRelay(rt *Runtime, run *spans.Run, fs *provider.ForwardedStr
 // serveRelay makes body, the format's relay built around r, the streamed response body. The
 // relay outlives the handler; it keeps the connection (for the disconnect watch), never ctx.
 func (s *Server) serveRelay(ctx *fasthttp.RequestCtx, r *relay, body fasthttp.ReadCloserWithError) {
-	r.watch = watchDisconnect(ctx.Conn(), r.cancel)
 	if r.fs.Raw != nil {
 		writeUpstreamHeaders(ctx, r.fs.Headers)
 	}
@@ -78,9 +79,18 @@ func (r *relay) next() {
 func (r *relay) nextSSE() (sse.Event, error) {
 	ev, err := r.sse.Next()
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		err = llm.ErrStreamTruncated
+		err = fmt.Errorf("%s: %w", r.fs.Target.Backend.Name, llm.ErrStreamTruncated)
 	}
 	return ev, err
+}
+
+// checkJSON refuses a passed-through event that is not JSON: it is not relayed, since a
+// client's parser would fail on it with a less clear error than the one the stream ends with.
+func (r *relay) checkJSON(data []byte) error {
+	if err := fastjson.ValidateBytes(data); err != nil {
+		return fmt.Errorf("%s stream event: %w: %w", r.fs.Target.Backend.Name, llm.ErrMalformedReply, err)
+	}
+	return nil
 }
 
 // Read hands fasthttp the next encoded frames, reading the upstream as needed.
@@ -144,22 +154,5 @@ func (r *relay) stopUpstream(writeErr error) (first bool, err error) {
 // report ends the attempt and run spans with the assembled reply, prices it, logs and
 // reports the request. logName names the stream in the log ("chat stream").
 func (r *relay) report(route, logName, model string, start time.Time, resp *llm.Response, err error) {
-	if resp.Model == "" {
-		resp.Model = r.fs.Target.Model
-	}
-	r.fs.Finish(resp, err)
-	s := r.s
-	cost, priced := priceFor(r.rt, r.fs.Target, resp)
-	sum := metrics.RequestSummary{Route: route, Stream: true, Status: fasthttp.StatusOK, Duration: time.Since(start),
-		Provider: r.fs.Target.Backend.Name, Model: resp.Model, Usage: resp.Usage, Cost: cost, Priced: priced}
-	if err != nil {
-		c := classify(err)
-		sum.Code = c.Code
-		r.run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced, Err: err, ErrorType: c.Code})
-		s.logFailure(logName, model, r.run, c, start)
-	} else {
-		r.run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced})
-		s.logSuccess(logName, r.fs.Target.Backend.Name, resp, r.run, cost, priced, start)
-	}
-	s.obs.RequestDone(sum)
+	r.s.endStream(r.rt, r.run, r.fs, streamEnd{route: route, label: logName, model: model, start: start, resp: resp, err: err})
 }

@@ -76,7 +76,9 @@ func (s *Server) createResponse(c *openAICall) (streaming bool) {
 		}
 		return true
 	}
-	fw, err := rd.ForwardResponses(c.runCtx, c.model, c.body, call.decode, s.attemptObserver(c.run, nil))
+	callCtx, stopWatch := watchClient(c.ctx, c.runCtx)
+	fw, err := rd.ForwardResponses(callCtx, c.model, c.body, call.decode, s.attemptObserver(c.run, nil))
+	stopWatch()
 	if err != nil {
 		s.failOpenAICall(c, err)
 		return false
@@ -240,9 +242,9 @@ func (s *Server) handleStoredResponse(ctx *fasthttp.RequestCtx, id string) {
 		return
 	}
 	owner, _ := mem.owners.get(id)
-	callCtx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	callCtx, stopWatch := watchClient(ctx, context.Background())
 	sr, err := rd.StoredResponse(callCtx, method, id, string(ctx.URI().QueryString()), owner)
+	stopWatch()
 	if errors.Is(err, provider.ErrNoResponsesStore) {
 		err = fmt.Errorf("%w: response %q: no provider configured here stores responses", errRouteNotFound, id)
 	}

@@ -17,14 +17,16 @@ import (
 // response body. A failure before the first byte is returned, for a normal error reply.
 func (s *Server) startResponsesStream(ctx *fasthttp.RequestCtx, rt *Runtime, rd responsesDispatcher, run *spans.Run, runCtx context.Context, call *responsesCall) error {
 	streamCtx, cancel := context.WithCancel(runCtx)
+	watch := watchDisconnect(ctx.Conn(), cancel) // from the start, as for chat streams
 	fs, err := rd.ForwardResponsesStream(streamCtx, call.model, call.body, call.decode, s.attemptObserver(run, nil))
 	if err != nil {
+		watch.stop()
 		cancel()
 		return err
 	}
 	// The body belongs to the request ctx, which the relay outlives: keep none of it.
 	call.body = nil
-	r := &responsesRelay{relay: s.newRelay(rt, run, fs, cancel), call: call}
+	r := &responsesRelay{relay: s.newRelay(rt, run, fs, cancel, watch), call: call}
 	r.format = r
 	if r.sse == nil {
 		r.enc = responses.NewStreamEncoder(*call.meta(fs.Target))
@@ -50,6 +52,11 @@ type responsesRelay struct {
 func (r *responsesRelay) nextRaw() {
 	ev, err := r.nextSSE()
 	if err != nil {
+		r.out = r.appendStreamError(r.out, err)
+		r.end(err)
+		return
+	}
+	if err := r.checkJSON(ev.Data); err != nil {
 		r.out = r.appendStreamError(r.out, err)
 		r.end(err)
 		return

@@ -53,7 +53,9 @@ func (s *Server) handleRun(ctx *fasthttp.RequestCtx, slug string) {
 	}
 	ctx.Response.Header.Set("traceparent", run.Traceparent())
 
-	out, stale, err := s.run(runCtx, rt, run, slug, req, string(callerKey(ctx)))
+	callCtx, stopWatch := watchClient(ctx, runCtx)
+	out, stale, err := s.run(callCtx, rt, run, slug, req, string(callerKey(ctx)))
+	stopWatch()
 	end := spans.RunEnd{StaleTemplate: stale}
 	sum.StaleTemplate = stale
 	if err != nil {

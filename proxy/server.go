@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -25,13 +26,15 @@ type promptStore interface {
 	List(ctx context.Context, callerKey string) ([]*registry.Prompt, error)
 }
 
-// dispatcher sends requests to providers; *provider.Dispatcher implements it.
+// dispatcher sends requests to providers and answers what routing knows; *provider.Dispatcher
+// implements it. Resolve names a model's backend, and with it its provider kind.
 type dispatcher interface {
 	Complete(ctx context.Context, model string, req *llm.Request, observe provider.AttemptObserver) (*provider.Result, error)
-	Stream(ctx context.Context, model string, req *llm.Request, observe provider.AttemptObserver) (*provider.Stream, error)
 	Forward(ctx context.Context, model string, body []byte, decode provider.RequestDecoder, observe provider.AttemptObserver) (*provider.Forwarded, error)
 	ForwardStream(ctx context.Context, model string, body []byte, decode provider.RequestDecoder, observe provider.AttemptObserver) (*provider.ForwardedStream, error)
-	Router() *provider.Router
+	Resolve(model string) (provider.Target, error)
+	Models() []string
+	AnyConfigured() bool
 	// The Anthropic Messages endpoint (messages.go).
 	ForwardMessages(ctx context.Context, model string, body []byte, h provider.MessagesHeaders, decode provider.RequestDecoder, observe provider.AttemptObserver) (*provider.Forwarded, error)
 	ForwardMessagesStream(ctx context.Context, model string, body []byte, h provider.MessagesHeaders, decode provider.RequestDecoder, observe provider.AttemptObserver) (*provider.ForwardedStream, error)
@@ -264,21 +267,25 @@ func unescapeSlug(raw []byte) (string, bool) {
 	return s, true
 }
 
-// handleParseError answers requests fasthttp could not read, in the run API's error shape.
+// handleParseError answers requests fasthttp could not read, in the error shape of the
+// surface their path names (fasthttp has parsed the request line by then).
 func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
-	writeError := writeRunError
-	if bytes.HasPrefix(ctx.Request.URI().PathOriginal(), pathMessages) {
-		writeError = writeAnthropicError // Anthropic's SDKs read only their own shape
+	write := writeRunError
+	switch path := ctx.Request.URI().PathOriginal(); {
+	case bytes.HasPrefix(path, pathMessages):
+		write = writeAnthropicError // Anthropic's SDKs read only their own shape
+	case bytes.HasPrefix(path, pathOpenAIPrefix):
+		write = writeOpenAIError
 	}
-	if _, ok := err.(*fasthttp.ErrSmallBuffer); ok {
-		writeError(ctx, invalid("request headers too large"))
-		return
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.As(err, &small):
+		write(ctx, invalid("request headers too large"))
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		write(ctx, bodyTooLarge(s.opts.MaxBodyBytes))
+	default:
+		write(ctx, invalid("cannot read request: %v", err))
 	}
-	if err == fasthttp.ErrBodyTooLarge {
-		writeError(ctx, bodyTooLarge(s.opts.MaxBodyBytes))
-		return
-	}
-	writeError(ctx, invalid("cannot read request: %v", err))
 }
 
 // InFlight is the number of requests being handled.

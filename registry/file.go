@@ -144,19 +144,29 @@ func isPromptExt(ext string) bool {
 	return false
 }
 
+// load returns the prompt in path, reading and parsing it only when the file changed. The
+// lock guards the cache alone, never the read or the parse: a slow disk or a large file must
+// not stall every other prompt's runs. Two callers that race on a changed file may both read
+// it; the last to finish stores its result, which describes the same file.
 func (s *FileSource) load(slug, path string, info fs.FileInfo) (*Prompt, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	e := s.cache[slug]
 	if e != nil && e.path == path && e.modTime.Equal(info.ModTime()) && e.size == info.Size() && os.SameFile(e.info, info) {
 		e.checked = time.Now()
-		if e.prompt == nil {
-			return nil, fmt.Errorf("prompt %q: %s", slug, e.lastErr)
+		p, lastErr := e.prompt, e.lastErr
+		s.mu.Unlock()
+		if p == nil {
+			return nil, fmt.Errorf("prompt %q: %s", slug, lastErr)
 		}
-		return e.prompt, nil
+		return p, nil
 	}
+	s.mu.Unlock()
+
 	p, err := readPromptFile(slug, path, info.ModTime())
-	if e == nil {
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e = s.cache[slug]; e == nil {
 		e = &fileEntry{}
 		s.cache[slug] = e
 	}

@@ -1,9 +1,7 @@
 package spans
 
 import (
-	"context"
 	"errors"
-	"net"
 	"strconv"
 
 	"github.com/tracegate/tracegate/llm"
@@ -39,6 +37,7 @@ const (
 	ErrorTypeTimeout         = "timeout"
 	ErrorTypeConnection      = "connection_error"
 	ErrorTypeStreamTruncated = "stream_truncated"
+	ErrorTypeMalformedReply  = "malformed_reply"
 	ErrorTypeInvalidRequest  = "invalid_request"
 	ErrorTypeUpstream        = "upstream_error"
 )
@@ -168,16 +167,16 @@ func appendUsage(attrs []attribute.KeyValue, u llm.Usage) []attribute.KeyValue {
 }
 
 // errorType gives error.type for an attempt's error: the provider's own error type when it
-// sent one, else a small fixed set, so the attribute stays low-cardinality.
+// sent one, else one value per llm.Classify kind, so the attribute stays low-cardinality.
 func errorType(err error) string {
-	switch {
-	case errors.Is(err, context.Canceled):
+	switch llm.Classify(err) {
+	case llm.FailureCancelled:
 		return ErrorTypeCancelled
-	case errors.Is(err, context.DeadlineExceeded):
+	case llm.FailureTimeout:
 		return ErrorTypeTimeout
-	}
-	var upstream *llm.UpstreamError
-	if errors.As(err, &upstream) {
+	case llm.FailureUpstream:
+		var upstream *llm.UpstreamError
+		errors.As(err, &upstream)
 		switch {
 		case upstream.Type != "":
 			return upstream.Type
@@ -187,19 +186,13 @@ func errorType(err error) string {
 			return strconv.Itoa(upstream.Status)
 		}
 		return ErrorTypeUpstream
-	}
-	var netErr net.Error
-	if errors.As(err, &netErr) && netErr.Timeout() {
-		return ErrorTypeTimeout
-	}
-	switch {
-	case errors.Is(err, llm.ErrStreamTruncated):
+	case llm.FailureTruncated:
 		return ErrorTypeStreamTruncated
-	case errors.Is(err, llm.ErrInvalidRequest):
+	case llm.FailureMalformed:
+		return ErrorTypeMalformedReply
+	case llm.FailureInvalidRequest:
 		return ErrorTypeInvalidRequest
-	}
-	var opErr *net.OpError
-	if errors.As(err, &opErr) {
+	case llm.FailureConnection:
 		return ErrorTypeConnection
 	}
 	return semconv.ErrorTypeOther.Value.AsString()

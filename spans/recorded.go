@@ -26,8 +26,8 @@ import (
 // the exporters, the OTLP encoder and the tests see no difference.
 //
 // Keys are set once, except through Run.addAttributes, which replaces a key already set (what
-// the SDK's deduplication did, last value wins). The SDK's default limit of 128 attributes a
-// span is kept; the rest are counted in DroppedAttributes.
+// the SDK's deduplication did, last value wins). The SDK spans' limits (limits.go) are kept:
+// 128 attributes a span, the rest counted in DroppedAttributes, and string values cut.
 type recordedSpan struct {
 	// ReadOnlySpan is never set: embedding it provides the interface's unexported method. Every
 	// exported method is defined below.
@@ -45,8 +45,8 @@ type recordedSpan struct {
 	scope      instrumentation.Scope
 }
 
-// maxSpanAttributes is the SDK's default AttributeCountLimit.
-const maxSpanAttributes = 128
+// maxSpanAttributes is the SDK's default AttributeCountLimit, the one the SDK's spans get.
+const maxSpanAttributes = MaxAttributesPerSpan
 
 var recordedPool = sync.Pool{New: func() any {
 	return &recordedSpan{attrs: make([]attribute.KeyValue, 0, 32)}
@@ -76,7 +76,7 @@ func (r *Recorder) finish(s *recordedSpan) {
 	kept := s.attrs[:0]
 	for _, kv := range s.attrs {
 		if kv.Valid() {
-			kept = append(kept, kv)
+			kept = append(kept, boundedValue(kv))
 		}
 	}
 	clear(s.attrs[len(kept):])

@@ -73,6 +73,7 @@ func newRecorder(exp sdktrace.SpanExporter, o Options, sync bool, res *resource.
 		sdktrace.WithIDGenerator(idGenerator{}),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())),
 		sdktrace.WithResource(res),
+		sdktrace.WithRawSpanLimits(spanLimits),
 	}
 	if exp != nil {
 		counted := &countingExporter{next: exp, stats: r.stats}

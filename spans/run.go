@@ -125,7 +125,7 @@ func (r *Recorder) appendRunStartAttributes(attrs []attribute.KeyValue, s *RunSt
 		attrs = append(attrs, attribute.Int(AttrPromptVersion, s.Version), attribute.Int(AttrGenAIPromptVersion, s.Version))
 	}
 	if len(s.Tags) > 0 {
-		attrs = append(attrs, attribute.StringSlice(AttrTags, s.Tags))
+		attrs = append(attrs, attribute.StringSlice(AttrTags, boundedStrings(s.Tags)))
 	}
 	if s.UserID != "" {
 		attrs = append(attrs, semconv.UserID(s.UserID))
@@ -139,7 +139,7 @@ func (r *Recorder) appendRunStartAttributes(attrs []attribute.KeyValue, s *RunSt
 			names = append(names, name)
 		}
 		slices.Sort(names)
-		attrs = append(attrs, attribute.StringSlice(AttrPromptVariables, names))
+		attrs = append(attrs, attribute.StringSlice(AttrPromptVariables, boundedStrings(names)))
 		if r.opts.CaptureContent {
 			for _, name := range names {
 				attrs = append(attrs, attribute.String(AttrPromptVariableBase+name, s.Variables[name]))

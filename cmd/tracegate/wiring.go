@@ -27,6 +27,7 @@ func newRuntime(cfg *config.Config, log *slog.Logger) (*proxy.Runtime, error) {
 			MaxAttempts:    cfg.Retry.MaxAttempts,
 			InitialBackoff: cfg.Retry.InitialBackoff.D(),
 			MaxBackoff:     cfg.Retry.MaxBackoff.D(),
+			MaxElapsed:     cfg.Retry.MaxElapsed.D(),
 		}, cfg.Fallbacks),
 		Prices:       prices,
 		ProtectOps:   cfg.Server.ProtectOps,

@@ -3,17 +3,27 @@ package sse
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/tracegate/tracegate/llm"
 )
 
 // MaxLineBytes bounds one SSE line; a longer line is an error, not an unbounded allocation.
 const MaxLineBytes = 4 << 20
 
-// ErrLineTooLong is returned when a line exceeds MaxLineBytes.
-var ErrLineTooLong = errors.New("sse: line too long")
+// MaxEventBytes bounds the data of one event, its lines joined: an upstream that never sends
+// the blank line ending an event cannot grow it without limit.
+const MaxEventBytes = 8 << 20
+
+// ErrLineTooLong is returned when a line exceeds MaxLineBytes; it is an
+// llm.ErrMalformedReply.
+var ErrLineTooLong = fmt.Errorf("sse: line too long: %w", llm.ErrMalformedReply)
+
+// ErrEventTooLarge is returned when an event's data exceeds MaxEventBytes; it is an
+// llm.ErrMalformedReply.
+var ErrEventTooLarge = fmt.Errorf("sse: event too large: %w", llm.ErrMalformedReply)
 
 // Event is one dispatched SSE event. Its slices are valid only until the next call to Next.
 type Event struct {
@@ -98,6 +108,9 @@ func (r *Reader) Next() (Event, error) {
 			if hasData {
 				r.data = append(r.data, '\n')
 			}
+			if len(r.data)+len(value) > MaxEventBytes {
+				return Event{}, fmt.Errorf("read event: %w (limit %d bytes)", ErrEventTooLarge, MaxEventBytes)
+			}
 			r.data = append(r.data, value...)
 			hasData = true
 		case "event":
@@ -125,7 +138,7 @@ func (r *Reader) readLine() ([]byte, error) {
 		chunk, err := r.br.ReadSlice('\n')
 		r.line = append(r.line, chunk...)
 		if len(r.line) > MaxLineBytes {
-			return nil, fmt.Errorf("read event: %w", ErrLineTooLong)
+			return nil, fmt.Errorf("read event: %w (limit %d bytes)", ErrLineTooLong, MaxLineBytes)
 		}
 		if err == bufio.ErrBufferFull {
 			continue

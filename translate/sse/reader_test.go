@@ -127,3 +127,12 @@ func TestHasBufferedEvent(t *testing.T) {
 		t.Error("event 3 has no blank line yet")
 	}
 }
+
+// An event built of many short data lines is bounded as a whole, not line by line.
+func TestEventOverMaxEventBytes(t *testing.T) {
+	line := "data: " + strings.Repeat("x", 1<<20) + "\n"
+	r := NewReader(strings.NewReader(strings.Repeat(line, MaxEventBytes>>20+1) + "\n"))
+	if _, err := r.Next(); !errors.Is(err, ErrEventTooLarge) {
+		t.Fatalf("err = %v, want ErrEventTooLarge", err)
+	}
+}

@@ -1,0 +1,328 @@
+package faults
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Upstream is a provider that misbehaves on request. It speaks OpenAI Chat Completions (paths
+// ending in /chat/completions), OpenAI Responses (/responses), OpenAI embeddings (/embeddings)
+// and Anthropic Messages (/v1/messages); the model asked for names the fault, its first
+// dash-separated word the behaviour:
+//
+//	ok        a normal reply (a stream when one is asked for)
+//	hang      no reply at all, until the caller drops the call
+//	stall     a stream's first chunk, then silence until the caller drops the call
+//	reset     the connection reset: before the reply, or after a stream's first chunk
+//	truncate  a reply cut short: a body shorter than its Content-Length, a stream without its end
+//	cutusage  a stream cut after its usage (5 in, 3 out) but before its terminator
+//	garbage   a 200 that is not JSON, or a stream event that is not JSON
+//	huge      a 200 body of 64 MiB
+//	drip      a stream of drip-N chunks (default 20), one every 50 ms
+//	errevent  a stream that carries the provider's error event after its first chunk
+//	429, 529  that status, every time (Retry-After: 0)
+type Upstream struct {
+	mu sync.Mutex
+	// arrived and dropped count requests per fault: dropped are those whose caller went away
+	// before the reply was over.
+	arrived, dropped map[string]int
+	// Arrived receives the fault of each request as it arrives, Dropped of each request whose
+	// caller went away; both drop values nobody reads.
+	Arrived, Dropped chan string
+}
+
+// NewUpstream returns an Upstream.
+func NewUpstream() *Upstream {
+	return &Upstream{arrived: map[string]int{}, dropped: map[string]int{}, Arrived: make(chan string, 64), Dropped: make(chan string, 64)}
+}
+
+// Counts returns how many requests for fault arrived and how many of them were dropped by
+// the caller.
+func (u *Upstream) Counts(fault string) (arrived, dropped int) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.arrived[fault], u.dropped[fault]
+}
+
+func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// net/http notices a caller that left only once the body is read.
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+	var req struct {
+		Model  string `json:"model"`
+		Stream bool   `json:"stream"`
+	}
+	_ = json.Unmarshal(body, &req)
+	f := fault{w: w, r: r, model: req.Model, wire: wireOf(r.URL.Path)}
+	f.anthropic = f.wire == wireAnthropic
+	f.name, f.arg, _ = strings.Cut(req.Model, "-")
+	u.mu.Lock()
+	u.arrived[f.name]++
+	u.mu.Unlock()
+	select {
+	case u.Arrived <- f.name:
+	default:
+	}
+	if !f.serve(req.Stream) {
+		u.mu.Lock()
+		u.dropped[f.name]++
+		u.mu.Unlock()
+		select {
+		case u.Dropped <- f.name:
+		default:
+		}
+	}
+}
+
+type fault struct {
+	w         http.ResponseWriter
+	r         *http.Request
+	model     string
+	name, arg string
+	wire      wire
+	anthropic bool
+	events    int // Responses events sent, for their sequence_number
+}
+
+// wire is the API a request came to.
+type wire int
+
+const (
+	wireChat wire = iota
+	wireAnthropic
+	wireResponses
+	wireEmbeddings
+)
+
+func wireOf(path string) wire {
+	switch {
+	case strings.HasSuffix(path, "/v1/messages"):
+		return wireAnthropic
+	case strings.HasSuffix(path, "/responses"):
+		return wireResponses
+	case strings.HasSuffix(path, "/embeddings"):
+		return wireEmbeddings
+	}
+	return wireChat
+}
+
+// serve plays the fault; it reports false when the caller went away first.
+func (f *fault) serve(stream bool) bool {
+	switch f.name {
+	case "hang":
+		<-f.r.Context().Done()
+		return false
+	case "429", "529":
+		status, _ := strconv.Atoi(f.name)
+		f.w.Header().Set("Retry-After", "0")
+		f.json(status, f.errorBody(status))
+		return true
+	case "reset":
+		if stream {
+			f.startStream()
+			f.chunk("first ")
+		}
+		f.reset()
+		return true
+	case "huge":
+		f.w.Header().Set("Content-Type", "application/json")
+		pad := bytes.Repeat([]byte("x"), 64<<10)
+		io.WriteString(f.w, `{"pad":"`)
+		for i := 0; i < 1024; i++ {
+			if _, err := f.w.Write(pad); err != nil {
+				return false
+			}
+		}
+		io.WriteString(f.w, `"}`)
+		return true
+	case "garbage":
+		if !stream {
+			f.w.Header().Set("Content-Type", "application/json")
+			io.WriteString(f.w, "<html><body>502 Bad Gateway</body></html>")
+			return true
+		}
+		f.startStream()
+		f.chunk("first ")
+		f.raw("data: {this is not json\n\n")
+		return true
+	}
+	if !stream {
+		if f.name == "truncate" {
+			f.w.Header().Set("Content-Length", "4096")
+			f.w.Header().Set("Content-Type", "application/json")
+			io.WriteString(f.w, `{"id":"x","object":"chat.compl`)
+			f.flush()
+			f.reset()
+			return true
+		}
+		f.json(http.StatusOK, f.reply())
+		return true
+	}
+	f.startStream()
+	n := 3
+	if f.name == "drip" {
+		n = 20
+		if v, err := strconv.Atoi(f.arg); err == nil {
+			n = v
+		}
+	}
+	for i := 0; i < n; i++ {
+		if !f.chunk("tok ") {
+			return false
+		}
+		switch {
+		case f.name == "stall":
+			<-f.r.Context().Done()
+			return false
+		case f.name == "errevent":
+			f.errorEvent()
+			return true
+		case f.name == "drip":
+			select {
+			case <-time.After(50 * time.Millisecond):
+			case <-f.r.Context().Done():
+				return false
+			}
+		}
+	}
+	switch f.name {
+	case "truncate":
+	case "cutusage":
+		f.endStream(false)
+	default:
+		f.endStream(true)
+	}
+	return true
+}
+
+func (f *fault) json(status int, body string) {
+	f.w.Header().Set("Content-Type", "application/json")
+	f.w.WriteHeader(status)
+	io.WriteString(f.w, body)
+}
+
+func (f *fault) errorBody(status int) string {
+	if f.anthropic {
+		typ := "rate_limit_error"
+		if status == 529 {
+			typ = "overloaded_error"
+		}
+		return `{"type":"error","error":{"type":"` + typ + `","message":"fault ` + f.name + `"}}`
+	}
+	return `{"error":{"message":"fault ` + f.name + `","type":"rate_limit_error","param":null,"code":"rate_limit_exceeded"}}`
+}
+
+func (f *fault) reply() string {
+	switch f.wire {
+	case wireResponses:
+		return `{"id":"resp_1","object":"response","created_at":1,"status":"completed","model":"` + f.model + `","output":[{"type":"message","id":"msg_1","status":"completed","role":"assistant","content":[{"type":"output_text","text":"fine","annotations":[]}]}],"usage":{"input_tokens":5,"output_tokens":1,"total_tokens":6}}`
+	case wireEmbeddings:
+		return `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2,0.3]}],"model":"` + f.model + `","usage":{"prompt_tokens":5,"total_tokens":5}}`
+	}
+	if f.anthropic {
+		return `{"id":"msg_1","type":"message","role":"assistant","model":"` + f.model + `","content":[{"type":"text","text":"fine"}],"stop_reason":"end_turn","usage":{"input_tokens":5,"output_tokens":1}}`
+	}
+	return `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"` + f.model + `","choices":[{"index":0,"message":{"role":"assistant","content":"fine"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}`
+}
+
+func (f *fault) startStream() {
+	f.w.Header().Set("Content-Type", "text/event-stream")
+	if f.wire == wireResponses {
+		f.responsesEvent("response.created", `"response":{"id":"resp_1","object":"response","created_at":1,"status":"in_progress","model":"`+f.model+`","output":[]}`)
+		return
+	}
+	if f.anthropic {
+		f.raw(`event: message_start` + "\n" + `data: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"` + f.model + `","content":[],"usage":{"input_tokens":5,"output_tokens":0}}}` + "\n\n" +
+			`event: content_block_start` + "\n" + `data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}` + "\n\n")
+	}
+}
+
+// chunk writes one text delta and flushes it; false when the caller has gone.
+func (f *fault) chunk(text string) bool {
+	if f.wire == wireResponses {
+		return f.responsesEvent("response.output_text.delta", `"item_id":"msg_1","output_index":0,"content_index":0,"delta":"`+text+`"`)
+	}
+	if f.anthropic {
+		return f.raw(`event: content_block_delta` + "\n" + `data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"` + text + `"}}` + "\n\n")
+	}
+	return f.raw(`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"` + f.model + `","choices":[{"index":0,"delta":{"content":"` + text + `"},"finish_reason":null}]}` + "\n\n")
+}
+
+func (f *fault) errorEvent() {
+	if f.wire == wireResponses {
+		f.responsesEvent("error", `"code":"server_error","message":"fault errevent","param":null`)
+		return
+	}
+	if f.anthropic {
+		f.raw("event: error\n" + `data: {"type":"error","error":{"type":"overloaded_error","message":"fault errevent"}}` + "\n\n")
+		return
+	}
+	f.raw(`data: {"error":{"message":"fault errevent","type":"server_error","param":null,"code":null}}` + "\n\n")
+}
+
+// endStream sends the finish and the usage, then the terminator when terminate is set.
+func (f *fault) endStream(terminate bool) {
+	if f.wire == wireResponses {
+		// The usage comes with the terminal event alone: a cut before it has none.
+		if terminate {
+			f.responsesEvent("response.completed", `"response":{"id":"resp_1","object":"response","created_at":1,"status":"completed","model":"`+f.model+`","output":[{"type":"message","id":"msg_1","status":"completed","role":"assistant","content":[{"type":"output_text","text":"tok tok tok ","annotations":[]}]}],"usage":{"input_tokens":5,"output_tokens":3,"total_tokens":8}}`)
+		}
+		return
+	}
+	if f.anthropic {
+		f.raw(`event: content_block_stop` + "\n" + `data: {"type":"content_block_stop","index":0}` + "\n\n" +
+			`event: message_delta` + "\n" + `data: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}}` + "\n\n")
+		if terminate {
+			f.raw(`event: message_stop` + "\n" + `data: {"type":"message_stop"}` + "\n\n")
+		}
+		return
+	}
+	f.raw(`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"` + f.model + `","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}` + "\n\n" +
+		`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"` + f.model + `","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8}}` + "\n\n")
+	if terminate {
+		f.raw("data: [DONE]\n\n")
+	}
+}
+
+// responsesEvent writes one Responses stream event of type typ with the members fields.
+func (f *fault) responsesEvent(typ, fields string) bool {
+	seq := strconv.Itoa(f.events)
+	f.events++
+	return f.raw("event: " + typ + "\n" + `data: {"type":"` + typ + `","sequence_number":` + seq + `,` + fields + "}\n\n")
+}
+
+func (f *fault) raw(s string) bool {
+	if _, err := io.WriteString(f.w, s); err != nil {
+		return false
+	}
+	f.flush()
+	return f.r.Context().Err() == nil
+}
+
+func (f *fault) flush() {
+	if fl, ok := f.w.(http.Flusher); ok {
+		fl.Flush()
+	}
+}
+
+// reset drops the connection with a TCP reset, as a crashed proxy would.
+func (f *fault) reset() {
+	hj, ok := f.w.(http.Hijacker)
+	if !ok {
+		return // HTTP/2: the handler's return ends the stream instead
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	conn.Close()
+}
