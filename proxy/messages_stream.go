@@ -23,6 +23,7 @@ type messagesStream struct {
 	hdr    provider.MessagesHeaders
 	decode provider.RequestDecoder
 	start  time.Time
+	over   *overheadClock // the handler's; not kept past the stream's opening
 }
 
 var (
@@ -35,11 +36,15 @@ var (
 func (s *Server) startMessagesStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spans.Run, runCtx context.Context, ms messagesStream) {
 	streamCtx, cancel := context.WithCancel(runCtx)
 	watch := watchDisconnect(ctx.Conn(), cancel) // from the start, as for chat streams
-	fs, err := rt.Dispatcher.ForwardMessagesStream(streamCtx, ms.model, ms.body, ms.hdr, ms.decode, s.attemptObserver(run, nil))
+	fs, err := rt.Dispatcher.ForwardMessagesStream(streamCtx, ms.model, ms.body, ms.hdr, ms.decode, s.attemptObserver(run, nil, ms.over))
+	over := ms.over
+	ms.over = nil
+	over.attemptEnded() // the stream is open: relaying it is tracegate's time
 	if err != nil {
 		watch.stop()
 		cancel()
-		s.streamNotOpened(run, metrics.RouteMessages, "messages", ms.model, writeAnthropicError(ctx, err), err, ms.start)
+		c := writeAnthropicError(ctx, err)
+		s.streamNotOpened(run, metrics.RouteMessages, "messages", ms.model, c, err, ms.start, over.stamp(&ctx.Response.Header))
 		return
 	}
 	// The body belongs to the request ctx, which the relay outlives: keep none of it.
@@ -51,6 +56,7 @@ func (s *Server) startMessagesStream(ctx *fasthttp.RequestCtx, rt *Runtime, run 
 		r.enc = anthropic.NewMessageStreamEncoder(messageID(run), fs.Target.Model)
 	}
 	r.watch = watch
+	r.overhead = over.stamp(&ctx.Response.Header)
 	s.sendStream(ctx, r)
 }
 
@@ -66,6 +72,9 @@ type messagesRelay struct {
 	cancel context.CancelFunc
 	ms     messagesStream
 	watch  *disconnectWatch
+	// overhead is tracegate's time up to the reply headers (sendStream sets them after it,
+	// which costs nothing measurable).
+	overhead time.Duration
 
 	sse  *sse.Reader // passed-through stream
 	scan anthropic.StreamScanner
@@ -166,7 +175,7 @@ func (r *messagesRelay) CloseWithError(writeErr error) error {
 		resp = &scanned
 	}
 	r.s.endStream(r.rt, r.run, r.fs, streamEnd{route: metrics.RouteMessages, label: "messages stream", model: r.ms.model,
-		start: r.ms.start, resp: resp, err: r.outcome(writeErr, r.watch)})
+		start: r.ms.start, overhead: r.overhead, resp: resp, err: r.outcome(writeErr, r.watch)})
 	return nil
 }
 
