@@ -157,6 +157,8 @@ type harnessOptions struct {
 	// so they win) to routes.
 	extraProviders string
 	extraRoutes    string
+	// observer, when set, is installed before the server starts.
+	observer Observer
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -241,6 +243,9 @@ spans: {exporter: none}
 		reg = registry.New(src)
 	}
 	srv := New(Options{MaxBodyBytes: cfg.Server.MaxBodyBytes, ReadTimeout: 5 * time.Second}, reg, rec, log, rt)
+	if o.observer != nil {
+		srv.SetObserver(o.observer)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
