@@ -63,6 +63,7 @@ func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spa
 	r := &streamRelay{relay: s.newRelay(rt, run, fs, cancel, watch), cs: cs}
 	r.format = r
 	if r.sse == nil {
+		r.text.keep = run.CapturesContent()
 		r.enc = openai.NewChunkEncoder("", "", time.Now().Unix(), cs.includeUsage)
 		r.fallbackID = "chatcmpl-" + strings.TrimPrefix(run.SpanID(), "sp_")
 	}
@@ -80,6 +81,7 @@ type streamRelay struct {
 	calls      map[int]*llm.ToolCall
 	order      []int
 	resp       llm.Response
+	text       replyText // resp.Text, set as the stream ends
 }
 
 // fail ends a stream that broke mid-way: the client gets an error event in OpenAI's format
@@ -145,7 +147,7 @@ func (r *streamRelay) nextEvent() {
 		}
 		resp.ID, resp.Model = ev.ID, ev.Model
 	case llm.EventText:
-		resp.Text += ev.Text
+		r.text.add(ev.Text)
 		resp.HasText = true
 	case llm.EventToolCallStart:
 		if r.calls == nil {
@@ -173,6 +175,7 @@ func (r *streamRelay) CloseWithError(writeErr error) error {
 		return nil
 	}
 	resp := &r.resp
+	resp.Text = r.text.take()
 	for _, i := range r.order {
 		resp.ToolCalls = append(resp.ToolCalls, *r.calls[i])
 	}

@@ -159,6 +159,8 @@ type harnessOptions struct {
 	extraRoutes    string
 	// observer, when set, is installed before the server starts.
 	observer Observer
+	// captureContent is spans.capture_content.
+	captureContent bool
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -232,7 +234,7 @@ spans: {exporter: none}
 		rt.AuthKeys = append(rt.AuthKeys, []byte(k))
 	}
 	exp := tracetest.NewInMemoryExporter()
-	rec := spans.NewWithExporter(exp, spans.Options{ServiceName: "tracegate-test"}, true)
+	rec := spans.NewWithExporter(exp, spans.Options{ServiceName: "tracegate-test", CaptureContent: o.captureContent}, true)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := registry.New(registry.NewFileSource("testdata/prompts", log))
 	if o.promptDir != "" {

@@ -54,6 +54,7 @@ func (s *Server) startMessagesStream(ctx *fasthttp.RequestCtx, rt *Runtime, run 
 		r.sse = sse.NewReader(fs.Raw)
 	} else {
 		r.enc = anthropic.NewMessageStreamEncoder(messageID(run), fs.Target.Model)
+		r.asm.keepText(run.CapturesContent())
 	}
 	r.watch = watch
 	r.overhead = over.stamp(&ctx.Response.Header)
@@ -181,10 +182,11 @@ func (r *messagesRelay) CloseWithError(writeErr error) error {
 
 // streamAssembler builds the reply of a translated stream from its events, for spans.
 type streamAssembler struct {
-	resp  llm.Response
-	text  []byte // the reply text so far: appending to a string would copy it every delta
-	calls []llm.ToolCall
-	index map[int]int // canonical tool index -> calls index
+	resp      llm.Response
+	text      replyText
+	reasoning replyText // the last block's, whose Text is set once the next one starts
+	calls     []llm.ToolCall
+	index     map[int]int // canonical tool index -> calls index
 }
 
 func (a *streamAssembler) add(ev llm.StreamEvent) {
@@ -193,15 +195,15 @@ func (a *streamAssembler) add(ev llm.StreamEvent) {
 	case llm.EventStart:
 		resp.ID, resp.Model = ev.ID, ev.Model
 	case llm.EventText:
-		a.text = append(a.text, ev.Text...)
+		a.text.add(ev.Text)
 		resp.HasText = true
 	case llm.EventReasoning:
 		if n := len(resp.Reasoning); n == 0 || resp.Reasoning[n-1].Signature != "" {
+			a.endReasoning()
 			resp.Reasoning = append(resp.Reasoning, llm.Reasoning{})
 		}
-		last := &resp.Reasoning[len(resp.Reasoning)-1]
-		last.Text += ev.Text
-		last.Signature = ev.Signature
+		a.reasoning.add(ev.Text)
+		resp.Reasoning[len(resp.Reasoning)-1].Signature = ev.Signature
 	case llm.EventToolCallStart:
 		if a.index == nil {
 			a.index = map[int]int{}
@@ -219,8 +221,19 @@ func (a *streamAssembler) add(ev llm.StreamEvent) {
 	}
 }
 
+// keepText makes the assembler keep the reply's text and reasoning (for captured content).
+func (a *streamAssembler) keepText(keep bool) { a.text.keep, a.reasoning.keep = keep, keep }
+
+// endReasoning sets the last reasoning block's text, once no more deltas can join it.
+func (a *streamAssembler) endReasoning() {
+	if n := len(a.resp.Reasoning); n > 0 && a.reasoning.keep {
+		a.resp.Reasoning[n-1].Text = a.reasoning.take()
+	}
+}
+
 func (a *streamAssembler) response() *llm.Response {
-	a.resp.Text = string(a.text)
+	a.endReasoning()
+	a.resp.Text = a.text.take()
 	a.resp.ToolCalls = a.calls
 	return &a.resp
 }
