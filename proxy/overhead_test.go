@@ -73,8 +73,8 @@ type overheadCase struct {
 	status                   int
 }
 
-// overheadCases covers every surface family, streams (timed to their headers) and an error
-// from the provider.
+// overheadCases covers every surface family, streams (timed to their headers), an error
+// from the provider and one of tracegate's own.
 var overheadCases = []overheadCase{
 	{"run", "POST", "/api/v1/prompts/greet/run", `{"version":1,"model":"gpt-4o","variables":{"name":"Ada"}}`, 200},
 	{"chat", "POST", "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`, 200},
@@ -88,6 +88,7 @@ var overheadCases = []overheadCase{
 	{"messages stream", "POST", "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, 200},
 	{"count_tokens", "POST", "/v1/messages/count_tokens", `{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"hi"}]}`, 200},
 	{"embeddings", "POST", "/v1/embeddings", `{"model":"openai/text-embedding-3-small","input":"hi"}`, 200},
+	{"spans API off", "GET", "/api/v1/spans", ``, 0},
 }
 
 // brokenProvider routes gpt-broken to a provider whose every call is a 400, after the sleep.
@@ -177,8 +178,11 @@ func TestOverheadHistogramByRoute(t *testing.T) {
 	for _, c := range overheadCases {
 		h.send(c.method, c.path, c.body)
 		route := routeOf([]byte(c.path))
-		if c.path == "/v1/embeddings" {
-			route = routeEmbeddings // not a route the overload refusal tells apart
+		switch c.path { // routes the overload refusal does not tell apart
+		case "/v1/embeddings":
+			route = routeEmbeddings
+		case "/api/v1/spans":
+			route = routeSpans
 		}
 		want[route]++
 	}
