@@ -38,7 +38,7 @@ func (s *Server) chatCompletion(c *openAICall) (streaming bool) {
 	if c.stream {
 		err := s.startChatStream(c.ctx, c.rt, c.run, c.runCtx, chatStream{
 			model: c.model, body: c.body, includeUsage: c.includeUsage, decode: decode, start: c.start,
-		})
+		}, c.over)
 		if err != nil {
 			s.failOpenAICall(c, err)
 			return false
@@ -46,7 +46,7 @@ func (s *Server) chatCompletion(c *openAICall) (streaming bool) {
 		return true
 	}
 	callCtx, stopWatch := watchClient(c.ctx, c.runCtx)
-	fw, err := c.rt.Dispatcher.Forward(callCtx, c.model, c.body, decode, s.attemptObserver(c.run, nil))
+	fw, err := c.rt.Dispatcher.Forward(callCtx, c.model, c.body, decode, s.attemptObserver(c.run, nil, c.over))
 	stopWatch()
 	if err != nil {
 		s.failOpenAICall(c, err)

@@ -42,7 +42,7 @@ type chatStream struct {
 
 // startChatStream opens the upstream stream and, once it is open, makes the relay the response
 // body. A failure before the first byte is returned, for a normal error reply.
-func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spans.Run, runCtx context.Context, cs chatStream) error {
+func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spans.Run, runCtx context.Context, cs chatStream, over *overheadClock) error {
 	upstreamBody := cs.body
 	if !cs.includeUsage {
 		upstreamBody = openai.WithIncludeUsage(nil, cs.body)
@@ -51,7 +51,8 @@ func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spa
 	// Watched from the start: a provider may take minutes to send its first byte, and a
 	// client that leaves meanwhile must cancel the call as well.
 	watch := watchDisconnect(ctx.Conn(), cancel)
-	fs, err := rt.Dispatcher.ForwardStream(streamCtx, cs.model, upstreamBody, cs.decode, s.attemptObserver(run, nil))
+	fs, err := rt.Dispatcher.ForwardStream(streamCtx, cs.model, upstreamBody, cs.decode, s.attemptObserver(run, nil, over))
+	over.attemptEnded() // the stream is open: relaying it is tracegate's time
 	if err != nil {
 		watch.stop()
 		cancel()
@@ -62,10 +63,11 @@ func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spa
 	r := &streamRelay{relay: s.newRelay(rt, run, fs, cancel, watch), cs: cs}
 	r.format = r
 	if r.sse == nil {
+		r.text.keep = run.CapturesContent()
 		r.enc = openai.NewChunkEncoder("", "", time.Now().Unix(), cs.includeUsage)
 		r.fallbackID = "chatcmpl-" + strings.TrimPrefix(run.SpanID(), "sp_")
 	}
-	s.serveRelay(ctx, &r.relay, r)
+	s.serveRelay(ctx, &r.relay, r, over)
 	return nil
 }
 
@@ -79,6 +81,7 @@ type streamRelay struct {
 	calls      map[int]*llm.ToolCall
 	order      []int
 	resp       llm.Response
+	text       replyText // resp.Text, set as the stream ends
 }
 
 // fail ends a stream that broke mid-way: the client gets an error event in OpenAI's format
@@ -144,7 +147,7 @@ func (r *streamRelay) nextEvent() {
 		}
 		resp.ID, resp.Model = ev.ID, ev.Model
 	case llm.EventText:
-		resp.Text += ev.Text
+		r.text.add(ev.Text)
 		resp.HasText = true
 	case llm.EventToolCallStart:
 		if r.calls == nil {
@@ -172,6 +175,7 @@ func (r *streamRelay) CloseWithError(writeErr error) error {
 		return nil
 	}
 	resp := &r.resp
+	resp.Text = r.text.take()
 	for _, i := range r.order {
 		resp.ToolCalls = append(resp.ToolCalls, *r.calls[i])
 	}

@@ -37,7 +37,10 @@ var errNoEmbeddings = fmt.Errorf("this gateway's dispatcher serves no embeddings
 func (s *Server) handleEmbeddings(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	sum := metrics.RequestSummary{Route: routeEmbeddings}
+	over := startOverheadClock()
 	defer func() {
+		sum.Overhead = over.stamp(&ctx.Response.Header)
+		over.release()
 		sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
 		s.obs.RequestDone(sum)
 	}()
@@ -68,7 +71,7 @@ func (s *Server) handleEmbeddings(ctx *fasthttp.RequestCtx) {
 	}
 
 	callCtx, stopWatch := watchClient(ctx, runCtx)
-	e, err := emb.Embed(callCtx, req.Model, body, &req, s.attemptObserver(run, nil))
+	e, err := emb.Embed(callCtx, req.Model, body, &req, s.attemptObserver(run, nil, over))
 	stopWatch()
 	if err != nil {
 		c := writeOpenAIError(ctx, err)

@@ -157,6 +157,10 @@ type harnessOptions struct {
 	// so they win) to routes.
 	extraProviders string
 	extraRoutes    string
+	// observer, when set, is installed before the server starts.
+	observer Observer
+	// captureContent is spans.capture_content.
+	captureContent bool
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -230,7 +234,7 @@ spans: {exporter: none}
 		rt.AuthKeys = append(rt.AuthKeys, []byte(k))
 	}
 	exp := tracetest.NewInMemoryExporter()
-	rec := spans.NewWithExporter(exp, spans.Options{ServiceName: "tracegate-test"}, true)
+	rec := spans.NewWithExporter(exp, spans.Options{ServiceName: "tracegate-test", CaptureContent: o.captureContent}, true)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := registry.New(registry.NewFileSource("testdata/prompts", log))
 	if o.promptDir != "" {
@@ -241,6 +245,9 @@ spans: {exporter: none}
 		reg = registry.New(src)
 	}
 	srv := New(Options{MaxBodyBytes: cfg.Server.MaxBodyBytes, ReadTimeout: 5 * time.Second}, reg, rec, log, rt)
+	if o.observer != nil {
+		srv.SetObserver(o.observer)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -74,6 +74,7 @@ func fasthttpConcurrency(maxConcurrent int) int {
 // API it was sent to.
 func (s *Server) refuseOverloaded(ctx *fasthttp.RequestCtx, path []byte) {
 	start := time.Now()
+	over := metrics.StartOverhead() // no provider call: all of it is tracegate's
 	var c classified
 	if bytes.HasPrefix(path, pathMessages) {
 		c = writeAnthropicError(ctx, s.limit.refusal)
@@ -83,7 +84,9 @@ func (s *Server) refuseOverloaded(ctx *fasthttp.RequestCtx, path []byte) {
 		c = writeRunError(ctx, s.limit.refusal)
 	}
 	ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, overloadRetryAfter)
-	s.obs.RequestDone(metrics.RequestSummary{Route: routeOf(path), Status: c.Status, Code: c.Code, Duration: time.Since(start)})
+	d := over.Overhead()
+	metrics.SetOverheadHeader(&ctx.Response.Header, d)
+	s.obs.RequestDone(metrics.RequestSummary{Route: routeOf(path), Status: c.Status, Code: c.Code, Duration: time.Since(start), Overhead: d})
 }
 
 var pathOpenAIPrefix = []byte("/v1/")

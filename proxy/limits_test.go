@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -86,6 +87,9 @@ func TestMaxConcurrentRefusesExcessRequests(t *testing.T) {
 	code, msg := errorCode(t, out)
 	if status != 503 || code != "UNKNOWN" || !strings.Contains(msg, "server.max_concurrent (1)") || hdr.Get("Retry-After") != "1" {
 		t.Fatalf("over the limit: %d %s %q Retry-After=%q", status, code, msg, hdr.Get("Retry-After"))
+	}
+	if ms, err := strconv.ParseFloat(hdr.Get(metrics.OverheadHeader), 64); err != nil || ms < 0 {
+		t.Errorf("a refusal's %s: %q", metrics.OverheadHeader, hdr.Get(metrics.OverheadHeader))
 	}
 	// OpenAI's shape on the OpenAI endpoint.
 	status, _, out = s.do(http.MethodPost, "/v1/chat/completions", `{"model":"mock-1","messages":[{"role":"user","content":"hi"}]}`, nil)

@@ -54,12 +54,15 @@ func (s *Server) readMessages(ctx *fasthttp.RequestCtx, rt *Runtime) ([]byte, an
 func (s *Server) handleMessages(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	sum := metrics.RequestSummary{Route: metrics.RouteMessages}
+	over := startOverheadClock()
 	streaming := false
 	defer func() {
-		if !streaming { // a stream reports when it ends, in its relay
+		if !streaming { // a stream stamped its overhead as it opened, and reports when it ends
+			sum.Overhead = over.stamp(&ctx.Response.Header)
 			sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
 			s.obs.RequestDone(sum)
 		}
+		over.release()
 	}()
 	rt := s.runtime.Load()
 	body, info, err := s.readMessages(ctx, rt)
@@ -94,11 +97,11 @@ func (s *Server) handleMessages(ctx *fasthttp.RequestCtx) {
 	decode := provider.OnceMessagesDecoder(body, false)
 	if info.Stream {
 		streaming = true // the stream reports when it ends
-		s.startMessagesStream(ctx, rt, run, runCtx, messagesStream{model: info.Model, body: body, hdr: hdr, decode: decode, start: start})
+		s.startMessagesStream(ctx, rt, run, runCtx, messagesStream{model: info.Model, body: body, hdr: hdr, decode: decode, start: start, over: over})
 		return
 	}
 	callCtx, stopWatch := watchClient(ctx, runCtx)
-	fw, err := rt.Dispatcher.ForwardMessages(callCtx, info.Model, body, hdr, decode, s.attemptObserver(run, nil))
+	fw, err := rt.Dispatcher.ForwardMessages(callCtx, info.Model, body, hdr, decode, s.attemptObserver(run, nil, over))
 	stopWatch()
 	if err != nil {
 		c := writeAnthropicError(ctx, err)
@@ -130,7 +133,10 @@ func (s *Server) handleMessages(ctx *fasthttp.RequestCtx) {
 func (s *Server) handleCountTokens(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	sum := metrics.RequestSummary{Route: metrics.RouteMessages}
+	over := startOverheadClock()
 	defer func() {
+		sum.Overhead = over.stamp(&ctx.Response.Header)
+		over.release()
 		sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
 		s.obs.RequestDone(sum)
 	}()
@@ -141,7 +147,9 @@ func (s *Server) handleCountTokens(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	callCtx, stopWatch := watchClient(ctx, context.Background())
+	over.attemptStarted()
 	tc, err := rt.Dispatcher.CountMessageTokens(callCtx, info.Model, body, messagesHeaders(ctx), provider.OnceMessagesDecoder(body, true))
+	over.attemptEnded()
 	stopWatch()
 	if err != nil {
 		sum.Code = writeAnthropicError(ctx, err).Code

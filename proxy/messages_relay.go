@@ -85,6 +85,7 @@ func closeUpstream(fs *provider.ForwardedStream, cancel context.CancelFunc, fini
 type streamEnd struct {
 	route, label, model string // metrics route, log label, model asked for
 	start               time.Time
+	overhead            time.Duration // up to the reply headers
 	resp                *llm.Response
 	err                 error
 }
@@ -97,7 +98,7 @@ func (s *Server) endStream(rt *Runtime, run *spans.Run, fs *provider.ForwardedSt
 	}
 	fs.Finish(resp, e.err)
 	cost, priced := priceFor(rt, fs.Target, resp)
-	sum := metrics.RequestSummary{Route: e.route, Stream: true, Status: fasthttp.StatusOK, Duration: time.Since(e.start),
+	sum := metrics.RequestSummary{Route: e.route, Stream: true, Status: fasthttp.StatusOK, Duration: time.Since(e.start), Overhead: e.overhead,
 		Provider: fs.Target.Backend.Name, Model: resp.Model, Usage: resp.Usage, Cost: cost, Priced: priced}
 	if e.err != nil {
 		c := classify(e.err)
@@ -121,10 +122,10 @@ func (s *Server) sendStream(ctx *fasthttp.RequestCtx, body fasthttp.ReadCloserWi
 
 // streamNotOpened accounts for a stream that failed before its first byte, whose error c
 // the surface has already written.
-func (s *Server) streamNotOpened(run *spans.Run, route, label, model string, c classified, err error, start time.Time) {
+func (s *Server) streamNotOpened(run *spans.Run, route, label, model string, c classified, err error, start time.Time, overhead time.Duration) {
 	run.End(spans.RunEnd{Err: err, ErrorType: c.Code})
 	s.logFailure(label, model, run, c, start)
-	s.obs.RequestDone(metrics.RequestSummary{Route: route, Stream: true, Status: c.Status, Code: c.Code, Duration: time.Since(start)})
+	s.obs.RequestDone(metrics.RequestSummary{Route: route, Stream: true, Status: c.Status, Code: c.Code, Duration: time.Since(start), Overhead: overhead})
 }
 
 // logStreamFailure logs a stream that failed after it started, with the usage and cost of what

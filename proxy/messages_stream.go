@@ -23,6 +23,7 @@ type messagesStream struct {
 	hdr    provider.MessagesHeaders
 	decode provider.RequestDecoder
 	start  time.Time
+	over   *overheadClock // the handler's; not kept past the stream's opening
 }
 
 var (
@@ -35,11 +36,15 @@ var (
 func (s *Server) startMessagesStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spans.Run, runCtx context.Context, ms messagesStream) {
 	streamCtx, cancel := context.WithCancel(runCtx)
 	watch := watchDisconnect(ctx.Conn(), cancel) // from the start, as for chat streams
-	fs, err := rt.Dispatcher.ForwardMessagesStream(streamCtx, ms.model, ms.body, ms.hdr, ms.decode, s.attemptObserver(run, nil))
+	fs, err := rt.Dispatcher.ForwardMessagesStream(streamCtx, ms.model, ms.body, ms.hdr, ms.decode, s.attemptObserver(run, nil, ms.over))
+	over := ms.over
+	ms.over = nil
+	over.attemptEnded() // the stream is open: relaying it is tracegate's time
 	if err != nil {
 		watch.stop()
 		cancel()
-		s.streamNotOpened(run, metrics.RouteMessages, "messages", ms.model, writeAnthropicError(ctx, err), err, ms.start)
+		c := writeAnthropicError(ctx, err)
+		s.streamNotOpened(run, metrics.RouteMessages, "messages", ms.model, c, err, ms.start, over.stamp(&ctx.Response.Header))
 		return
 	}
 	// The body belongs to the request ctx, which the relay outlives: keep none of it.
@@ -49,8 +54,10 @@ func (s *Server) startMessagesStream(ctx *fasthttp.RequestCtx, rt *Runtime, run 
 		r.sse = sse.NewReader(fs.Raw)
 	} else {
 		r.enc = anthropic.NewMessageStreamEncoder(messageID(run), fs.Target.Model)
+		r.asm.keepText(run.CapturesContent())
 	}
 	r.watch = watch
+	r.overhead = over.stamp(&ctx.Response.Header)
 	s.sendStream(ctx, r)
 }
 
@@ -66,6 +73,9 @@ type messagesRelay struct {
 	cancel context.CancelFunc
 	ms     messagesStream
 	watch  *disconnectWatch
+	// overhead is tracegate's time up to the reply headers (sendStream sets them after it,
+	// which costs nothing measurable).
+	overhead time.Duration
 
 	sse  *sse.Reader // passed-through stream
 	scan anthropic.StreamScanner
@@ -166,16 +176,17 @@ func (r *messagesRelay) CloseWithError(writeErr error) error {
 		resp = &scanned
 	}
 	r.s.endStream(r.rt, r.run, r.fs, streamEnd{route: metrics.RouteMessages, label: "messages stream", model: r.ms.model,
-		start: r.ms.start, resp: resp, err: r.outcome(writeErr, r.watch)})
+		start: r.ms.start, overhead: r.overhead, resp: resp, err: r.outcome(writeErr, r.watch)})
 	return nil
 }
 
 // streamAssembler builds the reply of a translated stream from its events, for spans.
 type streamAssembler struct {
-	resp  llm.Response
-	text  []byte // the reply text so far: appending to a string would copy it every delta
-	calls []llm.ToolCall
-	index map[int]int // canonical tool index -> calls index
+	resp      llm.Response
+	text      replyText
+	reasoning replyText // the last block's, whose Text is set once the next one starts
+	calls     []llm.ToolCall
+	index     map[int]int // canonical tool index -> calls index
 }
 
 func (a *streamAssembler) add(ev llm.StreamEvent) {
@@ -184,15 +195,15 @@ func (a *streamAssembler) add(ev llm.StreamEvent) {
 	case llm.EventStart:
 		resp.ID, resp.Model = ev.ID, ev.Model
 	case llm.EventText:
-		a.text = append(a.text, ev.Text...)
+		a.text.add(ev.Text)
 		resp.HasText = true
 	case llm.EventReasoning:
 		if n := len(resp.Reasoning); n == 0 || resp.Reasoning[n-1].Signature != "" {
+			a.endReasoning()
 			resp.Reasoning = append(resp.Reasoning, llm.Reasoning{})
 		}
-		last := &resp.Reasoning[len(resp.Reasoning)-1]
-		last.Text += ev.Text
-		last.Signature = ev.Signature
+		a.reasoning.add(ev.Text)
+		resp.Reasoning[len(resp.Reasoning)-1].Signature = ev.Signature
 	case llm.EventToolCallStart:
 		if a.index == nil {
 			a.index = map[int]int{}
@@ -210,8 +221,19 @@ func (a *streamAssembler) add(ev llm.StreamEvent) {
 	}
 }
 
+// keepText makes the assembler keep the reply's text and reasoning (for captured content).
+func (a *streamAssembler) keepText(keep bool) { a.text.keep, a.reasoning.keep = keep, keep }
+
+// endReasoning sets the last reasoning block's text, once no more deltas can join it.
+func (a *streamAssembler) endReasoning() {
+	if n := len(a.resp.Reasoning); n > 0 && a.reasoning.keep {
+		a.resp.Reasoning[n-1].Text = a.reasoning.take()
+	}
+}
+
 func (a *streamAssembler) response() *llm.Response {
-	a.resp.Text = string(a.text)
+	a.endReasoning()
+	a.resp.Text = a.text.take()
 	a.resp.ToolCalls = a.calls
 	return &a.resp
 }

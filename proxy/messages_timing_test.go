@@ -24,11 +24,7 @@ func messagesBenchServer(b *testing.B) (*fasthttp.Client, func()) {
 	chunk := `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}` + "\n\n"
 	chatStream := []byte(chunk + chunk + `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}` + "\n\n" +
 		`data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":2,"total_tokens":14}}` + "\n\ndata: [DONE]\n\n")
-	upLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	return benchAnthropicAndOpenAI(b, func(ctx *fasthttp.RequestCtx) {
 		streaming := bytes.Contains(ctx.PostBody(), []byte(`"stream":true`))
 		switch {
 		case bytes.HasSuffix(ctx.Path(), []byte("/chat/completions")):
@@ -41,12 +37,23 @@ func messagesBenchServer(b *testing.B) (*fasthttp.Client, func()) {
 			ctx.SetContentType("application/json")
 			ctx.SetBody(reply)
 		}
-	}}
+	})
+}
+
+// benchAnthropicAndOpenAI is tracegate routing claude-* to an Anthropic-format provider and
+// gpt-* to an OpenAI-format one, both served by upstream on loopback.
+func benchAnthropicAndOpenAI(b *testing.B, upstream fasthttp.RequestHandler) (*fasthttp.Client, func()) {
+	b.Helper()
+	upLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	up := &fasthttp.Server{Handler: upstream}
 	go up.Serve(upLn)
 	base := "http://" + upLn.Addr().String()
 	client, stop := benchTracegate(b, []config.Provider{
-		{Name: "anthropic", Type: "anthropic", BaseURL: base, APIKey: "sk-ant-bench", Timeout: config.Duration(5e9)},
-		{Name: "openai", Type: "openai", BaseURL: base + "/v1", APIKey: "sk-bench", Timeout: config.Duration(5e9)},
+		{Name: "anthropic", Type: "anthropic", BaseURL: base, APIKey: "sk-ant-bench", Timeout: config.Duration(30e9)},
+		{Name: "openai", Type: "openai", BaseURL: base + "/v1", APIKey: "sk-bench", Timeout: config.Duration(30e9)},
 	}, []config.Route{{Match: "claude-*", Provider: "anthropic"}, {Match: "gpt-*", Provider: "openai"}}, nil)
 	return client, func() { stop(); up.Shutdown() }
 }

@@ -24,6 +24,7 @@ type openAICall struct {
 	start        time.Time
 	logName      string // the call's name in log lines ("chat")
 	sum          metrics.RequestSummary
+	over         *overheadClock
 	rt           *Runtime
 	body         []byte
 	model        string
@@ -42,13 +43,15 @@ var openAICalls = sync.Pool{New: func() any { return new(openAICall) }}
 // which reports itself when it ends.
 func (s *Server) serveOpenAICall(ctx *fasthttp.RequestCtx, route, logName string, handle func(c *openAICall) (streaming bool)) {
 	c := openAICalls.Get().(*openAICall)
-	*c = openAICall{ctx: ctx, start: time.Now(), logName: logName, sum: metrics.RequestSummary{Route: route}}
+	*c = openAICall{ctx: ctx, start: time.Now(), logName: logName, sum: metrics.RequestSummary{Route: route}, over: startOverheadClock()}
 	streaming := false
 	defer func() {
-		if !streaming {
+		if !streaming { // a stream stamped its overhead as it started (serveRelay)
+			c.sum.Overhead = c.over.stamp(&ctx.Response.Header)
 			c.sum.Status, c.sum.Duration = ctx.Response.StatusCode(), time.Since(c.start)
 			s.obs.RequestDone(c.sum)
 		}
+		c.over.release()
 		*c = openAICall{} // handle keeps none of it: a stream copies what it needs
 		openAICalls.Put(c)
 	}()

@@ -36,6 +36,7 @@ type relay struct {
 	ended    bool  // the upstream stream is over; Read returns io.EOF once out is drained
 	sentSome bool
 	closed   bool
+	overhead time.Duration // tracegate's time up to the reply headers
 }
 
 // newRelay is the shared part of the relay for the open stream fs.
@@ -50,13 +51,14 @@ func (s *Server) newRelay(rt *Runtime, run *spans.Run, fs *provider.ForwardedStr
 
 // serveRelay makes body, the format's relay built around r, the streamed response body. The
 // relay outlives the handler; it keeps the connection (for the disconnect watch), never ctx.
-func (s *Server) serveRelay(ctx *fasthttp.RequestCtx, r *relay, body fasthttp.ReadCloserWithError) {
+func (s *Server) serveRelay(ctx *fasthttp.RequestCtx, r *relay, body fasthttp.ReadCloserWithError, over *overheadClock) {
 	if r.fs.Raw != nil {
 		writeUpstreamHeaders(ctx, r.fs.Headers)
 	}
 	ctx.SetContentType("text/event-stream")
 	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-cache")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
+	r.overhead = over.stamp(&ctx.Response.Header)
 	s.streamBody(ctx, body)
 }
 
@@ -154,5 +156,5 @@ func (r *relay) stopUpstream(writeErr error) (first bool, err error) {
 // report ends the attempt and run spans with the assembled reply, prices it, logs and
 // reports the request. logName names the stream in the log ("chat stream").
 func (r *relay) report(route, logName, model string, start time.Time, resp *llm.Response, err error) {
-	r.s.endStream(r.rt, r.run, r.fs, streamEnd{route: route, label: logName, model: model, start: start, resp: resp, err: err})
+	r.s.endStream(r.rt, r.run, r.fs, streamEnd{route: route, label: logName, model: model, start: start, overhead: r.overhead, resp: resp, err: err})
 }

@@ -70,14 +70,14 @@ func (s *Server) createResponse(c *openAICall) (streaming bool) {
 	}
 	call := &responsesCall{model: c.model, body: c.body, start: c.start, spanID: c.run.SpanID(), s: s, run: c.run}
 	if c.stream {
-		if err := s.startResponsesStream(c.ctx, c.rt, rd, c.run, c.runCtx, call); err != nil {
+		if err := s.startResponsesStream(c.ctx, c.rt, rd, c.run, c.runCtx, call, c.over); err != nil {
 			s.failOpenAICall(c, err)
 			return false
 		}
 		return true
 	}
 	callCtx, stopWatch := watchClient(c.ctx, c.runCtx)
-	fw, err := rd.ForwardResponses(callCtx, c.model, c.body, call.decode, s.attemptObserver(c.run, nil))
+	fw, err := rd.ForwardResponses(callCtx, c.model, c.body, call.decode, s.attemptObserver(c.run, nil, c.over))
 	stopWatch()
 	if err != nil {
 		s.failOpenAICall(c, err)
@@ -202,7 +202,10 @@ const maxResponseIDBytes = 256
 func (s *Server) handleStoredResponse(ctx *fasthttp.RequestCtx, id string) {
 	start := time.Now()
 	sum := metrics.RequestSummary{Route: metrics.RouteResponses}
+	over := startOverheadClock()
 	defer func() {
+		sum.Overhead = over.stamp(&ctx.Response.Header)
+		over.release()
 		sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
 		s.obs.RequestDone(sum)
 	}()
@@ -243,7 +246,9 @@ func (s *Server) handleStoredResponse(ctx *fasthttp.RequestCtx, id string) {
 	}
 	owner, _ := mem.owners.get(id)
 	callCtx, stopWatch := watchClient(ctx, context.Background())
+	over.attemptStarted()
 	sr, err := rd.StoredResponse(callCtx, method, id, string(ctx.URI().QueryString()), owner)
+	over.attemptEnded()
 	stopWatch()
 	if errors.Is(err, provider.ErrNoResponsesStore) {
 		err = fmt.Errorf("%w: response %q: no provider configured here stores responses", errRouteNotFound, id)

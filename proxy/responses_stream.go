@@ -15,10 +15,11 @@ import (
 
 // startResponsesStream opens the upstream stream and, once it is open, makes the relay the
 // response body. A failure before the first byte is returned, for a normal error reply.
-func (s *Server) startResponsesStream(ctx *fasthttp.RequestCtx, rt *Runtime, rd responsesDispatcher, run *spans.Run, runCtx context.Context, call *responsesCall) error {
+func (s *Server) startResponsesStream(ctx *fasthttp.RequestCtx, rt *Runtime, rd responsesDispatcher, run *spans.Run, runCtx context.Context, call *responsesCall, over *overheadClock) error {
 	streamCtx, cancel := context.WithCancel(runCtx)
 	watch := watchDisconnect(ctx.Conn(), cancel) // from the start, as for chat streams
-	fs, err := rd.ForwardResponsesStream(streamCtx, call.model, call.body, call.decode, s.attemptObserver(run, nil))
+	fs, err := rd.ForwardResponsesStream(streamCtx, call.model, call.body, call.decode, s.attemptObserver(run, nil, over))
+	over.attemptEnded() // the stream is open: relaying it is tracegate's time
 	if err != nil {
 		watch.stop()
 		cancel()
@@ -31,7 +32,7 @@ func (s *Server) startResponsesStream(ctx *fasthttp.RequestCtx, rt *Runtime, rd 
 	if r.sse == nil {
 		r.enc = responses.NewStreamEncoder(*call.meta(fs.Target))
 	}
-	s.serveRelay(ctx, &r.relay, r)
+	s.serveRelay(ctx, &r.relay, r, over)
 	return nil
 }
 

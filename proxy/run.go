@@ -20,7 +20,10 @@ import (
 func (s *Server) handleRun(ctx *fasthttp.RequestCtx, slug string) {
 	start := time.Now()
 	sum := metrics.RequestSummary{Route: metrics.RouteRun}
+	over := startOverheadClock()
 	defer func() {
+		sum.Overhead = over.stamp(&ctx.Response.Header)
+		over.release()
 		sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
 		s.obs.RequestDone(sum)
 	}()
@@ -54,7 +57,7 @@ func (s *Server) handleRun(ctx *fasthttp.RequestCtx, slug string) {
 	ctx.Response.Header.Set("traceparent", run.Traceparent())
 
 	callCtx, stopWatch := watchClient(ctx, runCtx)
-	out, stale, err := s.run(callCtx, rt, run, slug, req, string(callerKey(ctx)))
+	out, stale, err := s.run(callCtx, rt, run, slug, req, string(callerKey(ctx)), over)
 	stopWatch()
 	end := spans.RunEnd{StaleTemplate: stale}
 	sum.StaleTemplate = stale
@@ -98,7 +101,7 @@ type runOutcome struct {
 }
 
 // run resolves the prompt, builds the request, calls the provider and prices the reply.
-func (s *Server) run(ctx context.Context, rt *Runtime, run *spans.Run, slug string, req *runRequest, callerKey string) (*runOutcome, bool, error) {
+func (s *Server) run(ctx context.Context, rt *Runtime, run *spans.Run, slug string, req *runRequest, callerKey string, over *overheadClock) (*runOutcome, bool, error) {
 	res, err := s.prompts.Resolve(ctx, slug, req.Version, callerKey)
 	if err != nil {
 		return nil, false, err
@@ -115,7 +118,7 @@ func (s *Server) run(ctx context.Context, rt *Runtime, run *spans.Run, slug stri
 	run.SetPromptVersion(v.Version)
 	run.SetModel(model)
 	run.SetInput(creq.Messages)
-	result, err := rt.Dispatcher.Complete(ctx, model, creq, s.attemptObserver(run, creq))
+	result, err := rt.Dispatcher.Complete(ctx, model, creq, s.attemptObserver(run, creq, over))
 	if err != nil {
 		return nil, res.Stale, err
 	}
@@ -134,7 +137,10 @@ func (s *Server) run(ctx context.Context, rt *Runtime, run *spans.Run, slug stri
 }
 
 // attemptObserver turns provider attempts into attempt spans and attempt metrics.
-func (s *Server) attemptObserver(run *spans.Run, req *llm.Request) provider.AttemptObserver {
+// Each attempt is timed on over (nil for none): a call's attempts run on the request's
+// goroutine, and a stream's end (reported with its reply, never nil) comes after the stream
+// was counted up to its opening, so only a stream that failed to open is counted here.
+func (s *Server) attemptObserver(run *spans.Run, req *llm.Request, over *overheadClock) provider.AttemptObserver {
 	return func(a provider.Attempt) func(*llm.Response, error) {
 		start := spans.AttemptStart{
 			ProviderName:  a.Target.Backend.Name,
@@ -153,7 +159,11 @@ func (s *Server) attemptObserver(run *spans.Run, req *llm.Request) provider.Atte
 		}
 		att := run.StartAttempt(start)
 		began := time.Now()
+		over.attemptStarted()
 		return func(resp *llm.Response, err error) {
+			if !a.Stream || resp == nil {
+				over.attemptEnded()
+			}
 			att.End(resp, err)
 			s.obs.AttemptDone(attemptSummary(a, time.Since(began), err))
 		}

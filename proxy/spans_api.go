@@ -63,7 +63,10 @@ func (s *Server) EnableSpansAPI(st spanStore, ing spanIngester, captureContent b
 func (s *Server) handleSpans(ctx *fasthttp.RequestCtx, path []byte) {
 	start := time.Now()
 	sum := metrics.RequestSummary{Route: routeSpans}
+	over := metrics.StartOverhead() // no provider call: all of it is tracegate's
 	defer func() {
+		sum.Overhead = over.Overhead()
+		metrics.SetOverheadHeader(&ctx.Response.Header, sum.Overhead)
 		sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
 		s.obs.RequestDone(sum)
 	}()

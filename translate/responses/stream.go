@@ -1,6 +1,8 @@
 package responses
 
 import (
+	"strings"
+
 	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
 )
@@ -18,8 +20,11 @@ type StreamEncoder struct {
 	ended   bool
 	items   []item
 	open    int // index of the item receiving deltas; -1 when none
-	calls   map[int]int
-	resp    llm.Response
+	// text is the open item's text so far, its item's once it closes: appending to a
+	// string would copy all of it on every delta.
+	text  []byte
+	calls map[int]int
+	resp  llm.Response
 }
 
 // NewStreamEncoder returns an encoder for one response.
@@ -35,11 +40,16 @@ func (e *StreamEncoder) Response() *llm.Response {
 		r.Model = e.meta.Model
 	}
 	r.Text, r.HasText, r.ToolCalls, r.Reasoning = "", false, r.ToolCalls[:0], r.Reasoning[:0]
+	var texts []string // of the message items, usually one
 	for i := range e.items {
 		it := &e.items[i]
+		text := it.text
+		if i == e.open {
+			text = string(e.text)
+		}
 		switch it.kind {
 		case itemMessage:
-			r.Text += it.text
+			texts = append(texts, text)
 			r.HasText = true
 		case itemCall, itemCustomCall:
 			c := it.call
@@ -47,10 +57,11 @@ func (e *StreamEncoder) Response() *llm.Response {
 			r.ToolCalls = append(r.ToolCalls, c)
 		case itemReasoning:
 			rs := it.reasoning
-			rs.Text = it.text
+			rs.Text = text
 			r.Reasoning = append(r.Reasoning, rs)
 		}
 	}
+	r.Text = strings.Join(texts, "")
 	return r
 }
 
@@ -154,6 +165,8 @@ func (e *StreamEncoder) closeOpen(dst []byte) []byte {
 	}
 	e.open = -1
 	it := &e.items[i]
+	it.text = string(e.text)
+	e.text = e.text[:0]
 	switch it.kind {
 	case itemMessage:
 		dst = e.begin(dst, "response.output_text.done")
@@ -225,7 +238,7 @@ func (e *StreamEncoder) Encode(dst []byte, ev llm.StreamEvent) []byte {
 			dst = e.openItem(dst, item{kind: itemMessage})
 		}
 		i := e.open
-		e.items[i].text += ev.Text
+		e.text = append(e.text, ev.Text...)
 		dst = e.begin(dst, "response.output_text.delta")
 		dst = e.itemHeader(dst, i)
 		dst = append(dst, `,"content_index":0,"delta":`...)
@@ -241,7 +254,7 @@ func (e *StreamEncoder) Encode(dst []byte, ev llm.StreamEvent) []byte {
 		}
 		i := e.open
 		if ev.Text != "" {
-			e.items[i].text += ev.Text
+			e.text = append(e.text, ev.Text...)
 			dst = e.begin(dst, "response.reasoning_summary_text.delta")
 			dst = e.itemHeader(dst, i)
 			dst = append(dst, `,"summary_index":0,"delta":`...)
