@@ -96,8 +96,13 @@ func (k *replyHeaderKeeper) kept() []ReplyHeader {
 
 // streamReplyHeaders returns the kept headers of an open upstream stream.
 func streamReplyHeaders(rc io.ReadCloser) []ReplyHeader {
-	if x, ok := rc.(*exchange); ok && x.resp != nil {
-		return keptReplyHeaders(x.resp.Header)
+	switch x := rc.(type) {
+	case *exchange:
+		if x.resp != nil {
+			return keptReplyHeaders(x.resp.Header)
+		}
+	case *fastCall:
+		return keptFastReplyHeaders(&x.resp.Header)
 	}
 	return nil
 }

@@ -85,8 +85,21 @@ func (b *Backend) openBody(ctx context.Context, path string, body []byte) (io.Re
 	return b.openBodyWith(ctx, path, body, nil)
 }
 
-// openBodyWith is openBody with extra request headers (see send).
+// openBodyWith is openBody with extra request headers (see send). Unsigned calls take the
+// pooled fasthttp exchange (upstream_fast.go), signed ones net/http.
 func (b *Backend) openBodyWith(ctx context.Context, path string, body []byte, extra [][2]string) (io.ReadCloser, error) {
+	if b.usesFast() {
+		c, err := b.fastSend(ctx, http.MethodPost, path, body, extra, true)
+		if err != nil {
+			return nil, err
+		}
+		if status := c.resp.StatusCode(); status >= 300 {
+			ue := b.codec.decodeError(b.Name, status, c.errorBody(), c.headerGetter)
+			c.Close()
+			return nil, b.redactKeys(ue)
+		}
+		return c, nil
+	}
 	x, err := b.send(ctx, http.MethodPost, path, body, extra, true)
 	if err != nil {
 		return nil, err

@@ -1,9 +1,11 @@
 package provider
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"sync"
@@ -77,6 +79,48 @@ func (b *Backend) usesFast() bool {
 
 // fastRoundTrip is roundTripWith over fasthttp (see the comment at the top of the file).
 func (b *Backend) fastRoundTrip(ctx context.Context, method, path string, body []byte, extra [][2]string, reply *bytebufferpool.ByteBuffer) ([]ReplyHeader, error) {
+	c, err := b.fastSend(ctx, method, path, body, extra, false)
+	if err != nil {
+		return nil, err
+	}
+	reusable := !c.resp.ConnectionClose()
+	defer func() { c.end(reusable) }()
+	if status := c.resp.StatusCode(); status >= 300 {
+		data := c.resp.Body()
+		if len(data) > maxErrorBody {
+			data = data[:maxErrorBody]
+		}
+		return nil, b.redactKeys(b.codec.decodeError(b.Name, status, data, c.headerGetter))
+	}
+	_, _ = reply.Write(c.resp.Body())
+	return keptFastReplyHeaders(&c.resp.Header), nil
+}
+
+// fastCall is one exchange on a pooled fasthttp connection. A streamed one is the open
+// reply body (Read, Close), like exchange: its context ends when the caller's does, when the
+// reply headers take longer than the backend timeout, or when the body stays silent longer
+// than stream_idle_timeout, and the connection's deadlines move into the past at that moment.
+type fastCall struct {
+	b       *Backend
+	hc      *fasthttp.HostClient
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	timer   *time.Timer
+	req     *fasthttp.Request
+	resp    *fasthttp.Response
+	br      *bufio.Reader    // held while a streamed body is read
+	body    io.Reader        // the streamed body
+	stop    func() bool      // stops the deadline move; false once it ran
+	release func(reuse bool) // returns the connection to the pool, or closes it
+	eof     bool             // the body ended cleanly
+	failed  bool             // a Read failed: the connection is not reused
+	closed  bool
+}
+
+// fastSend writes the request on a pooled connection and reads the reply: whole, bounded by
+// max_response_bytes, or, for a stream, its headers, leaving the body to Read. The caller
+// ends the call (end, or Close for a stream).
+func (b *Backend) fastSend(ctx context.Context, method, path string, body []byte, extra [][2]string, stream bool) (*fastCall, error) {
 	hc, _ := b.fastHostClient()
 	if err := b.checkKey(); err != nil {
 		return nil, err
@@ -85,21 +129,16 @@ func (b *Backend) fastRoundTrip(ctx context.Context, method, path string, body [
 		return nil, context.Cause(ctx)
 	}
 	cctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	timer := time.AfterFunc(b.Timeout, func() { // the cause is formatted only when it is one
+	c := &fastCall{b: b, hc: hc, ctx: cctx, cancel: cancel, req: fasthttp.AcquireRequest(), resp: fasthttp.AcquireResponse()}
+	c.timer = time.AfterFunc(b.Timeout, func() { // the cause is formatted only when it is one
 		cancel(fmt.Errorf("%s gave no reply within its %s timeout: %w", b.Name, b.Timeout, ErrTimeout))
 	})
-	defer timer.Stop()
-
-	req := fasthttp.AcquireRequest()
-	resp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
+	req := c.req
 	req.SetRequestURI(b.BaseURL + path)
 	req.URI().DisablePathNormalizing = true // what HostClient.Do would set: paths go as built
 	req.Header.SetMethod(method)
 	req.Header.SetUserAgent("tracegate") // before the configured headers, which may replace it
-	for k, vs := range b.requestHeader(false, extra) {
+	for k, vs := range b.requestHeader(stream, extra) {
 		for _, v := range vs {
 			req.Header.Add(k, v)
 		}
@@ -117,21 +156,19 @@ func (b *Backend) fastRoundTrip(ctx context.Context, method, path string, body [
 		cc, err = hc.AcquireConn(b.Timeout, false)
 	}
 	if err != nil {
-		if c := context.Cause(cctx); c != nil {
-			return nil, c
-		}
-		return nil, &ConnectionError{Provider: b.Name, Err: err}
+		err = b.fastError(cctx, err)
+		c.end(false)
+		return nil, err
 	}
 	conn := cc.Conn()
-	stop := context.AfterFunc(cctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	reusable := false
-	defer func() {
-		if stop() && reusable {
+	c.stop = context.AfterFunc(cctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	c.release = func(reuse bool) {
+		if reuse {
 			hc.ReleaseConn(cc)
-			return
+		} else {
+			hc.CloseConn(cc)
 		}
-		hc.CloseConn(cc)
-	}()
+	}
 
 	bw := hc.AcquireWriter(conn)
 	err = req.Write(bw)
@@ -140,28 +177,100 @@ func (b *Backend) fastRoundTrip(ctx context.Context, method, path string, body [
 	}
 	hc.ReleaseWriter(bw)
 	if err != nil {
-		return nil, b.fastError(cctx, err)
+		err = b.fastError(cctx, err)
+		c.end(false)
+		return nil, err
 	}
-	br := hc.AcquireReader(conn)
-	err = resp.ReadLimitBody(br, int(b.MaxResponseBytes))
-	hc.ReleaseReader(br)
+	c.br = hc.AcquireReader(conn)
+	c.resp.StreamBody = stream // max_response_bytes is then not applied: streams have no limit
+	err = c.resp.ReadLimitBody(c.br, int(b.MaxResponseBytes))
+	if err == nil && stream {
+		c.body = c.resp.BodyStream()
+		if c.resp.StatusCode() < 300 {
+			c.timer.Reset(b.StreamIdleTimeout)
+		}
+		return c, nil
+	}
+	hc.ReleaseReader(c.br)
+	c.br = nil
 	if err != nil {
 		if errors.Is(err, fasthttp.ErrBodyTooLarge) && context.Cause(cctx) == nil {
-			return nil, fmt.Errorf("%s reply is over max_response_bytes (%d): %w", b.Name, b.MaxResponseBytes, ErrResponseTooLarge)
+			err = fmt.Errorf("%s reply is over max_response_bytes (%d): %w", b.Name, b.MaxResponseBytes, ErrResponseTooLarge)
+		} else {
+			err = b.fastError(cctx, err)
 		}
-		return nil, b.fastError(cctx, err)
+		c.end(false)
+		return nil, err
 	}
-	reusable = !resp.ConnectionClose()
-	if status := resp.StatusCode(); status >= 300 {
-		data := resp.Body()
-		if len(data) > maxErrorBody {
-			data = data[:maxErrorBody]
-		}
-		return nil, b.redactKeys(b.codec.decodeError(b.Name, status, data, func(k string) string { return string(resp.Header.Peek(k)) }))
-	}
-	_, _ = reply.Write(resp.Body())
-	return keptFastReplyHeaders(&resp.Header), nil
+	return c, nil
 }
+
+// end releases the call: the connection goes back to the pool when reuse says it may and the
+// call's context has not moved its deadlines; otherwise it is closed, which ends the call
+// upstream.
+func (c *fastCall) end(reuse bool) {
+	c.timer.Stop()
+	if c.release != nil {
+		if c.body != nil {
+			_ = c.resp.CloseBodyStream()
+			c.body = nil
+		}
+		if c.br != nil {
+			c.hc.ReleaseReader(c.br)
+			c.br = nil
+		}
+		c.release(c.stop() && reuse)
+	}
+	c.cancel(errExchangeClosed)
+	fasthttp.ReleaseRequest(c.req)
+	fasthttp.ReleaseResponse(c.resp)
+}
+
+// Read reads a streamed reply body. Every byte restarts the stream's idle clock.
+func (c *fastCall) Read(p []byte) (int, error) {
+	if c.closed {
+		return 0, errExchangeClosed
+	}
+	n, err := c.body.Read(p)
+	if n > 0 {
+		c.timer.Reset(c.b.StreamIdleTimeout)
+	}
+	if err == io.EOF {
+		c.eof = true
+	} else if err != nil {
+		c.failed = true
+		err = c.b.fastError(c.ctx, err)
+	}
+	return n, err
+}
+
+// Close ends a streamed call. A body read to (nearly) its end is drained, bounded in bytes
+// and time, so that its connection is reused; any other is closed.
+func (c *fastCall) Close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	if !c.eof && !c.failed && c.ctx.Err() == nil {
+		// Bounded: a caller that closes an unfinished stream without cancelling it must not
+		// wait for the provider's next bytes.
+		stop := time.AfterFunc(maxDrainWait, func() { c.cancel(errExchangeClosed) })
+		_, err := io.CopyN(io.Discard, c.body, maxDrain)
+		stop.Stop()
+		c.eof = err == io.EOF
+	}
+	c.end(c.eof && !c.resp.ConnectionClose())
+	return nil
+}
+
+// errorBody reads the start of a streamed error reply.
+func (c *fastCall) errorBody() []byte {
+	data, _ := io.ReadAll(io.LimitReader(c, maxErrorBody))
+	return data
+}
+
+// headerGetter reads the reply's headers (Retry-After and friends).
+func (c *fastCall) headerGetter(k string) string { return string(c.resp.Header.Peek(k)) }
 
 // maxFastConns bounds a backend's pooled connections. It is far above what
 // server.max_concurrent lets run, so that the pool never refuses a call: fasthttp fails one
