@@ -59,15 +59,20 @@ func sseUpstream(t *testing.T, conns *atomic.Int32, dropped *atomic.Int32) *http
 	return srv
 }
 
+func testBackend(t *testing.T, url string) *Backend {
+	b, err := NewBackend(testProvider(url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // An unsigned stream takes the pooled exchange: it keeps the allowed reply headers, reuses
 // the connection of a stream read to its end and closes a cut one, which the upstream sees.
 func TestFastStreamReusesFinishedConnectionsOnly(t *testing.T) {
 	var conns, dropped atomic.Int32
 	srv := sseUpstream(t, &conns, &dropped)
-	b, err := NewBackend(testProvider(srv.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testBackend(t, srv.URL)
 	for i := 0; i < 3; i++ {
 		rc, err := b.openBody(context.Background(), "/s", []byte(`{}`))
 		if err != nil {
@@ -124,12 +129,8 @@ func TestFastStreamReusesFinishedConnectionsOnly(t *testing.T) {
 // any byte reaches the caller.
 func TestFastStreamDecodesErrorStatus(t *testing.T) {
 	var conns, dropped atomic.Int32
-	srv := sseUpstream(t, &conns, &dropped)
-	b, err := NewBackend(testProvider(srv.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = b.openBody(context.Background(), "/limited", []byte(`{}`))
+	b := testBackend(t, sseUpstream(t, &conns, &dropped).URL)
+	_, err := b.openBody(context.Background(), "/limited", []byte(`{}`))
 	var ue *llm.UpstreamError
 	if !errors.As(err, &ue) || ue.Status != http.StatusTooManyRequests || !strings.Contains(ue.Message, "slow down") {
 		t.Fatalf("err = %#v, want the provider's 429", err)
