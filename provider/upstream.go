@@ -14,8 +14,8 @@ import (
 	"github.com/valyala/bytebufferpool"
 )
 
-// Streams, stored-response lookups and signed (cloud) calls go through net/http's client;
-// other non-streaming calls take upstream_fast.go's step-by-step fasthttp exchange, with the
+// Stored-response lookups and signed (cloud) calls go through net/http's client; other
+// calls, streaming or not, take upstream_fast.go's step-by-step fasthttp exchange, with the
 // same guarantees. fasthttp's own Do (13 to 65 µs a call faster than net/http on loopback,
 // BenchmarkFasthttpRoundTrip) cannot abandon a call while it waits for the reply headers, and a non-streaming LLM reply sends its headers
 // only when the whole answer is ready: a client that left would go on being billed for
