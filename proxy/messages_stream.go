@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"time"
 
@@ -12,9 +11,7 @@ import (
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/spans"
 	"github.com/tracegate/tracegate/translate/anthropic"
-	"github.com/tracegate/tracegate/translate/sse"
 	"github.com/valyala/fasthttp"
-	"github.com/valyala/fastjson"
 )
 
 type messagesStream struct {
@@ -25,11 +22,6 @@ type messagesStream struct {
 	start  time.Time
 	over   *overheadClock // the handler's; not kept past the stream's opening
 }
-
-var (
-	eventPrefix = []byte("event: ")
-	dataLine    = []byte("\ndata: ")
-)
 
 // startMessagesStream opens the upstream stream and, once it is open, makes the relay the
 // response body. Failures before the first byte get a normal error reply.
@@ -49,78 +41,41 @@ func (s *Server) startMessagesStream(ctx *fasthttp.RequestCtx, rt *Runtime, run 
 	}
 	// The body belongs to the request ctx, which the relay outlives: keep none of it.
 	ms.body, ms.decode = nil, nil
-	r := &messagesRelay{s: s, rt: rt, run: run, fs: fs, cancel: cancel, ms: ms}
-	if fs.Raw != nil {
-		r.sse = sse.NewReader(fs.Raw)
-	} else {
+	r := &messagesRelay{relay: s.newRelay(rt, run, fs, cancel, watch), ms: ms}
+	r.format = r
+	if r.sse == nil {
 		r.enc = anthropic.NewMessageStreamEncoder(messageID(run), fs.Target.Model)
 		r.asm.keepText(run.CapturesContent())
 	}
-	r.watch = watch
-	r.overhead = over.stamp(&ctx.Response.Header)
-	s.sendStream(ctx, r)
+	s.serveRelay(ctx, &r.relay, r, over)
 }
 
-// messagesRelay is the body of a streamed Messages reply, read by fasthttp from the
-// connection's goroutine (see streamRelay for the model). A passed-through Anthropic stream
-// is relayed event by event as it came, with its usage read on the way; a translated one is
-// encoded from canonical events.
+// messagesRelay is the body of a streamed Messages reply (see relay). A passed-through
+// Anthropic stream is relayed event by event as it came, with its usage read on the way; a
+// translated one is encoded from canonical events.
 type messagesRelay struct {
-	s      *Server
-	rt     *Runtime
-	run    *spans.Run
-	fs     *provider.ForwardedStream
-	cancel context.CancelFunc
-	ms     messagesStream
-	watch  *disconnectWatch
-	// overhead is tracegate's time up to the reply headers (sendStream sets them after it,
-	// which costs nothing measurable).
-	overhead time.Duration
+	relay
+	ms messagesStream
 
-	sse  *sse.Reader // passed-through stream
-	scan anthropic.StreamScanner
+	scan anthropic.StreamScanner // passed-through stream
 
 	enc *anthropic.MessageStreamEncoder // translated stream
 	asm streamAssembler
-
-	relayOut
-	closed bool
-}
-
-// Read hands fasthttp the next encoded events, reading the upstream as needed.
-func (r *messagesRelay) Read(p []byte) (int, error) { return r.read(p, r.run, r.fill) }
-
-func (r *messagesRelay) fill() {
-	if r.sse == nil {
-		r.nextEvent()
-		return
-	}
-	r.relayRaw(r.sse, r.nextRaw)
 }
 
 // nextRaw relays one event of an Anthropic stream. A stream that ends without message_stop
 // gets an error event, so the client never takes a broken stream for a finished one.
 func (r *messagesRelay) nextRaw() {
-	ev, err := r.sse.Next()
+	ev, err := r.nextSSE()
 	if err != nil {
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			err = fmt.Errorf("%s: %w", r.fs.Target.Backend.Name, llm.ErrStreamTruncated)
-		}
 		r.fail(err)
 		return
 	}
-	if err := fastjson.ValidateBytes(ev.Data); err != nil {
-		// Not relayed: a client's parser would fail on it with a less clear error than ours.
-		r.fail(fmt.Errorf("%s stream event: %w: %w", r.fs.Target.Backend.Name, llm.ErrMalformedReply, err))
+	if err := r.checkJSON(ev.Data); err != nil {
+		r.fail(err)
 		return
 	}
-	if len(ev.Name) > 0 {
-		r.out = append(append(r.out, eventPrefix...), ev.Name...)
-		r.out = append(append(r.out, dataLine...), ev.Data...)
-	} else {
-		r.out = append(append(r.out, dataPrefix...), ev.Data...)
-	}
-	r.out = append(r.out, frameEnd...)
+	r.appendEvent(ev)
 	if ue := r.scan.Observe(ev.Name, ev.Data); ue != nil {
 		ue.Provider = r.fs.Target.Backend.Name
 		r.end(ue)
@@ -155,28 +110,22 @@ func (r *messagesRelay) fail(err error) {
 	r.end(err)
 }
 
-// Close is part of io.Closer; fasthttp then calls CloseWithError, which does the work.
-func (r *messagesRelay) Close() error { return nil }
-
 // CloseWithError ends the stream: it stops the upstream, ends the spans, prices, logs and
 // reports. writeErr is fasthttp's error writing to the client.
 func (r *messagesRelay) CloseWithError(writeErr error) error {
-	if r.closed {
+	first, err := r.stopUpstream(writeErr)
+	if !first {
 		return nil
 	}
-	r.closed = true
-	r.watch.stop()
-	closeUpstream(r.fs, r.cancel, r.ended && r.err == nil && writeErr == nil && !r.watch.clientGone())
-	resp := r.asm.response()
-	if r.sse != nil {
-		r.sse.Release()
-		r.sse = nil
+	var resp *llm.Response
+	if r.enc != nil {
+		resp = r.asm.response()
+	} else {
 		r.scan.Release()
 		scanned := r.scan.Response()
 		resp = &scanned
 	}
-	r.s.endStream(r.rt, r.run, r.fs, streamEnd{route: metrics.RouteMessages, label: "messages stream", model: r.ms.model,
-		start: r.ms.start, overhead: r.overhead, resp: resp, err: r.outcome(writeErr, r.watch)})
+	r.report(metrics.RouteMessages, "messages stream", r.ms.model, r.ms.start, resp, err)
 	return nil
 }
 

@@ -95,6 +95,22 @@ func (r *relay) checkJSON(data []byte) error {
 	return nil
 }
 
+var (
+	eventPrefix = []byte("event: ")
+	dataLine    = []byte("\ndata: ")
+)
+
+// appendEvent relays a passed-through event as it came, named or not.
+func (r *relay) appendEvent(ev sse.Event) {
+	if len(ev.Name) > 0 {
+		r.out = append(append(r.out, eventPrefix...), ev.Name...)
+		r.out = append(append(r.out, dataLine...), ev.Data...)
+	} else {
+		r.out = append(append(r.out, dataPrefix...), ev.Data...)
+	}
+	r.out = append(r.out, frameEnd...)
+}
+
 // Read hands fasthttp the next encoded frames, reading the upstream as needed.
 func (r *relay) Read(p []byte) (int, error) {
 	for r.off >= len(r.out) {

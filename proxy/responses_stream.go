@@ -62,10 +62,7 @@ func (r *responsesRelay) nextRaw() {
 		r.end(err)
 		return
 	}
-	if len(ev.Name) > 0 {
-		r.out = append(append(append(r.out, "event: "...), ev.Name...), '\n')
-	}
-	r.out = append(append(append(r.out, dataPrefix...), ev.Data...), frameEnd...)
+	r.appendEvent(ev)
 	r.events++
 	sc := responses.ScanEvent(ev.Name, ev.Data)
 	if sc.ID != "" && r.resp.ID == "" {
