@@ -2,8 +2,6 @@ package proxy
 
 import (
 	"context"
-	"errors"
-	"io"
 	"time"
 
 	"github.com/tracegate/tracegate/llm"
@@ -30,7 +28,6 @@ func (s *Server) startMessagesStream(ctx *fasthttp.RequestCtx, rt *Runtime, run 
 	watch := watchDisconnect(ctx.Conn(), cancel) // from the start, as for chat streams
 	fs, err := rt.Dispatcher.ForwardMessagesStream(streamCtx, ms.model, ms.body, ms.hdr, ms.decode, s.attemptObserver(run, nil, ms.over))
 	over := ms.over
-	ms.over = nil
 	over.attemptEnded() // the stream is open: relaying it is tracegate's time
 	if err != nil {
 		watch.stop()
@@ -39,15 +36,15 @@ func (s *Server) startMessagesStream(ctx *fasthttp.RequestCtx, rt *Runtime, run 
 		s.streamNotOpened(run, metrics.RouteMessages, "messages", ms.model, c, err, ms.start, over.stamp(&ctx.Response.Header))
 		return
 	}
-	// The body belongs to the request ctx, which the relay outlives: keep none of it.
-	ms.body, ms.decode = nil, nil
-	r := &messagesRelay{relay: s.newRelay(rt, run, fs, cancel, watch), ms: ms}
+	// The relay outlives the request ctx, which owns ms.body: it keeps none of ms.
+	acct := streamEnd{route: metrics.RouteMessages, label: "messages stream", model: ms.model, start: ms.start}
+	r := &messagesRelay{relay: s.newRelay(rt, run, fs, cancel, watch, acct)}
 	r.format = r
 	if r.sse == nil {
 		r.enc = anthropic.NewMessageStreamEncoder(messageID(run), fs.Target.Model)
 		r.asm.keepText(run.CapturesContent())
 	}
-	s.serveRelay(ctx, &r.relay, r, over)
+	s.serveRelay(ctx, &r.relay, over)
 }
 
 // messagesRelay is the body of a streamed Messages reply (see relay). A passed-through
@@ -55,7 +52,6 @@ func (s *Server) startMessagesStream(ctx *fasthttp.RequestCtx, rt *Runtime, run 
 // translated one is encoded from canonical events.
 type messagesRelay struct {
 	relay
-	ms messagesStream
 
 	scan anthropic.StreamScanner // passed-through stream
 
@@ -86,47 +82,27 @@ func (r *messagesRelay) nextRaw() {
 	}
 }
 
-// nextEvent encodes one canonical event of a translated stream.
-func (r *messagesRelay) nextEvent() {
-	ev, err := r.fs.Events.Next()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			r.out = r.enc.Finish(r.out)
-			r.end(nil)
-			return
-		}
-		r.fail(err)
-		return
-	}
+// encode encodes one canonical event of a translated stream, assembling the reply for spans.
+func (r *messagesRelay) encode(ev llm.StreamEvent) {
 	r.asm.add(ev)
 	r.out = r.enc.Encode(r.out, ev)
 }
 
-// fail ends a stream that broke mid-way with an Anthropic error event, so the client never
-// takes a broken stream for a finished one.
-func (r *messagesRelay) fail(err error) {
+func (r *messagesRelay) finish() { r.out = r.enc.Finish(r.out) }
+
+// appendError gives a stream that broke mid-way an Anthropic error event.
+func (r *messagesRelay) appendError(err error) {
 	typ, msg := anthropicStreamErrorType(err)
 	r.out = anthropic.EncodeError(r.out, typ, msg)
-	r.end(err)
 }
 
-// CloseWithError ends the stream: it stops the upstream, ends the spans, prices, logs and
-// reports. writeErr is fasthttp's error writing to the client.
-func (r *messagesRelay) CloseWithError(writeErr error) error {
-	first, err := r.stopUpstream(writeErr)
-	if !first {
-		return nil
-	}
-	var resp *llm.Response
+func (r *messagesRelay) reply(error) *llm.Response {
 	if r.enc != nil {
-		resp = r.asm.response()
-	} else {
-		r.scan.Release()
-		scanned := r.scan.Response()
-		resp = &scanned
+		return r.asm.response()
 	}
-	r.report(metrics.RouteMessages, "messages stream", r.ms.model, r.ms.start, resp, err)
-	return nil
+	r.scan.Release()
+	scanned := r.scan.Response()
+	return &scanned
 }
 
 // streamAssembler builds the reply of a translated stream from its events, for spans.
