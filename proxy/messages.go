@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/tracegate/tracegate/metrics"
 	"github.com/tracegate/tracegate/provider"
@@ -52,18 +51,10 @@ func (s *Server) readMessages(ctx *fasthttp.RequestCtx, rt *Runtime) ([]byte, an
 
 // handleMessages serves POST /v1/messages.
 func (s *Server) handleMessages(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
-	sum := metrics.RequestSummary{Route: metrics.RouteMessages}
-	over := startOverheadClock()
+	rq := startRequest(metrics.RouteMessages)
 	streaming := false
-	defer func() {
-		if !streaming { // a stream stamped its overhead as it opened, and reports when it ends
-			sum.Overhead = over.stamp(&ctx.Response.Header)
-			sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
-			s.obs.RequestDone(sum)
-		}
-		over.release()
-	}()
+	defer func() { s.requestDone(ctx, &rq, streaming) }()
+	start, sum, over := rq.start, &rq.sum, rq.over
 	rt := s.runtime.Load()
 	body, info, err := s.readMessages(ctx, rt)
 	if err != nil {
@@ -131,15 +122,9 @@ func (s *Server) handleMessages(ctx *fasthttp.RequestCtx) {
 // through countTokens, other formats get a clear error. It is not a model call, so it makes
 // no spans and costs nothing.
 func (s *Server) handleCountTokens(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
-	sum := metrics.RequestSummary{Route: metrics.RouteMessages}
-	over := startOverheadClock()
-	defer func() {
-		sum.Overhead = over.stamp(&ctx.Response.Header)
-		over.release()
-		sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
-		s.obs.RequestDone(sum)
-	}()
+	rq := startRequest(metrics.RouteMessages)
+	defer s.requestDone(ctx, &rq, false)
+	sum, over := &rq.sum, rq.over
 	rt := s.runtime.Load()
 	body, info, err := s.readMessages(ctx, rt)
 	if err != nil {

@@ -3,10 +3,8 @@ package proxy
 import (
 	"context"
 	"sync"
-	"time"
 
 	"github.com/tracegate/tracegate/llm"
-	"github.com/tracegate/tracegate/metrics"
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/spans"
 	"github.com/tracegate/tracegate/translate/openai"
@@ -18,11 +16,9 @@ import (
 
 // openAICall is one call on the OpenAI surface, past the checks every such call makes.
 type openAICall struct {
-	ctx          *fasthttp.RequestCtx
-	start        time.Time
-	logName      string // the call's name in log lines ("chat")
-	sum          metrics.RequestSummary
-	over         *overheadClock
+	ctx     *fasthttp.RequestCtx
+	logName string // the call's name in log lines ("chat")
+	requestReport
 	rt           *Runtime
 	body         []byte
 	model        string
@@ -41,15 +37,10 @@ var openAICalls = sync.Pool{New: func() any { return new(openAICall) }}
 // which reports itself when it ends.
 func (s *Server) serveOpenAICall(ctx *fasthttp.RequestCtx, route, logName string, handle func(c *openAICall) (streaming bool)) {
 	c := openAICalls.Get().(*openAICall)
-	*c = openAICall{ctx: ctx, start: time.Now(), logName: logName, sum: metrics.RequestSummary{Route: route}, over: startOverheadClock()}
+	*c = openAICall{ctx: ctx, logName: logName, requestReport: startRequest(route)}
 	streaming := false
 	defer func() {
-		if !streaming { // a stream stamped its overhead as it started (serveRelay)
-			c.sum.Overhead = c.over.stamp(&ctx.Response.Header)
-			c.sum.Status, c.sum.Duration = ctx.Response.StatusCode(), time.Since(c.start)
-			s.obs.RequestDone(c.sum)
-		}
-		c.over.release()
+		s.requestDone(ctx, &c.requestReport, streaming)
 		*c = openAICall{} // handle keeps none of it: a stream copies what it needs
 		openAICalls.Put(c)
 	}()
