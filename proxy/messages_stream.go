@@ -62,13 +62,8 @@ type messagesRelay struct {
 // nextRaw relays one event of an Anthropic stream. A stream that ends without message_stop
 // gets an error event, so the client never takes a broken stream for a finished one.
 func (r *messagesRelay) nextRaw() {
-	ev, err := r.nextSSE()
-	if err != nil {
-		r.fail(err)
-		return
-	}
-	if err := r.checkJSON(ev.Data); err != nil {
-		r.fail(err)
+	ev, ok := r.nextJSON()
+	if !ok {
 		return
 	}
 	r.appendEvent(ev)

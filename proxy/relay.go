@@ -137,6 +137,20 @@ func (r *relay) appendEvent(ev sse.Event) {
 	r.out = append(r.out, frameEnd...)
 }
 
+// nextJSON reads the next event of a passed-through stream whose events are all JSON; when
+// there is none, or it is not JSON, it fails the stream and returns false.
+func (r *relay) nextJSON() (sse.Event, bool) {
+	ev, err := r.nextSSE()
+	if err == nil {
+		err = r.checkJSON(ev.Data)
+	}
+	if err != nil {
+		r.fail(err)
+		return sse.Event{}, false
+	}
+	return ev, true
+}
+
 // Read hands fasthttp the next encoded frames, reading the upstream as needed.
 func (r *relay) Read(p []byte) (int, error) {
 	for r.off >= len(r.out) {

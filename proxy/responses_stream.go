@@ -51,13 +51,8 @@ type responsesRelay struct {
 // nextRaw relays one event of a passed-through stream, reading id, model and usage from the
 // few events that carry them.
 func (r *responsesRelay) nextRaw() {
-	ev, err := r.nextSSE()
-	if err != nil {
-		r.fail(err)
-		return
-	}
-	if err := r.checkJSON(ev.Data); err != nil {
-		r.fail(err)
+	ev, ok := r.nextJSON()
+	if !ok {
 		return
 	}
 	r.appendEvent(ev)
