@@ -2,14 +2,12 @@ package proxy
 
 import (
 	"context"
-	"strconv"
 	"strings"
 
 	"github.com/tracegate/tracegate/metrics"
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/spans"
 	"github.com/tracegate/tracegate/translate/anthropic"
-	"github.com/valyala/bytebufferpool"
 	"github.com/valyala/fasthttp"
 )
 
@@ -104,16 +102,9 @@ func (s *Server) handleMessages(ctx *fasthttp.RequestCtx) {
 	resp := fw.Response
 	cost, priced := priceFor(rt, fw.Target, resp)
 	run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced})
-	ctx.Response.Header.Set(headerCost, strconv.FormatFloat(roundUSD(cost), 'f', -1, 64))
-	ctx.SetContentType("application/json")
-	if fw.Raw != nil {
-		compressResponse(ctx, fw.Raw)
-	} else {
-		buf := bytebufferpool.Get()
-		buf.B = anthropic.EncodeMessage(buf.B[:0], resp, messageID(run), fw.Target.Model)
-		compressResponse(ctx, buf.B)
-		bytebufferpool.Put(buf)
-	}
+	writeCostedReply(ctx, cost, fw.Raw, fw.Headers, func(dst []byte) []byte {
+		return anthropic.EncodeMessage(dst, resp, messageID(run), fw.Target.Model)
+	})
 	sum.Provider, sum.Model, sum.Usage, sum.Cost, sum.Priced = fw.Target.Backend.Name, resp.Model, resp.Usage, cost, priced
 	s.logSuccess("messages", fw.Target.Backend.Name, resp, run, cost, priced, start)
 }
