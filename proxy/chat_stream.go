@@ -3,8 +3,6 @@ package proxy
 import (
 	"bytes"
 	"context"
-	"errors"
-	"io"
 	"strings"
 	"time"
 
@@ -60,14 +58,15 @@ func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spa
 	}
 	// The body belongs to the request ctx, which the relay outlives: keep none of it.
 	cs.body, cs.decode = nil, nil
-	r := &streamRelay{relay: s.newRelay(rt, run, fs, cancel, watch), cs: cs}
+	acct := streamEnd{route: metrics.RouteChat, label: "chat stream", model: cs.model, start: cs.start}
+	r := &streamRelay{relay: s.newRelay(rt, run, fs, cancel, watch, acct), cs: cs}
 	r.format = r
 	if r.sse == nil {
 		r.text.keep = run.CapturesContent()
 		r.enc = openai.NewChunkEncoder("", "", time.Now().Unix(), cs.includeUsage)
 		r.fallbackID = "chatcmpl-" + strings.TrimPrefix(run.SpanID(), "sp_")
 	}
-	s.serveRelay(ctx, &r.relay, r, over)
+	s.serveRelay(ctx, &r.relay, over)
 	return nil
 }
 
@@ -84,11 +83,10 @@ type streamRelay struct {
 	text       replyText // resp.Text, set as the stream ends
 }
 
-// fail ends a stream that broke mid-way: the client gets an error event in OpenAI's format
-// and no [DONE], so no client mistakes a cut answer for a whole one.
-func (r *streamRelay) fail(err error) {
+// appendError gives a stream that broke mid-way an error event in OpenAI's format; no [DONE]
+// follows it, so no client mistakes a cut answer for a whole one.
+func (r *streamRelay) appendError(err error) {
 	r.out = openai.EncodeStreamError(r.out, streamErrorEvent(err))
-	r.end(err)
 }
 
 // nextRaw relays one event of an OpenAI-format stream as it came, reading its usage, and
@@ -126,19 +124,11 @@ func (r *streamRelay) nextRaw() {
 	}
 }
 
-// nextEvent encodes one canonical event of a translated stream as OpenAI chunks, assembling
-// the reply for spans as it goes.
-func (r *streamRelay) nextEvent() {
-	ev, err := r.fs.Events.Next()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			r.out = r.enc.Finish(r.out)
-			r.end(nil)
-			return
-		}
-		r.fail(err)
-		return
-	}
+func (r *streamRelay) finish() { r.out = r.enc.Finish(r.out) }
+
+// encode encodes one canonical event of a translated stream as OpenAI chunks, assembling the
+// reply for spans as it goes.
+func (r *streamRelay) encode(ev llm.StreamEvent) {
 	resp := &r.resp
 	switch ev.Type {
 	case llm.EventStart:
@@ -167,18 +157,11 @@ func (r *streamRelay) nextEvent() {
 	r.out = r.enc.Encode(r.out, ev)
 }
 
-// CloseWithError ends the stream: it stops the upstream, ends the attempt and run spans,
-// prices the reply, logs and reports. writeErr is fasthttp's error writing to the client.
-func (r *streamRelay) CloseWithError(writeErr error) error {
-	first, err := r.stopUpstream(writeErr)
-	if !first {
-		return nil
-	}
+func (r *streamRelay) reply(error) *llm.Response {
 	resp := &r.resp
 	resp.Text = r.text.take()
 	for _, i := range r.order {
 		resp.ToolCalls = append(resp.ToolCalls, *r.calls[i])
 	}
-	r.report(metrics.RouteChat, "chat stream", r.cs.model, r.cs.start, resp, err)
-	return nil
+	return resp
 }

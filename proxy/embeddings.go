@@ -3,10 +3,8 @@ package proxy
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/tracegate/tracegate/llm"
-	"github.com/tracegate/tracegate/metrics"
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/spans"
 	"github.com/tracegate/tracegate/translate/openai"
@@ -35,15 +33,9 @@ var errNoEmbeddings = fmt.Errorf("this gateway's dispatcher serves no embeddings
 // back); Gemini targets get it translated to batchEmbedContents and the vectors encoded back
 // as floats or base64 as asked.
 func (s *Server) handleEmbeddings(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
-	sum := metrics.RequestSummary{Route: routeEmbeddings}
-	over := startOverheadClock()
-	defer func() {
-		sum.Overhead = over.stamp(&ctx.Response.Header)
-		over.release()
-		sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
-		s.obs.RequestDone(sum)
-	}()
+	rq := startRequest(routeEmbeddings)
+	defer s.requestDone(ctx, &rq, false)
+	start, sum, over := rq.start, &rq.sum, rq.over
 	rt := s.runtime.Load()
 	if !authorized(ctx, rt.AuthKeys) {
 		sum.Code = writeOpenAIError(ctx, errUnauthorized).Code

@@ -2,15 +2,12 @@ package proxy
 
 import (
 	"context"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/tracegate/tracegate/metrics"
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/spans"
 	"github.com/tracegate/tracegate/translate/anthropic"
-	"github.com/valyala/bytebufferpool"
 	"github.com/valyala/fasthttp"
 )
 
@@ -52,18 +49,10 @@ func (s *Server) readMessages(ctx *fasthttp.RequestCtx, rt *Runtime) ([]byte, an
 
 // handleMessages serves POST /v1/messages.
 func (s *Server) handleMessages(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
-	sum := metrics.RequestSummary{Route: metrics.RouteMessages}
-	over := startOverheadClock()
+	rq := startRequest(metrics.RouteMessages)
 	streaming := false
-	defer func() {
-		if !streaming { // a stream stamped its overhead as it opened, and reports when it ends
-			sum.Overhead = over.stamp(&ctx.Response.Header)
-			sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
-			s.obs.RequestDone(sum)
-		}
-		over.release()
-	}()
+	defer func() { s.requestDone(ctx, &rq, streaming) }()
+	start, sum, over := rq.start, &rq.sum, rq.over
 	rt := s.runtime.Load()
 	body, info, err := s.readMessages(ctx, rt)
 	if err != nil {
@@ -113,16 +102,9 @@ func (s *Server) handleMessages(ctx *fasthttp.RequestCtx) {
 	resp := fw.Response
 	cost, priced := priceFor(rt, fw.Target, resp)
 	run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced})
-	ctx.Response.Header.Set(headerCost, strconv.FormatFloat(roundUSD(cost), 'f', -1, 64))
-	ctx.SetContentType("application/json")
-	if fw.Raw != nil {
-		compressResponse(ctx, fw.Raw)
-	} else {
-		buf := bytebufferpool.Get()
-		buf.B = anthropic.EncodeMessage(buf.B[:0], resp, messageID(run), fw.Target.Model)
-		compressResponse(ctx, buf.B)
-		bytebufferpool.Put(buf)
-	}
+	writeCostedReply(ctx, cost, fw.Raw, fw.Headers, func(dst []byte) []byte {
+		return anthropic.EncodeMessage(dst, resp, messageID(run), fw.Target.Model)
+	})
 	sum.Provider, sum.Model, sum.Usage, sum.Cost, sum.Priced = fw.Target.Backend.Name, resp.Model, resp.Usage, cost, priced
 	s.logSuccess("messages", fw.Target.Backend.Name, resp, run, cost, priced, start)
 }
@@ -131,15 +113,9 @@ func (s *Server) handleMessages(ctx *fasthttp.RequestCtx) {
 // through countTokens, other formats get a clear error. It is not a model call, so it makes
 // no spans and costs nothing.
 func (s *Server) handleCountTokens(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
-	sum := metrics.RequestSummary{Route: metrics.RouteMessages}
-	over := startOverheadClock()
-	defer func() {
-		sum.Overhead = over.stamp(&ctx.Response.Header)
-		over.release()
-		sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
-		s.obs.RequestDone(sum)
-	}()
+	rq := startRequest(metrics.RouteMessages)
+	defer s.requestDone(ctx, &rq, false)
+	sum, over := &rq.sum, rq.over
 	rt := s.runtime.Load()
 	body, info, err := s.readMessages(ctx, rt)
 	if err != nil {

@@ -2,9 +2,6 @@ package proxy
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"time"
 
 	"github.com/tracegate/tracegate/llm"
@@ -12,9 +9,7 @@ import (
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/spans"
 	"github.com/tracegate/tracegate/translate/anthropic"
-	"github.com/tracegate/tracegate/translate/sse"
 	"github.com/valyala/fasthttp"
-	"github.com/valyala/fastjson"
 )
 
 type messagesStream struct {
@@ -26,11 +21,6 @@ type messagesStream struct {
 	over   *overheadClock // the handler's; not kept past the stream's opening
 }
 
-var (
-	eventPrefix = []byte("event: ")
-	dataLine    = []byte("\ndata: ")
-)
-
 // startMessagesStream opens the upstream stream and, once it is open, makes the relay the
 // response body. Failures before the first byte get a normal error reply.
 func (s *Server) startMessagesStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spans.Run, runCtx context.Context, ms messagesStream) {
@@ -38,7 +28,6 @@ func (s *Server) startMessagesStream(ctx *fasthttp.RequestCtx, rt *Runtime, run 
 	watch := watchDisconnect(ctx.Conn(), cancel) // from the start, as for chat streams
 	fs, err := rt.Dispatcher.ForwardMessagesStream(streamCtx, ms.model, ms.body, ms.hdr, ms.decode, s.attemptObserver(run, nil, ms.over))
 	over := ms.over
-	ms.over = nil
 	over.attemptEnded() // the stream is open: relaying it is tracegate's time
 	if err != nil {
 		watch.stop()
@@ -47,80 +36,37 @@ func (s *Server) startMessagesStream(ctx *fasthttp.RequestCtx, rt *Runtime, run 
 		s.streamNotOpened(run, metrics.RouteMessages, "messages", ms.model, c, err, ms.start, over.stamp(&ctx.Response.Header))
 		return
 	}
-	// The body belongs to the request ctx, which the relay outlives: keep none of it.
-	ms.body, ms.decode = nil, nil
-	r := &messagesRelay{s: s, rt: rt, run: run, fs: fs, cancel: cancel, ms: ms}
-	if fs.Raw != nil {
-		r.sse = sse.NewReader(fs.Raw)
-	} else {
+	// The relay outlives the request ctx, which owns ms.body: it keeps none of ms.
+	acct := streamEnd{route: metrics.RouteMessages, label: "messages stream", model: ms.model, start: ms.start}
+	r := &messagesRelay{relay: s.newRelay(rt, run, fs, cancel, watch, acct)}
+	r.format = r
+	if r.sse == nil {
 		r.enc = anthropic.NewMessageStreamEncoder(messageID(run), fs.Target.Model)
 		r.asm.keepText(run.CapturesContent())
 	}
-	r.watch = watch
-	r.overhead = over.stamp(&ctx.Response.Header)
-	s.sendStream(ctx, r)
+	s.serveRelay(ctx, &r.relay, over)
 }
 
-// messagesRelay is the body of a streamed Messages reply, read by fasthttp from the
-// connection's goroutine (see streamRelay for the model). A passed-through Anthropic stream
-// is relayed event by event as it came, with its usage read on the way; a translated one is
-// encoded from canonical events.
+// messagesRelay is the body of a streamed Messages reply (see relay). A passed-through
+// Anthropic stream is relayed event by event as it came, with its usage read on the way; a
+// translated one is encoded from canonical events.
 type messagesRelay struct {
-	s      *Server
-	rt     *Runtime
-	run    *spans.Run
-	fs     *provider.ForwardedStream
-	cancel context.CancelFunc
-	ms     messagesStream
-	watch  *disconnectWatch
-	// overhead is tracegate's time up to the reply headers (sendStream sets them after it,
-	// which costs nothing measurable).
-	overhead time.Duration
+	relay
 
-	sse  *sse.Reader // passed-through stream
-	scan anthropic.StreamScanner
+	scan anthropic.StreamScanner // passed-through stream
 
 	enc *anthropic.MessageStreamEncoder // translated stream
 	asm streamAssembler
-
-	relayOut
-	closed bool
-}
-
-// Read hands fasthttp the next encoded events, reading the upstream as needed.
-func (r *messagesRelay) Read(p []byte) (int, error) { return r.read(p, r.run, r.fill) }
-
-func (r *messagesRelay) fill() {
-	if r.sse == nil {
-		r.nextEvent()
-		return
-	}
-	r.relayRaw(r.sse, r.nextRaw)
 }
 
 // nextRaw relays one event of an Anthropic stream. A stream that ends without message_stop
 // gets an error event, so the client never takes a broken stream for a finished one.
 func (r *messagesRelay) nextRaw() {
-	ev, err := r.sse.Next()
-	if err != nil {
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			err = fmt.Errorf("%s: %w", r.fs.Target.Backend.Name, llm.ErrStreamTruncated)
-		}
-		r.fail(err)
+	ev, ok := r.nextJSON()
+	if !ok {
 		return
 	}
-	if err := fastjson.ValidateBytes(ev.Data); err != nil {
-		// Not relayed: a client's parser would fail on it with a less clear error than ours.
-		r.fail(fmt.Errorf("%s stream event: %w: %w", r.fs.Target.Backend.Name, llm.ErrMalformedReply, err))
-		return
-	}
-	if len(ev.Name) > 0 {
-		r.out = append(append(r.out, eventPrefix...), ev.Name...)
-		r.out = append(append(r.out, dataLine...), ev.Data...)
-	} else {
-		r.out = append(append(r.out, dataPrefix...), ev.Data...)
-	}
-	r.out = append(r.out, frameEnd...)
+	r.appendEvent(ev)
 	if ue := r.scan.Observe(ev.Name, ev.Data); ue != nil {
 		ue.Provider = r.fs.Target.Backend.Name
 		r.end(ue)
@@ -131,53 +77,27 @@ func (r *messagesRelay) nextRaw() {
 	}
 }
 
-// nextEvent encodes one canonical event of a translated stream.
-func (r *messagesRelay) nextEvent() {
-	ev, err := r.fs.Events.Next()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			r.out = r.enc.Finish(r.out)
-			r.end(nil)
-			return
-		}
-		r.fail(err)
-		return
-	}
+// encode encodes one canonical event of a translated stream, assembling the reply for spans.
+func (r *messagesRelay) encode(ev llm.StreamEvent) {
 	r.asm.add(ev)
 	r.out = r.enc.Encode(r.out, ev)
 }
 
-// fail ends a stream that broke mid-way with an Anthropic error event, so the client never
-// takes a broken stream for a finished one.
-func (r *messagesRelay) fail(err error) {
+func (r *messagesRelay) finish() { r.out = r.enc.Finish(r.out) }
+
+// appendError gives a stream that broke mid-way an Anthropic error event.
+func (r *messagesRelay) appendError(err error) {
 	typ, msg := anthropicStreamErrorType(err)
 	r.out = anthropic.EncodeError(r.out, typ, msg)
-	r.end(err)
 }
 
-// Close is part of io.Closer; fasthttp then calls CloseWithError, which does the work.
-func (r *messagesRelay) Close() error { return nil }
-
-// CloseWithError ends the stream: it stops the upstream, ends the spans, prices, logs and
-// reports. writeErr is fasthttp's error writing to the client.
-func (r *messagesRelay) CloseWithError(writeErr error) error {
-	if r.closed {
-		return nil
+func (r *messagesRelay) reply(error) *llm.Response {
+	if r.enc != nil {
+		return r.asm.response()
 	}
-	r.closed = true
-	r.watch.stop()
-	closeUpstream(r.fs, r.cancel, r.ended && r.err == nil && writeErr == nil && !r.watch.clientGone())
-	resp := r.asm.response()
-	if r.sse != nil {
-		r.sse.Release()
-		r.sse = nil
-		r.scan.Release()
-		scanned := r.scan.Response()
-		resp = &scanned
-	}
-	r.s.endStream(r.rt, r.run, r.fs, streamEnd{route: metrics.RouteMessages, label: "messages stream", model: r.ms.model,
-		start: r.ms.start, overhead: r.overhead, resp: resp, err: r.outcome(writeErr, r.watch)})
-	return nil
+	r.scan.Release()
+	scanned := r.scan.Response()
+	return &scanned
 }
 
 // streamAssembler builds the reply of a translated stream from its events, for spans.

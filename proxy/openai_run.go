@@ -2,16 +2,12 @@ package proxy
 
 import (
 	"context"
-	"strconv"
 	"sync"
-	"time"
 
 	"github.com/tracegate/tracegate/llm"
-	"github.com/tracegate/tracegate/metrics"
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/spans"
 	"github.com/tracegate/tracegate/translate/openai"
-	"github.com/valyala/bytebufferpool"
 	"github.com/valyala/fasthttp"
 )
 
@@ -20,11 +16,9 @@ import (
 
 // openAICall is one call on the OpenAI surface, past the checks every such call makes.
 type openAICall struct {
-	ctx          *fasthttp.RequestCtx
-	start        time.Time
-	logName      string // the call's name in log lines ("chat")
-	sum          metrics.RequestSummary
-	over         *overheadClock
+	ctx     *fasthttp.RequestCtx
+	logName string // the call's name in log lines ("chat")
+	requestReport
 	rt           *Runtime
 	body         []byte
 	model        string
@@ -43,15 +37,10 @@ var openAICalls = sync.Pool{New: func() any { return new(openAICall) }}
 // which reports itself when it ends.
 func (s *Server) serveOpenAICall(ctx *fasthttp.RequestCtx, route, logName string, handle func(c *openAICall) (streaming bool)) {
 	c := openAICalls.Get().(*openAICall)
-	*c = openAICall{ctx: ctx, start: time.Now(), logName: logName, sum: metrics.RequestSummary{Route: route}, over: startOverheadClock()}
+	*c = openAICall{ctx: ctx, logName: logName, requestReport: startRequest(route)}
 	streaming := false
 	defer func() {
-		if !streaming { // a stream stamped its overhead as it started (serveRelay)
-			c.sum.Overhead = c.over.stamp(&ctx.Response.Header)
-			c.sum.Status, c.sum.Duration = ctx.Response.StatusCode(), time.Since(c.start)
-			s.obs.RequestDone(c.sum)
-		}
-		c.over.release()
+		s.requestDone(ctx, &c.requestReport, streaming)
 		*c = openAICall{} // handle keeps none of it: a stream copies what it needs
 		openAICalls.Put(c)
 	}()
@@ -80,30 +69,11 @@ func (s *Server) beginOpenAICall(c *openAICall) bool {
 		return fail(err)
 	}
 	c.sum.Stream = c.stream
-	if c.runCtx, c.run, err = s.startOpenAIRun(c.ctx, c.model); err != nil {
+	// "chat {model}": the GenAI convention's name for chat operations.
+	if c.runCtx, c.run, err = s.startAttributedRun(c.ctx, "chat "+c.model, c.model, ""); err != nil {
 		return fail(err)
 	}
 	return true
-}
-
-// startOpenAIRun starts the run span of a call on the OpenAI surface ("chat {model}", the
-// GenAI convention for chat operations): attributed by the X-Tracegate-* headers, linked by
-// traceparent, and answered with traceparent and X-Tracegate-Span-Id.
-func (s *Server) startOpenAIRun(ctx *fasthttp.RequestCtx, model string) (context.Context, *spans.Run, error) {
-	runCtx, run, err := s.spans.StartRun(context.Background(), spans.RunStart{
-		Name:        "chat " + model,
-		Traceparent: string(ctx.Request.Header.Peek("traceparent")),
-		Model:       model,
-		Tags:        splitTags(ctx.Request.Header.Peek(headerTags)),
-		UserID:      string(ctx.Request.Header.Peek(headerUserID)),
-		SessionID:   string(ctx.Request.Header.Peek(headerSessionID)),
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	ctx.Response.Header.Set("traceparent", run.Traceparent())
-	ctx.Response.Header.Set(headerSpanID, run.SpanID())
-	return runCtx, run, nil
 }
 
 // failOpenAICall answers a call that failed before a reply (or a stream) began, and ends its
@@ -122,17 +92,7 @@ func (s *Server) replyOpenAICall(c *openAICall, fw *provider.Forwarded, encode f
 	ctx, resp := c.ctx, fw.Response
 	cost, priced := priceFor(c.rt, fw.Target, resp)
 	c.run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced})
-	ctx.Response.Header.Set(headerCost, strconv.FormatFloat(roundUSD(cost), 'f', -1, 64))
-	ctx.SetContentType("application/json")
-	if fw.Raw != nil {
-		writeUpstreamHeaders(ctx, fw.Headers)
-		compressResponse(ctx, fw.Raw)
-	} else {
-		buf := bytebufferpool.Get()
-		buf.B = encode(buf.B[:0], resp)
-		compressResponse(ctx, buf.B)
-		bytebufferpool.Put(buf)
-	}
+	writeCostedReply(ctx, cost, fw.Raw, fw.Headers, func(dst []byte) []byte { return encode(dst, resp) })
 	sum := &c.sum
 	sum.Provider, sum.Model, sum.Usage, sum.Cost, sum.Priced = fw.Target.Backend.Name, resp.Model, resp.Usage, cost, priced
 	s.logSuccess(c.logName, fw.Target.Backend.Name, resp, c.run, cost, priced, c.start)

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -18,7 +19,7 @@ import (
 // reads it after the handler returns and writes each Read as one chunk, flushed at once, from
 // the connection's own goroutine: a chunk goes from the upstream socket to the client's
 // without crossing a goroutine. fasthttp closes it when the response is done or the client
-// write failed; the format's CloseWithError then calls stopUpstream and report.
+// write failed; CloseWithError then stops the upstream and accounts for the stream.
 type relay struct {
 	s      *Server
 	rt     *Runtime
@@ -27,8 +28,9 @@ type relay struct {
 	cancel context.CancelFunc
 	watch  *disconnectWatch
 	sse    *sse.Reader // a passed-through stream; nil for a translated one
-	// format encodes the next upstream event into out, calling end when the stream is over.
+	// format is the surface's wire format: it encodes upstream events into out.
 	format relayFormat
+	acct   streamEnd // the stream's route, log label, model and start; the rest at its end
 
 	out      []byte // encoded bytes not yet handed to fasthttp
 	off      int
@@ -39,19 +41,19 @@ type relay struct {
 	overhead time.Duration // tracegate's time up to the reply headers
 }
 
-// newRelay is the shared part of the relay for the open stream fs.
+// newRelay is the shared part of the relay for the open stream fs, accounted for as acct.
 // watch has watched the client since before the stream was opened.
-func (s *Server) newRelay(rt *Runtime, run *spans.Run, fs *provider.ForwardedStream, cancel context.CancelFunc, watch *disconnectWatch) relay {
-	r := relay{s: s, rt: rt, run: run, fs: fs, cancel: cancel, watch: watch}
+func (s *Server) newRelay(rt *Runtime, run *spans.Run, fs *provider.ForwardedStream, cancel context.CancelFunc, watch *disconnectWatch, acct streamEnd) relay {
+	r := relay{s: s, rt: rt, run: run, fs: fs, cancel: cancel, watch: watch, acct: acct}
 	if fs.Raw != nil {
 		r.sse = sse.NewReader(fs.Raw)
 	}
 	return r
 }
 
-// serveRelay makes body, the format's relay built around r, the streamed response body. The
-// relay outlives the handler; it keeps the connection (for the disconnect watch), never ctx.
-func (s *Server) serveRelay(ctx *fasthttp.RequestCtx, r *relay, body fasthttp.ReadCloserWithError, over *overheadClock) {
+// serveRelay makes r, whose format is set, the streamed response body. The relay outlives
+// the handler; it keeps the connection (for the disconnect watch), never ctx.
+func (s *Server) serveRelay(ctx *fasthttp.RequestCtx, r *relay, over *overheadClock) {
 	if r.fs.Raw != nil {
 		writeUpstreamHeaders(ctx, r.fs.Headers)
 	}
@@ -59,21 +61,45 @@ func (s *Server) serveRelay(ctx *fasthttp.RequestCtx, r *relay, body fasthttp.Re
 	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-cache")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
 	r.overhead = over.stamp(&ctx.Response.Header)
-	s.streamBody(ctx, body)
+	s.streamBody(ctx, r)
 }
 
 // relayFormat is a wire format's side of a relay.
 type relayFormat interface {
-	nextRaw()   // relay one event of a passed-through stream (sse)
-	nextEvent() // encode one canonical event of a translated stream (fs.Events)
+	// nextRaw relays one event of a passed-through stream (sse), calling end or fail when
+	// the stream is over.
+	nextRaw()
+	encode(ev llm.StreamEvent) // one canonical event of a translated stream (fs.Events)
+	finish()                   // the terminal frames of a translated stream that ended cleanly
+	// appendError appends the format's error event, so the client never takes a broken
+	// stream for a finished one.
+	appendError(err error)
+	// reply is the assembled reply for the spans, the price and the log; err is what ended
+	// the stream as the caller sees it.
+	reply(err error) *llm.Response
 }
 
 func (r *relay) next() {
-	if r.sse == nil {
-		r.format.nextEvent()
+	if r.sse != nil {
+		r.format.nextRaw()
 		return
 	}
-	r.format.nextRaw()
+	ev, err := r.fs.Events.Next()
+	switch {
+	case err == nil:
+		r.format.encode(ev)
+	case errors.Is(err, io.EOF):
+		r.format.finish()
+		r.end(nil)
+	default:
+		r.fail(err)
+	}
+}
+
+// fail ends a stream that broke mid-way with the format's error event.
+func (r *relay) fail(err error) {
+	r.format.appendError(err)
+	r.end(err)
 }
 
 // nextSSE reads the next event of a passed-through stream; one that ends before its
@@ -93,6 +119,36 @@ func (r *relay) checkJSON(data []byte) error {
 		return fmt.Errorf("%s stream event: %w: %w", r.fs.Target.Backend.Name, llm.ErrMalformedReply, err)
 	}
 	return nil
+}
+
+var (
+	eventPrefix = []byte("event: ")
+	dataLine    = []byte("\ndata: ")
+)
+
+// appendEvent relays a passed-through event as it came, named or not.
+func (r *relay) appendEvent(ev sse.Event) {
+	if len(ev.Name) > 0 {
+		r.out = append(append(r.out, eventPrefix...), ev.Name...)
+		r.out = append(append(r.out, dataLine...), ev.Data...)
+	} else {
+		r.out = append(append(r.out, dataPrefix...), ev.Data...)
+	}
+	r.out = append(r.out, frameEnd...)
+}
+
+// nextJSON reads the next event of a passed-through stream whose events are all JSON; when
+// there is none, or it is not JSON, it fails the stream and returns false.
+func (r *relay) nextJSON() (sse.Event, bool) {
+	ev, err := r.nextSSE()
+	if err == nil {
+		err = r.checkJSON(ev.Data)
+	}
+	if err != nil {
+		r.fail(err)
+		return sse.Event{}, false
+	}
+	return ev, true
 }
 
 // Read hands fasthttp the next encoded frames, reading the upstream as needed.
@@ -123,6 +179,19 @@ func (r *relay) end(err error) { r.ended, r.err = true, err }
 // right after with the write error.
 func (r *relay) Close() error { return nil }
 
+// CloseWithError ends the stream: it stops the upstream, ends the attempt and run spans,
+// prices the reply, logs and reports. writeErr is fasthttp's error writing to the client.
+func (r *relay) CloseWithError(writeErr error) error {
+	first, err := r.stopUpstream(writeErr)
+	if !first {
+		return nil
+	}
+	e := r.acct
+	e.overhead, e.resp, e.err = r.overhead, r.format.reply(err), err
+	r.s.endStream(r.rt, r.run, r.fs, e)
+	return nil
+}
+
 // stopUpstream ends the upstream side once: a finished stream's end is read so its connection
 // is reused (bounded, in case the provider does not close the response), an unfinished one is
 // dropped, which ends the request there too. It returns what ended the stream as the caller
@@ -151,10 +220,4 @@ func (r *relay) stopUpstream(writeErr error) (first bool, err error) {
 		return true, context.Canceled // the client went away (or the server stopped) mid-stream
 	}
 	return true, r.err
-}
-
-// report ends the attempt and run spans with the assembled reply, prices it, logs and
-// reports the request. logName names the stream in the log ("chat stream").
-func (r *relay) report(route, logName, model string, start time.Time, resp *llm.Response, err error) {
-	r.s.endStream(r.rt, r.run, r.fs, streamEnd{route: route, label: logName, model: model, start: start, overhead: r.overhead, resp: resp, err: err})
 }

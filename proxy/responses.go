@@ -200,15 +200,9 @@ const maxResponseIDBytes = 256
 // with the Responses API). A translated response is not stored anywhere but here: DELETE
 // forgets it; GET of one is a 404.
 func (s *Server) handleStoredResponse(ctx *fasthttp.RequestCtx, id string) {
-	start := time.Now()
-	sum := metrics.RequestSummary{Route: metrics.RouteResponses}
-	over := startOverheadClock()
-	defer func() {
-		sum.Overhead = over.stamp(&ctx.Response.Header)
-		over.release()
-		sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
-		s.obs.RequestDone(sum)
-	}()
+	rq := startRequest(metrics.RouteResponses)
+	defer s.requestDone(ctx, &rq, false)
+	sum, over := &rq.sum, rq.over
 	rt := s.runtime.Load()
 	if !authorized(ctx, rt.AuthKeys) {
 		sum.Code = writeOpenAIError(ctx, errUnauthorized).Code

@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"errors"
-	"io"
 
 	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
@@ -27,12 +26,13 @@ func (s *Server) startResponsesStream(ctx *fasthttp.RequestCtx, rt *Runtime, rd 
 	}
 	// The body belongs to the request ctx, which the relay outlives: keep none of it.
 	call.body = nil
-	r := &responsesRelay{relay: s.newRelay(rt, run, fs, cancel, watch), call: call}
+	acct := streamEnd{route: metrics.RouteResponses, label: "responses stream", model: call.model, start: call.start}
+	r := &responsesRelay{relay: s.newRelay(rt, run, fs, cancel, watch, acct), call: call}
 	r.format = r
 	if r.sse == nil {
 		r.enc = responses.NewStreamEncoder(*call.meta(fs.Target))
 	}
-	s.serveRelay(ctx, &r.relay, r, over)
+	s.serveRelay(ctx, &r.relay, over)
 	return nil
 }
 
@@ -51,21 +51,11 @@ type responsesRelay struct {
 // nextRaw relays one event of a passed-through stream, reading id, model and usage from the
 // few events that carry them.
 func (r *responsesRelay) nextRaw() {
-	ev, err := r.nextSSE()
-	if err != nil {
-		r.out = r.appendStreamError(r.out, err)
-		r.end(err)
+	ev, ok := r.nextJSON()
+	if !ok {
 		return
 	}
-	if err := r.checkJSON(ev.Data); err != nil {
-		r.out = r.appendStreamError(r.out, err)
-		r.end(err)
-		return
-	}
-	if len(ev.Name) > 0 {
-		r.out = append(append(append(r.out, "event: "...), ev.Name...), '\n')
-	}
-	r.out = append(append(append(r.out, dataPrefix...), ev.Data...), frameEnd...)
+	r.appendEvent(ev)
 	r.events++
 	sc := responses.ScanEvent(ev.Name, ev.Data)
 	if sc.ID != "" && r.resp.ID == "" {
@@ -89,9 +79,24 @@ func (r *responsesRelay) nextRaw() {
 	r.end(nil)
 }
 
-// appendStreamError ends a passed-through stream that broke with an error event, so the
-// client does not take it for a clean end. It has the documented top-level code and message,
-// and the nested error object that the OpenAI SDKs check every event for.
+// appendError ends a stream that broke with an error event, so the client does not take it
+// for a clean end: a translated one with the encoder's response.failed, a passed-through one
+// with an error event. That has the documented top-level code and message, and the nested
+// error object that the OpenAI SDKs check every event for.
+func (r *responsesRelay) appendError(err error) {
+	if r.enc != nil {
+		var ue *llm.UpstreamError
+		if !errors.As(err, &ue) {
+			c := classify(err)
+			_, typ, code := openAIErrorFields(c)
+			ue = &llm.UpstreamError{Type: typ, Code: code, Message: c.Message}
+		}
+		r.out = r.enc.Fail(r.out, ue)
+		return
+	}
+	r.out = r.appendStreamError(r.out, err)
+}
+
 func (r *responsesRelay) appendStreamError(dst []byte, err error) []byte {
 	c := classify(err)
 	_, typ, code := openAIErrorFields(c)
@@ -113,42 +118,18 @@ func (r *responsesRelay) appendStreamError(dst []byte, err error) []byte {
 	return append(dst, ",\"param\":null}}\n\n"...)
 }
 
-// nextEvent encodes one canonical event of a translated stream.
-func (r *responsesRelay) nextEvent() {
-	ev, err := r.fs.Events.Next()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			r.out = r.enc.Finish(r.out)
-			r.end(nil)
-			return
-		}
-		var ue *llm.UpstreamError
-		if !errors.As(err, &ue) {
-			c := classify(err)
-			_, typ, code := openAIErrorFields(c)
-			ue = &llm.UpstreamError{Type: typ, Code: code, Message: c.Message}
-		}
-		r.out = r.enc.Fail(r.out, ue)
-		r.end(err)
-		return
-	}
-	r.out = r.enc.Encode(r.out, ev)
-}
+func (r *responsesRelay) encode(ev llm.StreamEvent) { r.out = r.enc.Encode(r.out, ev) }
 
-// CloseWithError ends the stream: it stops the upstream, remembers a translated reply's
-// conversation, ends the spans, prices, logs and reports.
-func (r *responsesRelay) CloseWithError(writeErr error) error {
-	first, err := r.stopUpstream(writeErr)
-	if !first {
-		return nil
+func (r *responsesRelay) finish() { r.out = r.enc.Finish(r.out) }
+
+// reply remembers a translated reply's conversation when the stream ended cleanly.
+func (r *responsesRelay) reply(err error) *llm.Response {
+	if r.enc == nil {
+		return &r.resp
 	}
-	resp := &r.resp
-	if r.enc != nil {
-		resp = r.enc.Response()
-		if err == nil {
-			r.s.rememberConversation(r.call, resp)
-		}
+	resp := r.enc.Response()
+	if err == nil {
+		r.s.rememberConversation(r.call, resp)
 	}
-	r.report(metrics.RouteResponses, "responses stream", r.call.model, r.call.start, resp, err)
-	return nil
+	return resp
 }

@@ -18,15 +18,9 @@ import (
 
 // handleRun serves POST /api/v1/prompts/{slug}/run.
 func (s *Server) handleRun(ctx *fasthttp.RequestCtx, slug string) {
-	start := time.Now()
-	sum := metrics.RequestSummary{Route: metrics.RouteRun}
-	over := startOverheadClock()
-	defer func() {
-		sum.Overhead = over.stamp(&ctx.Response.Header)
-		over.release()
-		sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
-		s.obs.RequestDone(sum)
-	}()
+	rq := startRequest(metrics.RouteRun)
+	defer s.requestDone(ctx, &rq, false)
+	start, sum, over := rq.start, &rq.sum, rq.over
 	rt := s.runtime.Load()
 	if !authorized(ctx, rt.AuthKeys) {
 		sum.Code = writeRunError(ctx, errUnauthorized).Code

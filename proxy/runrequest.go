@@ -23,24 +23,18 @@ type runRequest struct {
 	HasMessages bool
 }
 
-var runParsers fastjson.ParserPool
-
 // decodeRunRequest parses a run body. Errors wrap llm.ErrInvalidRequest and name the field.
 func decodeRunRequest(body []byte) (*runRequest, error) {
 	r := &runRequest{}
 	if len(body) == 0 {
 		return r, nil
 	}
-	p := runParsers.Get()
-	defer runParsers.Put(p)
-	v, err := p.ParseBytes(body)
+	p, v, err := parseBodyObject(body)
+	defer bodyParsers.Put(p)
 	if err != nil {
-		return nil, fmt.Errorf("malformed JSON body: %v: %w", err, llm.ErrInvalidRequest)
+		return nil, err
 	}
-	obj, err := v.Object()
-	if err != nil {
-		return nil, fmt.Errorf("body must be a JSON object: %w", llm.ErrInvalidRequest)
-	}
+	obj, _ := v.Object()
 	obj.Visit(func(key []byte, fv *fastjson.Value) {
 		if err != nil {
 			return
@@ -73,6 +67,21 @@ func decodeRunRequest(body []byte) (*runRequest, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+var bodyParsers fastjson.ParserPool
+
+// parseBodyObject parses a request body that must be a JSON object, with a parser from
+// bodyParsers that the caller puts back once done with v. Errors wrap llm.ErrInvalidRequest.
+func parseBodyObject(body []byte) (p *fastjson.Parser, v *fastjson.Value, err error) {
+	p = bodyParsers.Get()
+	if v, err = p.ParseBytes(body); err != nil {
+		return p, nil, invalid("malformed JSON body: %v", err)
+	}
+	if v.Type() != fastjson.TypeObject {
+		return p, nil, invalid("body must be a JSON object")
+	}
+	return p, v, nil
 }
 
 func invalid(format string, args ...any) error {

@@ -67,20 +67,14 @@ func sdkProviderName(kind string) string {
 	return kind
 }
 
-var spanParsers fastjson.ParserPool
-
 // decodeSpanPayload parses and validates a CreateSpanPayload. Errors wrap llm.ErrInvalidRequest
 // and name the field. Unknown keys are ignored, and null is absent for optional keys (Node
 // sends variables, output and error as null).
 func decodeSpanPayload(body []byte) (*spanPayload, error) {
-	pp := spanParsers.Get()
-	defer spanParsers.Put(pp)
-	v, err := pp.ParseBytes(body)
+	pp, v, err := parseBodyObject(body)
+	defer bodyParsers.Put(pp)
 	if err != nil {
-		return nil, invalid("malformed JSON body: %v", err)
-	}
-	if v.Type() != fastjson.TypeObject {
-		return nil, invalid("body must be a JSON object")
+		return nil, err
 	}
 	p := &spanPayload{}
 	for _, f := range [...]struct {
@@ -328,14 +322,10 @@ type evaluateBody struct {
 const maxEvaluatorKeyLen = 256
 
 func decodeEvaluateBody(body []byte) (*evaluateBody, error) {
-	pp := spanParsers.Get()
-	defer spanParsers.Put(pp)
-	v, err := pp.ParseBytes(body)
+	pp, v, err := parseBodyObject(body)
+	defer bodyParsers.Put(pp)
 	if err != nil {
-		return nil, invalid("malformed JSON body: %v", err)
-	}
-	if v.Type() != fastjson.TypeObject {
-		return nil, invalid("body must be a JSON object")
+		return nil, err
 	}
 	e := &evaluateBody{}
 	if e.key, err = requiredString(v, "evaluatorKey"); err != nil {

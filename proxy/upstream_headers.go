@@ -20,7 +20,7 @@ func writeUpstreamHeaders(ctx *fasthttp.RequestCtx, headers []provider.ReplyHead
 	}
 }
 
-// writeCostedReply writes a successful JSON reply of the OpenAI surface: X-Tracegate-Cost-Usd,
+// writeCostedReply writes a successful JSON reply of a model call: X-Tracegate-Cost-Usd,
 // then the provider's body with its kept headers when it was passed through (raw != nil), or
 // else the body encode appends to dst (a translated reply).
 func writeCostedReply(ctx *fasthttp.RequestCtx, cost float64, raw []byte, headers []provider.ReplyHeader, encode func(dst []byte) []byte) {

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"time"
 
@@ -10,76 +9,10 @@ import (
 	"github.com/tracegate/tracegate/metrics"
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/spans"
-	"github.com/tracegate/tracegate/translate/sse"
 	"github.com/valyala/fasthttp"
 )
 
-// What every streamed reply shares, whichever surface relays it: the buffer of encoded
-// bytes fasthttp reads, how a stream's upstream is released, and how its end is accounted.
-
-// relayOut holds the encoded bytes of a relayed stream not yet handed to fasthttp, and how
-// the upstream stream ended.
-type relayOut struct {
-	out      []byte
-	off      int
-	err      error // what ended the upstream stream, nil for a clean end
-	ended    bool  // the upstream stream is over; read returns io.EOF once out is drained
-	sentSome bool
-}
-
-// read hands fasthttp the next encoded bytes, calling fill to encode more while none are
-// left; the run's first chunk is marked when the first byte goes out.
-func (o *relayOut) read(p []byte, run *spans.Run, fill func()) (int, error) {
-	for o.off >= len(o.out) {
-		if o.ended {
-			return 0, io.EOF
-		}
-		o.out, o.off = o.out[:0], 0
-		fill()
-	}
-	n := copy(p, o.out[o.off:])
-	o.off += n
-	if !o.sentSome {
-		o.sentSome = true
-		run.FirstChunk()
-	}
-	return n, nil
-}
-
-func (o *relayOut) end(err error) { o.ended, o.err = true, err }
-
-// relayRaw relays one passed-through event with next, then the events that arrived with it,
-// so that they go out in one chunk and one flush.
-func (o *relayOut) relayRaw(events *sse.Reader, next func()) {
-	next()
-	for !o.ended && len(o.out) < coalesceLimit && events.HasBufferedEvent() {
-		next()
-	}
-}
-
-// outcome is what ended a stream as the spans see it: a client that went away (or a
-// server that stopped) mid-stream is a cancellation, whatever the upstream did.
-func (o *relayOut) outcome(writeErr error, w *disconnectWatch) error {
-	if writeErr != nil || w.clientGone() || !o.ended {
-		return context.Canceled
-	}
-	return o.err
-}
-
-// closeUpstream releases a forwarded stream. A finished one has its end read so the upstream
-// connection is reused, bounded in case the provider does not close the response; any other
-// is cut, which ends the request upstream too.
-func closeUpstream(fs *provider.ForwardedStream, cancel context.CancelFunc, finished bool) {
-	if finished {
-		t := time.AfterFunc(drainTimeout, cancel)
-		fs.Close()
-		t.Stop()
-		cancel()
-		return
-	}
-	cancel()
-	fs.Close()
-}
+// How a stream is accounted for once it is over, or when it failed before it opened.
 
 // streamEnd is a finished stream to account for.
 type streamEnd struct {
@@ -110,14 +43,6 @@ func (s *Server) endStream(rt *Runtime, run *spans.Run, fs *provider.ForwardedSt
 		s.logSuccess(e.label, fs.Target.Backend.Name, resp, run, cost, priced, e.start)
 	}
 	s.obs.RequestDone(sum)
-}
-
-// sendStream makes body, a relay, the reply: an SSE stream that proxies must not buffer.
-func (s *Server) sendStream(ctx *fasthttp.RequestCtx, body fasthttp.ReadCloserWithError) {
-	ctx.SetContentType("text/event-stream")
-	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-cache")
-	ctx.Response.Header.Set("X-Accel-Buffering", "no")
-	s.streamBody(ctx, body)
 }
 
 // streamNotOpened accounts for a stream that failed before its first byte, whose error c
