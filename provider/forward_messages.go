@@ -59,7 +59,7 @@ func (d *Dispatcher) ForwardMessages(ctx context.Context, model string, body []b
 			end(nil, err)
 			return err
 		}
-		raw, _, err := postRaw(ctx, t.Backend, route.path(t.Model, false), sent, route.headers(h))
+		raw, headers, err := postRaw(ctx, t.Backend, route.path(t.Model, false), sent, route.headers(h))
 		if err != nil {
 			end(nil, err)
 			return err
@@ -74,7 +74,7 @@ func (d *Dispatcher) ForwardMessages(ctx context.Context, model string, body []b
 			resp.Model = t.Model
 		}
 		end(&resp, nil)
-		out = &Forwarded{Target: t, Raw: raw, Response: &resp}
+		out = &Forwarded{Target: t, Raw: raw, Response: &resp, Headers: headers}
 		return nil
 	})
 	return out, err
@@ -101,7 +101,7 @@ func (d *Dispatcher) ForwardMessagesStream(ctx context.Context, model string, bo
 			end(nil, err)
 			return err
 		}
-		out = &ForwardedStream{Target: t, Raw: rc, finish: end}
+		out = &ForwardedStream{Target: t, Raw: rc, Headers: streamReplyHeaders(rc), finish: end}
 		return nil
 	})
 	return out, err

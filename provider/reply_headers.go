@@ -24,15 +24,21 @@ const (
 // list, so hop-by-hop headers (Connection, Transfer-Encoding, ...), cookies, content headers
 // tracegate sets itself and anything carrying the provider's credentials never pass.
 var replyHeaderNames = map[string]bool{
-	"x-request-id":         true,
-	"openai-processing-ms": true,
-	"openai-organization":  true,
-	"openai-version":       true,
-	"retry-after":          true,
-	"retry-after-ms":       true,
+	"x-request-id":              true,
+	"request-id":                true, // Anthropic's
+	"anthropic-organization-id": true,
+	"openai-processing-ms":      true,
+	"openai-organization":       true,
+	"openai-version":            true,
+	"retry-after":               true,
+	"retry-after-ms":            true,
 }
 
-var rateLimitPrefix = []byte("x-ratelimit-")
+// Rate-limit headers: OpenAI's x-ratelimit-* and Anthropic's anthropic-ratelimit-*.
+var (
+	rateLimitPrefix          = []byte("x-ratelimit-")
+	anthropicRateLimitPrefix = []byte("anthropic-ratelimit-")
+)
 
 // keptReplyHeaders copies the allowed headers of a net/http reply (see replyHeaderKeeper).
 func keptReplyHeaders(h http.Header) []ReplyHeader {
@@ -71,7 +77,7 @@ func (k *replyHeaderKeeper) add(key, v string) {
 		}
 		name[i] = c
 	}
-	if replyHeaderNames[string(name)] || bytes.HasPrefix(name, rateLimitPrefix) {
+	if replyHeaderNames[string(name)] || bytes.HasPrefix(name, rateLimitPrefix) || bytes.HasPrefix(name, anthropicRateLimitPrefix) {
 		k.out = append(k.out, ReplyHeader{Name: string(name), Value: v})
 	}
 }

@@ -26,12 +26,15 @@ var providerHeaders = map[string]string{
 	"Cf-Ray":                         "8a1b",
 }
 
-func withProviderHeaders(r upstreamReply) upstreamReply {
+func withProviderHeaders(r upstreamReply) upstreamReply { return withReplyHeaders(r, providerHeaders) }
+
+// withReplyHeaders is r with extra added to its headers.
+func withReplyHeaders(r upstreamReply, extra map[string]string) upstreamReply {
 	h := map[string]string{}
 	for k, v := range r.Header {
 		h[k] = v
 	}
-	for k, v := range providerHeaders {
+	for k, v := range extra {
 		h[k] = v
 	}
 	r.Header = h
