@@ -62,15 +62,21 @@ func complete(ctx context.Context, t Target, req *llm.Request) (*llm.Response, e
 // 2xx reply into reply, bounded by max_response_bytes; an error status is decoded into an
 // *llm.UpstreamError. Every non-streaming call goes through it, whatever its endpoint.
 func (b *Backend) roundTrip(ctx context.Context, path string, body []byte, reply *bytebufferpool.ByteBuffer) error {
-	_, err := b.roundTripWith(ctx, path, body, nil, reply)
+	_, err := b.post(ctx, path, body, nil, reply, false)
 	return err
 }
 
 // roundTripWith is roundTrip with extra request headers (see send); it returns the reply's
 // headers, for the ones a passed-through reply keeps.
 func (b *Backend) roundTripWith(ctx context.Context, path string, body []byte, extra [][2]string, reply *bytebufferpool.ByteBuffer) ([]ReplyHeader, error) {
+	return b.post(ctx, path, body, extra, reply, true)
+}
+
+// post is roundTrip and roundTripWith: keepHeaders says whether the caller passes reply
+// headers on, so a translated call does not collect them only to drop them.
+func (b *Backend) post(ctx context.Context, path string, body []byte, extra [][2]string, reply *bytebufferpool.ByteBuffer, keepHeaders bool) ([]ReplyHeader, error) {
 	if b.usesFast() {
-		return b.fastRoundTrip(ctx, http.MethodPost, path, body, extra, reply)
+		return b.fastRoundTrip(ctx, http.MethodPost, path, body, extra, reply, keepHeaders)
 	}
 	x, err := b.send(ctx, http.MethodPost, path, body, extra, false)
 	if err != nil {
@@ -83,15 +89,15 @@ func (b *Backend) roundTripWith(ctx context.Context, path string, body []byte, e
 	if err := x.readAll(reply, b.MaxResponseBytes); err != nil {
 		return nil, err
 	}
+	if !keepHeaders {
+		return nil, nil
+	}
 	return keptReplyHeaders(x.resp.Header), nil
 }
 
 // postRaw posts body to path of backend b through roundTripWith and returns a copy of the
 // 2xx reply body, checked to be JSON, with the reply headers worth passing on.
 func postRaw(ctx context.Context, b *Backend, path string, body []byte, extra [][2]string) ([]byte, []ReplyHeader, error) {
-	if err := b.checkKey(); err != nil {
-		return nil, nil, err
-	}
 	reply := bytebufferpool.Get()
 	defer bytebufferpool.Put(reply)
 	h, err := b.roundTripWith(ctx, path, body, extra, reply)

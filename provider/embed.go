@@ -9,7 +9,6 @@ import (
 	"github.com/tracegate/tracegate/translate/gemini"
 	"github.com/tracegate/tracegate/translate/openai"
 	"github.com/valyala/bytebufferpool"
-	"github.com/valyala/fastjson"
 )
 
 // OperationEmbeddings is Attempt.Operation for embeddings calls (the GenAI operation name).
@@ -113,10 +112,7 @@ func embedPassthrough(ctx context.Context, t Target, body []byte) (*Embedded, er
 	if err != nil {
 		return nil, err
 	}
-	if err := fastjson.ValidateBytes(raw); err != nil {
-		return nil, badReply(t, err)
-	}
-	r := openai.ScanEmbeddingsReply(raw)
+	r := openai.ScanEmbeddingsReply(raw) // postRaw checked it is JSON
 	if r.Model == "" {
 		r.Model = t.Model
 	}

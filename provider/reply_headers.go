@@ -45,7 +45,7 @@ func keptReplyHeaders(h http.Header) []ReplyHeader {
 	var k replyHeaderKeeper
 	for name, vs := range h {
 		for _, v := range vs {
-			k.add(name, v)
+			keepHeader(&k, name, v)
 		}
 	}
 	return k.kept()
@@ -55,7 +55,7 @@ func keptReplyHeaders(h http.Header) []ReplyHeader {
 func keptFastReplyHeaders(h *fasthttp.ResponseHeader) []ReplyHeader {
 	var k replyHeaderKeeper
 	for name, v := range h.All() {
-		k.add(string(name), string(v))
+		keepHeader(&k, name, v) // fasthttp's bytes: a string is made only for a kept header
 	}
 	return k.kept()
 }
@@ -64,7 +64,7 @@ func keptFastReplyHeaders(h *fasthttp.ResponseHeader) []ReplyHeader {
 // the rate-limit ones, each by name (net/http keeps no order), at most maxReplyHeaders.
 type replyHeaderKeeper struct{ out []ReplyHeader }
 
-func (k *replyHeaderKeeper) add(key, v string) {
+func keepHeader[S string | []byte](k *replyHeaderKeeper, key, v S) {
 	var lower [64]byte
 	if len(key) > len(lower) || len(v) > maxReplyHeaderValue {
 		return
@@ -78,7 +78,7 @@ func (k *replyHeaderKeeper) add(key, v string) {
 		name[i] = c
 	}
 	if replyHeaderNames[string(name)] || bytes.HasPrefix(name, rateLimitPrefix) || bytes.HasPrefix(name, anthropicRateLimitPrefix) {
-		k.out = append(k.out, ReplyHeader{Name: string(name), Value: v})
+		k.out = append(k.out, ReplyHeader{Name: string(name), Value: string(v)})
 	}
 }
 

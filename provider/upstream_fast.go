@@ -81,7 +81,7 @@ func (b *Backend) usesFast() bool {
 }
 
 // fastRoundTrip is roundTripWith over fasthttp (see the comment at the top of the file).
-func (b *Backend) fastRoundTrip(ctx context.Context, method, path string, body []byte, extra [][2]string, reply *bytebufferpool.ByteBuffer) ([]ReplyHeader, error) {
+func (b *Backend) fastRoundTrip(ctx context.Context, method, path string, body []byte, extra [][2]string, reply *bytebufferpool.ByteBuffer, keepHeaders bool) ([]ReplyHeader, error) {
 	c, err := b.fastSend(ctx, method, path, body, extra, false)
 	if err != nil {
 		return nil, err
@@ -96,6 +96,9 @@ func (b *Backend) fastRoundTrip(ctx context.Context, method, path string, body [
 		return nil, b.redactKeys(b.codec.decodeError(b.Name, status, data, c.headerGetter))
 	}
 	_, _ = reply.Write(c.resp.Body())
+	if !keepHeaders {
+		return nil, nil
+	}
 	return keptFastReplyHeaders(&c.resp.Header), nil
 }
 
@@ -141,9 +144,19 @@ func (b *Backend) fastSend(ctx context.Context, method, path string, body []byte
 	req.URI().DisablePathNormalizing = true // what HostClient.Do would set: paths go as built
 	req.Header.SetMethod(method)
 	req.Header.SetUserAgent("tracegate") // before the configured headers, which may replace it
-	for k, vs := range b.requestHeader(stream, extra) {
+	// The shared headers, then this call's extras, then the configured ones, which win: the
+	// order requestHeader gives net/http, without copying the shared map for each call.
+	for k, vs := range b.header(stream) {
 		for _, v := range vs {
 			req.Header.Add(k, v)
+		}
+	}
+	if len(extra) > 0 {
+		for _, kv := range extra {
+			req.Header.Set(kv[0], kv[1])
+		}
+		for _, kv := range b.headers {
+			req.Header.Set(kv[0], kv[1])
 		}
 	}
 	if body != nil {
