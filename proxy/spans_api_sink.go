@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/spans"
 	"github.com/tracegate/tracegate/store"
 )
@@ -66,6 +65,8 @@ func fillRecord(r *store.Record, s *spans.Summary) {
 	if s.Failed {
 		r.Status, r.Error = store.StatusError, s.Error
 	}
+	// Both sources are objects already: InputJSON is re-encoded from a parsed payload object,
+	// and the messages are written here; no validation pass on the request goroutine.
 	switch {
 	case len(s.InputJSON) > 0:
 		r.Input = s.InputJSON
@@ -73,8 +74,7 @@ func fillRecord(r *store.Record, s *spans.Summary) {
 		b := append(make([]byte, 0, 256), `{"messages":`...)
 		b = appendLocalMessages(b, s.Input)
 		r.Input = append(b, '}')
-	}
-	if !jsonw.IsObject(r.Input) {
+	default:
 		r.Input = emptyInput
 	}
 }

@@ -137,22 +137,12 @@ func ingestedSpanName(s *IngestedSpan) string {
 	return "chat " + s.Model
 }
 
-// ingestedProviderAttr is gen_ai.provider.name for the SDKs' providers, which include two
-// that tracegate's own providers do not.
-func ingestedProviderAttr(kind string) attribute.KeyValue {
-	switch kind {
-	case "bedrock":
-		return semconv.GenAIProviderNameAWSBedrock
-	}
-	return providerNameAttr(kind)
-}
-
 func (r *Recorder) appendIngestedAttributes(attrs []attribute.KeyValue, s *IngestedSpan) []attribute.KeyValue {
 	op := semconv.GenAIOperationNameChat
 	if s.Embedding {
 		op = semconv.GenAIOperationNameEmbeddings
 	}
-	attrs = append(attrs, op, ingestedProviderAttr(s.ProviderKind), semconv.GenAIRequestModel(s.Model))
+	attrs = append(attrs, op, providerNameAttr(s.ProviderKind), semconv.GenAIRequestModel(s.Model))
 	if s.Kind != "" {
 		attrs = append(attrs, attribute.String(AttrSpanKind, s.Kind))
 	}
