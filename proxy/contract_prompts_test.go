@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tracegate/tracegate/provider"
 )
 
 // The prompts API's shapes (shared/reference/tracia-wire.md "Prompts"), as the Python SDK's
@@ -98,16 +97,5 @@ func TestPromptShapesRejectWhatTheSDKRejects(t *testing.T) {
 	}
 	if p := problemsOf(shapeDeleteResult, `{}`); len(p) == 0 {
 		t.Error("empty delete reply accepted")
-	}
-}
-
-// testRoutedKind is cmd/tracegate's wiring of Runtime.ProviderKind, for test servers.
-func testRoutedKind(router *provider.Router) func(string) string {
-	return func(model string) string {
-		t, err := router.Resolve(model)
-		if err != nil {
-			return ""
-		}
-		return t.Backend.Kind
 	}
 }

@@ -227,8 +227,7 @@ spans: {exporter: none}
 		Dispatcher: provider.NewDispatcher(router, provider.RetryPolicy{
 			MaxAttempts: cfg.Retry.MaxAttempts, InitialBackoff: cfg.Retry.InitialBackoff.D(), MaxBackoff: cfg.Retry.MaxBackoff.D(),
 		}, cfg.Fallbacks),
-		Prices:       table,
-		ProviderKind: testRoutedKind(router),
+		Prices: table,
 	}
 	for _, k := range o.authKeys {
 		rt.AuthKeys = append(rt.AuthKeys, []byte(k))

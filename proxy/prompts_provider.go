@@ -47,9 +47,11 @@ func validTraciaProvider(s string) bool {
 // gateway; for a model no route serves, the provider the version was stored with when that is
 // a Tracia value; else openai, so that the reply still validates.
 func traciaProvider(rt *Runtime, v *registry.Version) string {
-	if rt != nil && rt.ProviderKind != nil {
-		if p := traciaProviderOfKind(rt.ProviderKind(v.Model)); p != "" {
-			return p
+	if rt != nil && rt.Dispatcher != nil {
+		if t, err := rt.Dispatcher.Resolve(v.Model); err == nil {
+			if p := traciaProviderOfKind(t.Backend.Kind); p != "" {
+				return p
+			}
 		}
 	}
 	if validTraciaProvider(v.Provider) {

@@ -58,9 +58,6 @@ type Runtime struct {
 	AuthKeys   [][]byte
 	// ProtectOps puts /metrics, /healthz and /readyz behind AuthKeys too.
 	ProtectOps bool
-	// ProviderKind names the kind of provider (config providers[].type) that model routes
-	// to, "" when no route serves it. The prompts API derives each version's provider from it.
-	ProviderKind func(model string) string
 }
 
 // Options are the server's fixed settings.

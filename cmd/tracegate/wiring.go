@@ -29,9 +29,8 @@ func newRuntime(cfg *config.Config, log *slog.Logger) (*proxy.Runtime, error) {
 			MaxBackoff:     cfg.Retry.MaxBackoff.D(),
 			MaxElapsed:     cfg.Retry.MaxElapsed.D(),
 		}, cfg.Fallbacks),
-		Prices:       prices,
-		ProtectOps:   cfg.Server.ProtectOps,
-		ProviderKind: routedKind(router),
+		Prices:     prices,
+		ProtectOps: cfg.Server.ProtectOps,
 	}
 	for _, k := range cfg.Server.AuthKeys {
 		rt.AuthKeys = append(rt.AuthKeys, []byte(k))
@@ -42,17 +41,6 @@ func newRuntime(cfg *config.Config, log *slog.Logger) (*proxy.Runtime, error) {
 		}
 	}
 	return rt, nil
-}
-
-// routedKind names the provider kind a model routes to, for the prompts API's provider field.
-func routedKind(router *provider.Router) func(model string) string {
-	return func(model string) string {
-		t, err := router.Resolve(model)
-		if err != nil {
-			return ""
-		}
-		return t.Backend.Kind
-	}
 }
 
 func newPriceTable(c config.Pricing, log *slog.Logger) (*pricing.Table, error) {
