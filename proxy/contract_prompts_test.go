@@ -3,7 +3,6 @@ package proxy
 import (
 	"strings"
 	"testing"
-
 )
 
 // The prompts API's shapes (shared/reference/tracia-wire.md "Prompts"), as the Python SDK's

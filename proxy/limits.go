@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
-	"time"
 
 	"github.com/tracegate/tracegate/metrics"
 	"github.com/valyala/fasthttp"
@@ -73,8 +72,7 @@ func fasthttpConcurrency(maxConcurrent int) int {
 // refuseOverloaded answers a request over the concurrency limit, in the error shape of the
 // API it was sent to.
 func (s *Server) refuseOverloaded(ctx *fasthttp.RequestCtx, path []byte) {
-	start := time.Now()
-	over := metrics.StartOverhead() // no provider call: all of it is tracegate's
+	rq := startRequest(routeOf(path)) // no provider call: all of its time is tracegate's
 	var c classified
 	if bytes.HasPrefix(path, pathMessages) {
 		c = writeAnthropicError(ctx, s.limit.refusal)
@@ -84,9 +82,8 @@ func (s *Server) refuseOverloaded(ctx *fasthttp.RequestCtx, path []byte) {
 		c = writeRunError(ctx, s.limit.refusal)
 	}
 	ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, overloadRetryAfter)
-	d := over.Overhead()
-	metrics.SetOverheadHeader(&ctx.Response.Header, d)
-	s.obs.RequestDone(metrics.RequestSummary{Route: routeOf(path), Status: c.Status, Code: c.Code, Duration: time.Since(start), Overhead: d})
+	rq.sum.Code = c.Code
+	s.requestDone(ctx, &rq, false)
 }
 
 var pathOpenAIPrefix = []byte("/v1/")

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tracegate/tracegate/metrics"
 	"github.com/tracegate/tracegate/spans"
 	"github.com/tracegate/tracegate/store"
 	"github.com/valyala/bytebufferpool"
@@ -61,15 +60,8 @@ func (s *Server) EnableSpansAPI(st spanStore, ing spanIngester, captureContent b
 
 // handleSpans routes /api/v1/spans and /api/v1/spans/...
 func (s *Server) handleSpans(ctx *fasthttp.RequestCtx, path []byte) {
-	start := time.Now()
-	sum := metrics.RequestSummary{Route: routeSpans}
-	over := metrics.StartOverhead() // no provider call: all of it is tracegate's
-	defer func() {
-		sum.Overhead = over.Overhead()
-		metrics.SetOverheadHeader(&ctx.Response.Header, sum.Overhead)
-		sum.Status, sum.Duration = ctx.Response.StatusCode(), time.Since(start)
-		s.obs.RequestDone(sum)
-	}()
+	rq := startRequest(routeSpans) // no provider call: all of its time is tracegate's
+	defer s.requestDone(ctx, &rq, false)
 	api := s.spansAPI.Load()
 	rt := s.runtime.Load()
 	var err error
@@ -106,7 +98,7 @@ func (s *Server) handleSpans(ctx *fasthttp.RequestCtx, path []byte) {
 		}
 	}
 	if err != nil {
-		sum.Code = writeRunError(ctx, err).Code
+		rq.sum.Code = writeRunError(ctx, err).Code
 	}
 }
 
