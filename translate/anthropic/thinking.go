@@ -19,6 +19,14 @@ var effortBudgets = map[string]int{
 	"xhigh":   32768,
 }
 
+// EffortBudget is the Claude thinking budget for an effort on OpenAI's scale (0 for an
+// unknown one), at least MinThinkingBudget: the one table every Claude route uses (Bedrock's
+// and Vertex's Claude too).
+func EffortBudget(effort string) int { return effortBudgets[effort] }
+
+// MinThinkingBudget is the smallest thinking budget Claude accepts.
+const MinThinkingBudget = minThinkingBudget
+
 // thinkingPlan is the thinking setting of one request.
 type thinkingPlan struct {
 	budget    int  // > 0: thinking enabled with this budget

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
+	"github.com/tracegate/tracegate/translate/anthropic"
 )
 
 // EncodeOptions tunes EncodeRequestWith.
@@ -73,9 +74,6 @@ func encodeRequest(dst []byte, req *llm.Request, opts EncodeOptions) ([]byte, er
 	return append(dst, '}'), nil
 }
 
-// Thinking budgets for an effort given to a Claude model, which takes only a budget.
-var effortBudget = map[string]int{"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
-
 // thinkingBudget is the Claude thinking budget req asks for; 0 for none.
 func thinkingBudget(req *llm.Request) int {
 	r := req.Reasoning
@@ -83,9 +81,9 @@ func thinkingBudget(req *llm.Request) int {
 		return 0
 	}
 	if r.BudgetTokens > 0 {
-		return max(r.BudgetTokens, 1024) // Claude's minimum budget
+		return max(r.BudgetTokens, anthropic.MinThinkingBudget)
 	}
-	return effortBudget[r.Effort]
+	return anthropic.EffortBudget(r.Effort)
 }
 
 // appendModelFields writes additionalModelRequestFields, the model-native fields Converse has
