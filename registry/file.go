@@ -81,12 +81,7 @@ func (s *FileSource) Get(_ context.Context, slug, _ string) (*Prompt, error) {
 	if p, ok := s.fresh(slug); ok {
 		return p, nil
 	}
-	for _, ext := range promptExtensions {
-		path := filepath.Join(s.dir, slug+ext)
-		info, err := os.Stat(path)
-		if err != nil {
-			continue
-		}
+	if path, info := s.findFile(slug); path != "" {
 		return s.load(slug, path, info)
 	}
 	return nil, fmt.Errorf("prompt %q: %w", slug, ErrNotFound)
