@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -31,11 +32,14 @@ import (
 // providers) keep net/http.
 
 // fastHost is a backend's fasthttp connection pool, built on first use; ok is false when the
-// base URL is not plain http(s), and the calls then go through net/http.
+// base URL is not plain http(s), and the calls then go through net/http. calls pools the
+// state of non-streaming calls (fastCall), which a call returns before its caller sees the
+// reply: a call of the hot path allocates nothing (BenchmarkFastRoundTrip).
 type fastHost struct {
-	once sync.Once
-	hc   *fasthttp.HostClient
-	ok   bool
+	once  sync.Once
+	hc    *fasthttp.HostClient
+	ok    bool
+	calls sync.Pool
 }
 
 func (b *Backend) fastHostClient() (*fasthttp.HostClient, bool) {
@@ -56,7 +60,7 @@ func (b *Backend) fastHostClient() (*fasthttp.HostClient, bool) {
 				addr += ":80"
 			}
 		}
-		f.hc = &fasthttp.HostClient{
+		hc := &fasthttp.HostClient{
 			Addr:                   addr,
 			IsTLS:                  u.Scheme == "https",
 			Name:                   "tracegate",
@@ -65,7 +69,10 @@ func (b *Backend) fastHostClient() (*fasthttp.HostClient, bool) {
 			ReadBufferSize:         16 << 10,
 			WriteBufferSize:        16 << 10,
 			DisablePathNormalizing: true,
+			DialTimeout:            dialPeekable,
 		}
+		f.hc = hc
+		f.calls.New = func() any { return newFastCall(b, hc) }
 		f.ok = true
 	})
 	return f.hc, f.ok
@@ -82,12 +89,12 @@ func (b *Backend) usesFast() bool {
 
 // fastRoundTrip is roundTripWith over fasthttp (see the comment at the top of the file).
 func (b *Backend) fastRoundTrip(ctx context.Context, method, path string, body []byte, extra [][2]string, reply *bytebufferpool.ByteBuffer, keepHeaders bool) ([]ReplyHeader, error) {
-	c, err := b.fastSend(ctx, method, path, body, extra, false)
-	if err != nil {
+	c := b.fast.calls.Get().(*fastCall)
+	defer b.fast.calls.Put(c) // after end: nothing refers to the call any more
+	if err := c.send(ctx, method, path, body, extra, false); err != nil {
 		return nil, err
 	}
-	reusable := !c.resp.ConnectionClose()
-	defer func() { c.end(reusable) }()
+	defer c.end(!c.resp.ConnectionClose())
 	if status := c.resp.StatusCode(); status >= 300 {
 		data := c.resp.Body()
 		if len(data) > maxErrorBody {
@@ -102,45 +109,90 @@ func (b *Backend) fastRoundTrip(ctx context.Context, method, path string, body [
 	return keptFastReplyHeaders(&c.resp.Header), nil
 }
 
-// fastCall is one exchange on a pooled fasthttp connection. A streamed one is the open
-// reply body (Read, Close), like exchange: its context ends when the caller's does, when the
-// reply headers take longer than the backend timeout, or when the body stays silent longer
-// than stream_idle_timeout, and the connection's deadlines move into the past at that moment.
-type fastCall struct {
-	b       *Backend
-	hc      *fasthttp.HostClient
-	ctx     context.Context
-	cancel  context.CancelCauseFunc
-	timer   *time.Timer
-	req     *fasthttp.Request
-	resp    *fasthttp.Response
-	br      *bufio.Reader    // held while a streamed body is read
-	body    io.Reader        // the streamed body
-	stop    func() bool      // stops the deadline move; false once it ran
-	release func(reuse bool) // returns the connection to the pool, or closes it
-	eof     bool             // the body ended cleanly
-	failed  bool             // a Read failed: the connection is not reused
-	closed  bool
-}
-
-// fastSend writes the request on a pooled connection and reads the reply: whole, bounded by
-// max_response_bytes, or, for a stream, its headers, leaving the body to Read. The caller
-// ends the call (end, or Close for a stream).
+// fastSend starts a streamed call: it writes the request and reads the reply headers, leaving
+// the body to Read. The caller ends the call with Close. A stream's fastCall is its own: the
+// caller may hold it after Close, so it is never pooled.
 func (b *Backend) fastSend(ctx context.Context, method, path string, body []byte, extra [][2]string, stream bool) (*fastCall, error) {
 	hc, _ := b.fastHostClient()
-	if err := b.checkKey(); err != nil {
+	c := newFastCall(b, hc)
+	if err := c.send(ctx, method, path, body, extra, stream); err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, context.Cause(ctx)
+	return c, nil
+}
+
+// fastCall is one exchange on a pooled fasthttp connection. A streamed one is the open
+// reply body (Read, Close), like exchange. The call is aborted when its caller's context
+// ends, when the reply headers take longer than the backend timeout, or when a streamed body
+// stays silent longer than stream_idle_timeout: abort moves the connection's deadlines into
+// the past, which fails the blocked write or read at once, and the connection is then
+// closed, which ends the call upstream.
+//
+// Instead of a derived context, a timer and a context.AfterFunc per call (eight allocations),
+// the call keeps its own abort state, and its timer and callbacks are made once with it.
+// Callbacks of a previous use of a pooled call can still run late (a timer or a context
+// watch that fired as the call ended): each checks that it is due for the current use.
+type fastCall struct {
+	b      *Backend
+	hc     *fasthttp.HostClient
+	conn   connHolder // the pooled connection while the call holds one
+	req    *fasthttp.Request
+	resp   *fasthttp.Response
+	uri    []byte // scratch for the request URI
+	parent context.Context
+	hook   DoneNotifier // the parent's allocation-free watch, when it has one
+	stop   func() bool  // the parent's context.AfterFunc otherwise
+
+	timer        *time.Timer
+	due          atomic.Int64 // monoNow the timer is armed for; 0: disarmed
+	onTimer      func()
+	onParentDone func()
+
+	mu    sync.Mutex
+	cause error    // why the call was aborted; nil while it may run
+	wire  net.Conn // the held connection, whose deadlines abort moves
+
+	br     *bufio.Reader // held while a streamed body is read
+	body   io.Reader     // the streamed body
+	eof    bool          // the body ended cleanly
+	failed bool          // a Read failed: the connection is not reused
+	closed bool
+}
+
+// DoneNotifier is a context that calls a hook when it ends without what context.AfterFunc
+// allocates per call. The proxy's client watch implements it; any other context is watched
+// with context.AfterFunc.
+type DoneNotifier interface {
+	// NotifyDone arranges for hook to be called once when the context ends (at once if it
+	// has), replacing an earlier hook.
+	NotifyDone(hook func())
+	// StopNotify removes the hook.
+	StopNotify()
+}
+
+func newFastCall(b *Backend, hc *fasthttp.HostClient) *fastCall {
+	c := &fastCall{b: b, hc: hc, conn: newConnSlot(hc.AcquireConn, hc.ReleaseConn, hc.CloseConn)}
+	c.onTimer = c.timerFired
+	c.onParentDone = c.parentDone
+	c.timer = time.AfterFunc(time.Hour, c.onTimer)
+	c.timer.Stop()
+	return c
+}
+
+// send writes the request on a pooled connection and reads the reply: whole, bounded by
+// max_response_bytes, or, for a stream, its headers. On failure the call has ended.
+func (c *fastCall) send(ctx context.Context, method, path string, body []byte, extra [][2]string, stream bool) error {
+	b, hc := c.b, c.hc
+	if err := b.checkKey(); err != nil {
+		return err
 	}
-	cctx, cancel := context.WithCancelCause(ctx)
-	c := &fastCall{b: b, hc: hc, ctx: cctx, cancel: cancel, req: fasthttp.AcquireRequest(), resp: fasthttp.AcquireResponse()}
-	c.timer = time.AfterFunc(b.Timeout, func() { // the cause is formatted only when it is one
-		cancel(fmt.Errorf("%s gave no reply within its %s timeout: %w", b.Name, b.Timeout, ErrTimeout))
-	})
+	if err := ctx.Err(); err != nil {
+		return context.Cause(ctx)
+	}
+	c.begin(ctx)
 	req := c.req
-	req.SetRequestURI(b.BaseURL + path)
+	c.uri = append(append(c.uri[:0], b.BaseURL...), path...)
+	req.SetRequestURIBytes(c.uri)
 	req.URI().DisablePathNormalizing = true // what HostClient.Do would set: paths go as built
 	req.Header.SetMethod(method)
 	req.Header.SetUserAgent("tracegate") // before the configured headers, which may replace it
@@ -166,25 +218,17 @@ func (b *Backend) fastSend(ctx context.Context, method, path string, body []byte
 	// Connections the server closed while they were idle are skipped: net/http notices such
 	// closes as they happen (a goroutine reads every idle connection); fasthttp finds them
 	// only when a request fails on one, and a POST is then not retried.
-	cc, err := hc.AcquireConn(b.Timeout, false)
-	for i := 0; err == nil && i < maxStaleConns && closedByPeer(cc.Conn()); i++ {
-		hc.CloseConn(cc)
-		cc, err = hc.AcquireConn(b.Timeout, false)
+	conn, err := c.conn.acquire(b.Timeout)
+	for i := 0; err == nil && i < maxStaleConns && closedByPeer(conn); i++ {
+		c.conn.release(false)
+		conn, err = c.conn.acquire(b.Timeout)
 	}
 	if err != nil {
-		err = b.fastError(cctx, err)
+		err = c.failure(err)
 		c.end(false)
-		return nil, err
+		return err
 	}
-	conn := cc.Conn()
-	c.stop = context.AfterFunc(cctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	c.release = func(reuse bool) {
-		if reuse {
-			hc.ReleaseConn(cc)
-		} else {
-			hc.CloseConn(cc)
-		}
-	}
+	c.hold(conn)
 
 	bw := hc.AcquireWriter(conn)
 	err = req.Write(bw)
@@ -193,9 +237,9 @@ func (b *Backend) fastSend(ctx context.Context, method, path string, body []byte
 	}
 	hc.ReleaseWriter(bw)
 	if err != nil {
-		err = b.fastError(cctx, err)
+		err = c.failure(err)
 		c.end(false)
-		return nil, err
+		return err
 	}
 	c.br = hc.AcquireReader(conn)
 	c.resp.StreamBody = stream // max_response_bytes is then not applied: streams have no limit
@@ -203,30 +247,134 @@ func (b *Backend) fastSend(ctx context.Context, method, path string, body []byte
 	if err == nil && stream {
 		c.body = c.resp.BodyStream()
 		if c.resp.StatusCode() < 300 {
-			c.timer.Reset(b.StreamIdleTimeout)
+			c.arm(b.StreamIdleTimeout)
 		}
-		return c, nil
+		return nil
 	}
 	hc.ReleaseReader(c.br)
 	c.br = nil
 	if err != nil {
-		if errors.Is(err, fasthttp.ErrBodyTooLarge) && context.Cause(cctx) == nil {
+		if errors.Is(err, fasthttp.ErrBodyTooLarge) && c.abortCause() == nil {
 			err = fmt.Errorf("%s reply is over max_response_bytes (%d): %w", b.Name, b.MaxResponseBytes, ErrResponseTooLarge)
 		} else {
-			err = b.fastError(cctx, err)
+			err = c.failure(err)
 		}
 		c.end(false)
-		return nil, err
+		return err
 	}
-	return c, nil
+	return nil
+}
+
+// begin readies the call for a use under ctx: fresh request and reply, the timer armed for
+// the reply headers, ctx watched.
+func (c *fastCall) begin(ctx context.Context) {
+	c.req, c.resp = fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	c.mu.Lock()
+	c.cause, c.wire, c.parent = nil, nil, ctx
+	c.mu.Unlock()
+	c.br, c.body, c.eof, c.failed, c.closed = nil, nil, false, false, false
+	c.arm(c.b.Timeout)
+	c.hook, c.stop = nil, nil
+	if ctx.Done() == nil {
+		return // a context that never ends needs no watch
+	}
+	if h, ok := ctx.(DoneNotifier); ok {
+		c.hook = h
+		h.NotifyDone(c.onParentDone)
+	} else {
+		c.stop = context.AfterFunc(ctx, c.onParentDone)
+	}
+}
+
+// arm (re)starts the call's clock: it aborts the call unless re-armed or ended within d.
+func (c *fastCall) arm(d time.Duration) {
+	c.due.Store(monoNow() + int64(d))
+	c.timer.Reset(d)
+}
+
+func (c *fastCall) timerFired() {
+	due := c.due.Load()
+	if due == 0 || monoNow() < due {
+		return // disarmed, or re-armed after this firing was due: not this use's timeout
+	}
+	c.abort(fmt.Errorf("%s gave no reply within its %s timeout: %w", c.b.Name, c.b.Timeout, ErrTimeout))
+}
+
+func (c *fastCall) parentDone() {
+	c.mu.Lock()
+	p := c.parent
+	c.mu.Unlock()
+	if p != nil && p.Err() != nil { // else a late watch of an earlier use
+		c.abort(context.Cause(p))
+	}
+}
+
+// hold records the connection the call now holds; an abort that came first moves its
+// deadlines at once.
+func (c *fastCall) hold(conn net.Conn) {
+	c.mu.Lock()
+	c.wire = conn
+	if c.cause != nil {
+		_ = conn.SetDeadline(pastDeadline)
+	}
+	c.mu.Unlock()
+}
+
+// abort ends the call for cause: the first cause wins, and the held connection's deadlines
+// move into the past.
+func (c *fastCall) abort(cause error) {
+	c.mu.Lock()
+	if c.cause == nil {
+		c.cause = cause
+		if c.wire != nil {
+			_ = c.wire.SetDeadline(pastDeadline)
+		}
+	}
+	c.mu.Unlock()
+}
+
+func (c *fastCall) abortCause() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cause
+}
+
+// monoNow is a monotonic clock reading in nanoseconds, which wall-clock steps cannot move.
+func monoNow() int64 { return int64(time.Since(monoEpoch)) + 1 }
+
+var monoEpoch = time.Now()
+
+// pastDeadline is the deadline abort sets: any time in the past fails the blocked step.
+var pastDeadline = time.Unix(1, 0)
+
+// failure is the reason a step failed: why the call was aborted (the deadline move is what
+// failed the step), else the transport's error.
+func (c *fastCall) failure(err error) error {
+	if cause := c.abortCause(); cause != nil {
+		return cause
+	}
+	return &ConnectionError{Provider: c.b.Name, Err: err}
 }
 
 // end releases the call: the connection goes back to the pool when reuse says it may and the
-// call's context has not moved its deadlines; otherwise it is closed, which ends the call
+// call was not aborted (its deadlines moved); otherwise it is closed, which ends the call
 // upstream.
 func (c *fastCall) end(reuse bool) {
+	c.due.Store(0)
 	c.timer.Stop()
-	if c.release != nil {
+	if c.hook != nil {
+		c.hook.StopNotify()
+	} else if c.stop != nil {
+		c.stop()
+	}
+	c.mu.Lock()
+	aborted, held := c.cause != nil, c.wire != nil
+	if !aborted {
+		c.cause = errExchangeClosed // a late abort finds the call over
+	}
+	c.wire, c.parent = nil, nil
+	c.mu.Unlock()
+	if held {
 		if c.body != nil {
 			_ = c.resp.CloseBodyStream()
 			c.body = nil
@@ -235,11 +383,12 @@ func (c *fastCall) end(reuse bool) {
 			c.hc.ReleaseReader(c.br)
 			c.br = nil
 		}
-		c.release(c.stop() && reuse)
+		c.conn.release(reuse && !aborted)
 	}
-	c.cancel(errExchangeClosed)
+	c.hook, c.stop = nil, nil
 	fasthttp.ReleaseRequest(c.req)
 	fasthttp.ReleaseResponse(c.resp)
+	c.req, c.resp = nil, nil
 }
 
 // Read reads a streamed reply body. Every byte restarts the stream's idle clock.
@@ -249,13 +398,13 @@ func (c *fastCall) Read(p []byte) (int, error) {
 	}
 	n, err := c.body.Read(p)
 	if n > 0 {
-		c.timer.Reset(c.b.StreamIdleTimeout)
+		c.arm(c.b.StreamIdleTimeout)
 	}
 	if err == io.EOF {
 		c.eof = true
 	} else if err != nil {
 		c.failed = true
-		err = c.b.fastError(c.ctx, err)
+		err = c.failure(err)
 	}
 	return n, err
 }
@@ -267,10 +416,10 @@ func (c *fastCall) Close() error {
 		return nil
 	}
 	c.closed = true
-	if !c.eof && !c.failed && c.ctx.Err() == nil {
+	if !c.eof && !c.failed && c.abortCause() == nil {
 		// Bounded: a caller that closes an unfinished stream without cancelling it must not
 		// wait for the provider's next bytes.
-		stop := time.AfterFunc(maxDrainWait, func() { c.cancel(errExchangeClosed) })
+		stop := time.AfterFunc(maxDrainWait, func() { c.abort(errExchangeClosed) })
 		_, err := io.CopyN(io.Discard, c.body, maxDrain)
 		stop.Stop()
 		c.eof = err == io.EOF
@@ -288,6 +437,48 @@ func (c *fastCall) errorBody() []byte {
 // headerGetter reads the reply's headers (Retry-After and friends).
 func (c *fastCall) headerGetter(k string) string { return string(c.resp.Header.Peek(k)) }
 
+// connHolder is one call's hold on a pooled connection: acquire takes one (idle or dialled),
+// release gives it back or closes it.
+type connHolder interface {
+	acquire(timeout time.Duration) (net.Conn, error)
+	release(reuse bool)
+}
+
+// connSlot implements connHolder over a HostClient, whose connection type is unexported: the
+// type parameter names it, so holding one costs no closure per call.
+type connSlot[C interface{ Conn() net.Conn }] struct {
+	take          func(time.Duration, bool) (C, error)
+	give, discard func(C)
+	cc            C
+	held          bool
+}
+
+func newConnSlot[C interface{ Conn() net.Conn }](take func(time.Duration, bool) (C, error), give, discard func(C)) *connSlot[C] {
+	return &connSlot[C]{take: take, give: give, discard: discard}
+}
+
+func (s *connSlot[C]) acquire(timeout time.Duration) (net.Conn, error) {
+	cc, err := s.take(timeout, false)
+	if err != nil {
+		return nil, err
+	}
+	s.cc, s.held = cc, true
+	return cc.Conn(), nil
+}
+
+func (s *connSlot[C]) release(reuse bool) {
+	if !s.held {
+		return
+	}
+	if reuse {
+		s.give(s.cc)
+	} else {
+		s.discard(s.cc)
+	}
+	var none C
+	s.cc, s.held = none, false
+}
+
 // maxFastConns bounds a backend's pooled connections. It is far above what
 // server.max_concurrent lets run, so that the pool never refuses a call: fasthttp fails one
 // at once (ErrNoFreeConns) when all its connections are busy.
@@ -296,35 +487,63 @@ const maxFastConns = 1 << 16
 // maxStaleConns bounds how many pooled connections a call discards as stale before dialling.
 const maxStaleConns = 4
 
+// dialPeekable dials like fasthttp's default dialer and wraps plain-TCP connections in a
+// peekConn, so that closedByPeer can check them without allocating.
+func dialPeekable(addr string, timeout time.Duration) (net.Conn, error) {
+	var conn net.Conn
+	var err error
+	if timeout > 0 {
+		conn, err = fasthttp.DialTimeout(addr, timeout)
+	} else {
+		conn, err = fasthttp.Dial(addr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return newPeekConn(conn), nil
+}
+
+// peekConn is a dialled connection with its raw socket and peek callback kept from the dial.
+type peekConn struct {
+	net.Conn
+	raw    syscall.RawConn // nil: no socket to peek at
+	peekFn func(fd uintptr) bool
+	closed bool // the last peek's verdict
+}
+
+func newPeekConn(conn net.Conn) net.Conn {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return conn
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return conn
+	}
+	p := &peekConn{Conn: conn, raw: raw}
+	p.peekFn = p.peek
+	return p
+}
+
+func (p *peekConn) peek(fd uintptr) bool {
+	var buf [1]byte
+	_, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	p.closed = err != syscall.EAGAIN // data, end of file (no error) or a reset
+	return true                      // never wait
+}
+
 // closedByPeer reports whether an idle plain-TCP connection has something to read: the
 // server's close (end of file, a reset) or bytes nobody asked for. Either way it cannot carry
-// a request. One non-blocking peek. TLS connections are taken as live: their socket may hold
-// records that are no close (a TLS 1.3 session ticket after the handshake), and telling them
-// apart would mean reading them; a stale TLS connection fails its call as a connection error.
+// a request. One non-blocking peek. TLS connections (fasthttp wraps the peekConn) are taken
+// as live: their socket may hold records that are no close (a TLS 1.3 session ticket after
+// the handshake), and telling them apart would mean reading them; a stale TLS connection
+// fails its call as a connection error.
 func closedByPeer(c net.Conn) bool {
-	sc, ok := c.(syscall.Conn)
+	p, ok := c.(*peekConn)
 	if !ok {
 		return false
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	closed := false
-	_ = rc.Read(func(fd uintptr) bool {
-		var buf [1]byte
-		_, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		closed = err != syscall.EAGAIN // data, end of file (no error) or a reset
-		return true                    // never wait
-	})
-	return closed
-}
-
-// fastError is the reason a step failed: the context's cause when it ended (the deadline
-// move is what failed the step), else the transport's error.
-func (b *Backend) fastError(ctx context.Context, err error) error {
-	if c := context.Cause(ctx); c != nil {
-		return c
-	}
-	return &ConnectionError{Provider: b.Name, Err: err}
+	p.closed = false
+	_ = p.raw.Read(p.peekFn)
+	return p.closed
 }

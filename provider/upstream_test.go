@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -231,3 +232,57 @@ func hangingStreamUpstream(t *testing.T) (*httptest.Server, *atomic.Int32) {
 	t.Cleanup(srv.Close)
 	return srv, &cancelled
 }
+
+// BenchmarkFastRoundTrip is a non-streaming exchange on the pooled fasthttp path against a
+// fasthttp upstream (which allocates nothing itself), so allocs/op is the client side's own:
+// zero for a context that never ends and for a DoneNotifier, context.AfterFunc's otherwise.
+func BenchmarkFastRoundTrip(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	reply := []byte(`{"id":"x","object":"chat.completion","choices":[]}`)
+	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/json")
+		ctx.SetBody(reply)
+	}}
+	go up.Serve(ln)
+	defer up.Shutdown()
+	be, err := NewBackend(testProvider("http://" + ln.Addr().String()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`)
+	run := func(b *testing.B, ctx context.Context) {
+		b.ReportAllocs()
+		for b.Loop() {
+			buf := bytebufferpool.Get()
+			if err := be.roundTrip(ctx, "/chat/completions", body, buf); err != nil {
+				b.Fatal(err)
+			}
+			bytebufferpool.Put(buf)
+		}
+	}
+	b.Run("background", func(b *testing.B) { run(b, context.Background()) })
+	b.Run("notifier", func(b *testing.B) {
+		n := &testNotifier{Context: context.Background(), done: make(chan struct{})}
+		run(b, n)
+	})
+	b.Run("cancelable", func(b *testing.B) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		run(b, ctx)
+	})
+}
+
+// testNotifier is a context that never ends but has a Done channel and implements
+// DoneNotifier, as the proxy's client watch does.
+type testNotifier struct {
+	context.Context
+	done chan struct{}
+	hook func()
+}
+
+func (n *testNotifier) Done() <-chan struct{}  { return n.done }
+func (n *testNotifier) NotifyDone(hook func()) { n.hook = hook }
+func (n *testNotifier) StopNotify()            { n.hook = nil }
