@@ -100,14 +100,23 @@ func (b *Backend) post(ctx context.Context, path string, body []byte, extra [][2
 func postRaw(ctx context.Context, b *Backend, path string, body []byte, extra [][2]string) ([]byte, []ReplyHeader, error) {
 	reply := bytebufferpool.Get()
 	defer bytebufferpool.Put(reply)
-	h, err := b.roundTripWith(ctx, path, body, extra, reply)
+	h, err := postPooled(ctx, b, path, body, reply, extra...)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := validJSON(b.Name, reply.B); err != nil {
-		return nil, nil, err
-	}
 	return append([]byte(nil), reply.B...), h, nil
+}
+
+// postPooled is postRaw into reply, which the caller owns: no copy of the reply.
+func postPooled(ctx context.Context, b *Backend, path string, body []byte, reply *bytebufferpool.ByteBuffer, extra ...[2]string) ([]ReplyHeader, error) {
+	h, err := b.roundTripWith(ctx, path, body, extra, reply)
+	if err != nil {
+		return nil, err
+	}
+	if err := validJSON(b.Name, reply.B); err != nil {
+		return nil, err
+	}
+	return h, nil
 }
 
 // validJSON checks a reply passed through undecoded, without copying it: a 2xx that is not

@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync"
 
+	"github.com/valyala/bytebufferpool"
+
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/translate/openai"
 )
@@ -26,6 +28,26 @@ type Forwarded struct {
 	// Headers are the provider's reply headers the caller should see (request id, rate
 	// limits; see keptReplyHeaders), for a passed-through reply.
 	Headers []ReplyHeader
+
+	reply *bytebufferpool.ByteBuffer // Raw's pooled storage, for a passed-through reply
+	resp  llm.Response               // Response's storage, for a passed-through reply
+}
+
+// forwardedReplies pools passed-through replies (see Release): the hot path of the
+// passthrough neither copies the reply body nor allocates its Forwarded.
+var forwardedReplies = sync.Pool{New: func() any { return new(Forwarded) }}
+
+// Release hands a passed-through reply's storage back for reuse, once Raw has been written
+// and Response read (priced, ended on the spans, logged): neither may be used afterwards, nor
+// anything that points into them. Releasing is optional (an unreleased reply is garbage
+// collected) and a no-op for a translated reply.
+func (f *Forwarded) Release() {
+	if f == nil || f.reply == nil {
+		return
+	}
+	bytebufferpool.Put(f.reply)
+	*f = Forwarded{}
+	forwardedReplies.Put(f)
 }
 
 // ForwardedStream is an open stream for a forwarded body: Raw (OpenAI SSE bytes) when passed
@@ -65,7 +87,41 @@ type RequestDecoder func() (*llm.Request, error)
 
 // OnceDecoder memoises decode so a chain of fallbacks decodes the body at most once.
 func OnceDecoder(body []byte) RequestDecoder {
-	return sync.OnceValues(func() (*llm.Request, error) { return openai.DecodeRequest(body) })
+	return new(OnceRequest).Decoder(body)
+}
+
+// OnceRequest is OnceDecoder's state, reusable: a caller that keeps one per pooled request
+// gets its decoder without allocating. Safe for concurrent use.
+type OnceRequest struct {
+	mu      sync.Mutex
+	body    []byte
+	decoded bool
+	req     *llm.Request
+	err     error
+	fn      RequestDecoder
+}
+
+// Decoder returns a decoder of body that decodes it at most once. It replaces what o
+// decoded before: a decoder o returned earlier then decodes body too.
+func (o *OnceRequest) Decoder(body []byte) RequestDecoder {
+	o.mu.Lock()
+	o.body, o.decoded, o.req, o.err = body, false, nil, nil
+	if o.fn == nil {
+		o.fn = o.decode
+	}
+	fn := o.fn
+	o.mu.Unlock()
+	return fn
+}
+
+func (o *OnceRequest) decode() (*llm.Request, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.decoded {
+		o.req, o.err = openai.DecodeRequest(o.body)
+		o.decoded = true
+	}
+	return o.req, o.err
 }
 
 // Forward sends an OpenAI Chat Completions body for model.
@@ -85,7 +141,7 @@ type passthrough struct {
 	accepts func(*Backend) bool
 	// path is where a passed-through body goes, below the target's base URL.
 	path func(t Target, stream bool) string
-	scan func(raw []byte, requested string) *llm.Response
+	scan func(dst *llm.Response, raw []byte, requested string)
 }
 
 var chatPassthrough = &passthrough{
@@ -104,14 +160,19 @@ func (d *Dispatcher) forward(ctx context.Context, w *passthrough, model string, 
 			out, err = completeTranslated(ctx, t, decode, end)
 			return err
 		}
-		raw, headers, err := forwardRaw(ctx, t, w.path(t, false), withTargetModel(body, model, t.Backend.wireModel(t.Model)))
+		f := forwardedReplies.Get().(*Forwarded)
+		f.reply = bytebufferpool.Get()
+		headers, err := postPooled(ctx, t.Backend, w.path(t, false), withTargetModel(body, model, t.Backend.wireModel(t.Model)), f.reply)
 		if err != nil {
+			f.Release()
 			end(nil, err)
 			return err
 		}
-		resp := w.scan(raw, t.Model)
-		end(resp, nil)
-		out = &Forwarded{Target: t, Raw: raw, Response: resp, Headers: headers}
+		f.Target, f.Raw, f.Headers = t, f.reply.B, headers
+		w.scan(&f.resp, f.Raw, t.Model)
+		f.Response = &f.resp
+		end(f.Response, nil)
+		out = f
 		return nil
 	})
 	return out, err
@@ -192,11 +253,10 @@ func withTargetModel(body []byte, requested, target string) []byte {
 
 // scanReply reads what spans and pricing need from a passed-through reply, without decoding
 // the rest: usage and model.
-func scanReply(raw []byte, requested string) *llm.Response {
-	resp := &llm.Response{Model: openai.ScanModel(raw)}
-	if resp.Model == "" {
-		resp.Model = requested
+func scanReply(dst *llm.Response, raw []byte, requested string) {
+	*dst = llm.Response{Model: openai.ScanModel(raw)}
+	if dst.Model == "" {
+		dst.Model = requested
 	}
-	resp.Usage, _ = openai.ScanUsage(raw)
-	return resp
+	dst.Usage, _ = openai.ScanUsage(raw)
 }

@@ -37,13 +37,12 @@ func (d *Dispatcher) ForwardResponsesStream(ctx context.Context, model string, b
 	return d.forwardStream(ctx, responsesPassthrough, model, body, decode, observe)
 }
 
-func scanResponsesReply(raw []byte, requested string) *llm.Response {
+func scanResponsesReply(dst *llm.Response, raw []byte, requested string) {
 	s, _ := responses.ScanReply(raw)
-	resp := &llm.Response{ID: s.ID, Model: s.Model, Usage: s.Usage, FinishReason: s.Finish}
-	if resp.Model == "" {
-		resp.Model = requested
+	*dst = llm.Response{ID: s.ID, Model: s.Model, Usage: s.Usage, FinishReason: s.Finish}
+	if dst.Model == "" {
+		dst.Model = requested
 	}
-	return resp
 }
 
 // ErrNoResponsesStore is returned for a stored response that no configured provider keeps.

@@ -304,9 +304,14 @@ func (c *fastCall) parentDone() {
 	c.mu.Lock()
 	p := c.parent
 	c.mu.Unlock()
-	if p != nil && p.Err() != nil { // else a late watch of an earlier use
-		c.abort(context.Cause(p))
+	if p == nil || p.Err() == nil {
+		return // a late watch of an earlier use
 	}
+	cause := context.Cause(p)
+	if cause == nil { // a context of its own kind whose Value lookup reached a live parent
+		cause = p.Err()
+	}
+	c.abort(cause)
 }
 
 // hold records the connection the call now holds; an abort that came first moves its

@@ -34,10 +34,9 @@ func (s *Server) handleChat(ctx *fasthttp.RequestCtx) {
 
 // chatCompletion serves one POST /v1/chat/completions past its checks.
 func (s *Server) chatCompletion(c *openAICall) (streaming bool) {
-	decode := provider.OnceDecoder(c.body)
 	if c.stream {
 		err := s.startChatStream(c.ctx, c.rt, c.run, c.runCtx, chatStream{
-			model: c.model, body: c.body, includeUsage: c.includeUsage, decode: decode, start: c.start,
+			model: c.model, body: c.body, includeUsage: c.includeUsage, decode: provider.OnceDecoder(c.body), start: c.start,
 		}, c.over)
 		if err != nil {
 			s.failOpenAICall(c, err)
@@ -45,9 +44,9 @@ func (s *Server) chatCompletion(c *openAICall) (streaming bool) {
 		}
 		return true
 	}
-	callCtx, stopWatch := watchClient(c.ctx, c.runCtx)
-	fw, err := c.rt.Dispatcher.Forward(callCtx, c.model, c.body, decode, s.attemptObserver(c.run, nil, c.over))
-	stopWatch()
+	callCtx := watchClient(c.ctx, c.runCtx)
+	fw, err := c.rt.Dispatcher.Forward(callCtx, c.model, c.body, c.decoder.Decoder(c.body), c.attempts.observer(s, c.run, nil, c.over))
+	callCtx.stop()
 	if err != nil {
 		s.failOpenAICall(c, err)
 		return false

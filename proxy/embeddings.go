@@ -62,9 +62,9 @@ func (s *Server) handleEmbeddings(ctx *fasthttp.RequestCtx) {
 		return
 	}
 
-	callCtx, stopWatch := watchClient(ctx, runCtx)
+	callCtx := watchClient(ctx, runCtx)
 	e, err := emb.Embed(callCtx, req.Model, body, &req, s.attemptObserver(run, nil, over))
-	stopWatch()
+	callCtx.stop()
 	if err != nil {
 		c := writeOpenAIError(ctx, err)
 		sum.Code = c.Code

@@ -89,9 +89,9 @@ func (s *Server) handleMessages(ctx *fasthttp.RequestCtx) {
 		s.startMessagesStream(ctx, rt, run, runCtx, messagesStream{model: info.Model, body: body, hdr: hdr, decode: decode, start: start, over: over})
 		return
 	}
-	callCtx, stopWatch := watchClient(ctx, runCtx)
+	callCtx := watchClient(ctx, runCtx)
 	fw, err := rt.Dispatcher.ForwardMessages(callCtx, info.Model, body, hdr, decode, s.attemptObserver(run, nil, over))
-	stopWatch()
+	callCtx.stop()
 	if err != nil {
 		c := writeAnthropicError(ctx, err)
 		sum.Code = c.Code
@@ -122,11 +122,11 @@ func (s *Server) handleCountTokens(ctx *fasthttp.RequestCtx) {
 		sum.Code = writeAnthropicError(ctx, err).Code
 		return
 	}
-	callCtx, stopWatch := watchClient(ctx, context.Background())
+	callCtx := watchClient(ctx, context.Background())
 	over.attemptStarted()
 	tc, err := rt.Dispatcher.CountMessageTokens(callCtx, info.Model, body, messagesHeaders(ctx), provider.OnceMessagesDecoder(body, true))
 	over.attemptEnded()
-	stopWatch()
+	callCtx.stop()
 	if err != nil {
 		sum.Code = writeAnthropicError(ctx, err).Code
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/tracegate/tracegate/internal/intern"
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/spans"
@@ -26,6 +27,14 @@ type openAICall struct {
 	includeUsage bool
 	runCtx       context.Context
 	run          *spans.Run
+	*callScratch
+}
+
+// callScratch is what a non-streaming call reuses from one request to the next: its
+// decoder and attempt observer (a stream's outlive the call, so a stream makes its own).
+type callScratch struct {
+	decoder  provider.OnceRequest
+	attempts attemptRecorder
 }
 
 // openAICalls recycles calls: handle is a func value, so a call would otherwise escape to
@@ -37,11 +46,17 @@ var openAICalls = sync.Pool{New: func() any { return new(openAICall) }}
 // which reports itself when it ends.
 func (s *Server) serveOpenAICall(ctx *fasthttp.RequestCtx, route, logName string, handle func(c *openAICall) (streaming bool)) {
 	c := openAICalls.Get().(*openAICall)
-	*c = openAICall{ctx: ctx, logName: logName, requestReport: startRequest(route)}
+	scratch := c.callScratch
+	if scratch == nil {
+		scratch = new(callScratch)
+	}
+	*c = openAICall{ctx: ctx, logName: logName, requestReport: startRequest(route), callScratch: scratch}
 	streaming := false
 	defer func() {
 		s.requestDone(ctx, &c.requestReport, streaming)
-		*c = openAICall{} // handle keeps none of it: a stream copies what it needs
+		scratch.attempts.release()
+		scratch.decoder.Decoder(nil)
+		*c = openAICall{callScratch: scratch} // handle keeps none of it: a stream copies what it needs
 		openAICalls.Put(c)
 	}()
 	if s.beginOpenAICall(c) {
@@ -70,11 +85,17 @@ func (s *Server) beginOpenAICall(c *openAICall) bool {
 	}
 	c.sum.Stream = c.stream
 	// "chat {model}": the GenAI convention's name for chat operations.
-	if c.runCtx, c.run, err = s.startAttributedRun(c.ctx, "chat "+c.model, c.model, ""); err != nil {
+	if c.runCtx, c.run, err = s.startAttributedRun(c.ctx, chatSpanNames.Derive(c.model, chatSpanName), c.model, ""); err != nil {
 		return fail(err)
 	}
 	return true
 }
+
+// chatSpanNames holds the run span name of each model seen, so that a call does not build
+// its own.
+var chatSpanNames = intern.New(1024)
+
+func chatSpanName(model string) string { return "chat " + model }
 
 // failOpenAICall answers a call that failed before a reply (or a stream) began, and ends its
 // run span.
@@ -96,4 +117,5 @@ func (s *Server) replyOpenAICall(c *openAICall, fw *provider.Forwarded, encode f
 	sum := &c.sum
 	sum.Provider, sum.Model, sum.Usage, sum.Cost, sum.Priced = fw.Target.Backend.Name, resp.Model, resp.Usage, cost, priced
 	s.logSuccess(c.logName, fw.Target.Backend.Name, resp, c.run, cost, priced, c.start)
+	fw.Release() // written, priced, on the spans and logged: nothing reads it any more
 }

@@ -94,11 +94,25 @@ func benchTracegate(b *testing.B, providers []config.Provider, routes []config.R
 	if setup != nil {
 		setup(srv, rec)
 	}
+	if benchOverTCP {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		go srv.Serve(ln)
+		addr := ln.Addr().String()
+		client := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return net.Dial("tcp", addr) }}
+		return client, func() { srv.fast.Shutdown() }
+	}
 	ln := fasthttputil.NewInmemoryListener()
 	go srv.Serve(ln)
 	client := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
 	return client, func() { srv.fast.Shutdown() }
 }
+
+// benchOverTCP makes benchTracegate serve on a loopback TCP listener instead of an in-memory
+// one, so that what only real sockets do (the client disconnect watch) is measured too.
+var benchOverTCP = false
 
 func benchRoundTrip(b *testing.B, client *fasthttp.Client, uri string, body []byte) {
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
@@ -126,6 +140,15 @@ func BenchmarkPassthrough(b *testing.B) {
 	defer stop()
 	benchRoundTrip(b, client, "http://tracegate/v1/chat/completions",
 		[]byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello"}]}`))
+}
+
+// BenchmarkPassthroughTCP is BenchmarkPassthrough with tracegate on a loopback TCP socket:
+// the client's connection is watched for a disconnect as in production. Its allocations are
+// the span recording's alone (BenchmarkRunSpansPassthrough in spans measures that work).
+func BenchmarkPassthroughTCP(b *testing.B) {
+	benchOverTCP = true
+	defer func() { benchOverTCP = false }()
+	BenchmarkPassthrough(b)
 }
 
 // BenchmarkRunAPI is POST /api/v1/prompts/{slug}/run end to end: decode, registry hit,

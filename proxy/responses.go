@@ -76,9 +76,9 @@ func (s *Server) createResponse(c *openAICall) (streaming bool) {
 		}
 		return true
 	}
-	callCtx, stopWatch := watchClient(c.ctx, c.runCtx)
+	callCtx := watchClient(c.ctx, c.runCtx)
 	fw, err := rd.ForwardResponses(callCtx, c.model, c.body, call.decode, s.attemptObserver(c.run, nil, c.over))
-	stopWatch()
+	callCtx.stop()
 	if err != nil {
 		s.failOpenAICall(c, err)
 		return false
@@ -239,11 +239,11 @@ func (s *Server) handleStoredResponse(ctx *fasthttp.RequestCtx, id string) {
 		return
 	}
 	owner, _ := mem.owners.get(id)
-	callCtx, stopWatch := watchClient(ctx, context.Background())
+	callCtx := watchClient(ctx, context.Background())
 	over.attemptStarted()
 	sr, err := rd.StoredResponse(callCtx, method, id, string(ctx.URI().QueryString()), owner)
 	over.attemptEnded()
-	stopWatch()
+	callCtx.stop()
 	if errors.Is(err, provider.ErrNoResponsesStore) {
 		err = fmt.Errorf("%w: response %q: no provider configured here stores responses", errRouteNotFound, id)
 	}

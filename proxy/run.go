@@ -50,9 +50,9 @@ func (s *Server) handleRun(ctx *fasthttp.RequestCtx, slug string) {
 	}
 	ctx.Response.Header.Set("traceparent", run.Traceparent())
 
-	callCtx, stopWatch := watchClient(ctx, runCtx)
+	callCtx := watchClient(ctx, runCtx)
 	out, stale, err := s.run(callCtx, rt, run, slug, req, string(callerKey(ctx)), over)
-	stopWatch()
+	callCtx.stop()
 	end := spans.RunEnd{StaleTemplate: stale}
 	sum.StaleTemplate = stale
 	if err != nil {
@@ -135,33 +135,70 @@ func (s *Server) run(ctx context.Context, rt *Runtime, run *spans.Run, slug stri
 // goroutine, and a stream's end (reported with its reply, never nil) comes after the stream
 // was counted up to its opening, so only a stream that failed to open is counted here.
 func (s *Server) attemptObserver(run *spans.Run, req *llm.Request, over *overheadClock) provider.AttemptObserver {
-	return func(a provider.Attempt) func(*llm.Response, error) {
-		start := spans.AttemptStart{
-			ProviderName:  a.Target.Backend.Name,
-			ProviderKind:  a.Target.Backend.Kind,
-			Model:         a.Target.Model,
-			ServerAddress: a.Target.Backend.Host,
-			ServerPort:    a.Target.Backend.Port,
-			Stream:        a.Stream,
-			Operation:     a.Operation,
-		}
-		if req != nil { // nil for passed-through bodies, which are not decoded
-			sent := *req
-			sent.Model = a.Target.Model
-			sent.Stream = a.Stream
-			start.Request = &sent
-		}
-		att := run.StartAttempt(start)
-		began := time.Now()
-		over.attemptStarted()
-		return func(resp *llm.Response, err error) {
-			if !a.Stream || resp == nil {
-				over.attemptEnded()
-			}
-			att.End(resp, err)
-			s.obs.AttemptDone(attemptSummary(a, time.Since(began), err))
-		}
+	return new(attemptRecorder).observer(s, run, req, over)
+}
+
+// attemptRecorder is attemptObserver's state, reusable for the next request once the last
+// attempt has ended: a non-streaming call keeps one in its pooled openAICall and observes
+// its attempts without allocating. Attempts are sequential: each ends before the next one
+// starts, and a stream's attempt when the stream ends.
+type attemptRecorder struct {
+	s     *Server
+	run   *spans.Run
+	req   *llm.Request
+	over  *overheadClock
+	a     provider.Attempt
+	att   *spans.Attempt
+	began time.Time
+	// observe and end as func values, made once
+	observeFn provider.AttemptObserver
+	endFn     func(*llm.Response, error)
+}
+
+// observer readies r for a request's attempts and returns its observer.
+func (r *attemptRecorder) observer(s *Server, run *spans.Run, req *llm.Request, over *overheadClock) provider.AttemptObserver {
+	r.s, r.run, r.req, r.over = s, run, req, over
+	if r.observeFn == nil {
+		r.observeFn, r.endFn = r.observe, r.end
 	}
+	return r.observeFn
+}
+
+func (r *attemptRecorder) observe(a provider.Attempt) func(*llm.Response, error) {
+	start := spans.AttemptStart{
+		ProviderName:  a.Target.Backend.Name,
+		ProviderKind:  a.Target.Backend.Kind,
+		Model:         a.Target.Model,
+		ServerAddress: a.Target.Backend.Host,
+		ServerPort:    a.Target.Backend.Port,
+		Stream:        a.Stream,
+		Operation:     a.Operation,
+	}
+	if r.req != nil { // nil for passed-through bodies, which are not decoded
+		sent := *r.req
+		sent.Model = a.Target.Model
+		sent.Stream = a.Stream
+		start.Request = &sent
+	}
+	r.a = a
+	r.att = r.run.StartAttempt(start)
+	r.began = time.Now()
+	r.over.attemptStarted()
+	return r.endFn
+}
+
+func (r *attemptRecorder) end(resp *llm.Response, err error) {
+	a := r.a
+	if !a.Stream || resp == nil {
+		r.over.attemptEnded()
+	}
+	r.att.End(resp, err)
+	r.s.obs.AttemptDone(attemptSummary(a, time.Since(r.began), err))
+}
+
+// release drops what r refers to, so that a pooled r pins nothing of its last request.
+func (r *attemptRecorder) release() {
+	r.s, r.run, r.req, r.over, r.a, r.att = nil, nil, nil, nil, provider.Attempt{}, nil
 }
 
 // attemptSummary describes an attempt's outcome for metrics.

@@ -24,7 +24,8 @@ func writeUpstreamHeaders(ctx *fasthttp.RequestCtx, headers []provider.ReplyHead
 // then the provider's body with its kept headers when it was passed through (raw != nil), or
 // else the body encode appends to dst (a translated reply).
 func writeCostedReply(ctx *fasthttp.RequestCtx, cost float64, raw []byte, headers []provider.ReplyHeader, encode func(dst []byte) []byte) {
-	ctx.Response.Header.Set(headerCost, strconv.FormatFloat(roundUSD(cost), 'f', -1, 64))
+	var num [32]byte
+	ctx.Response.Header.SetBytesV(headerCost, strconv.AppendFloat(num[:0], roundUSD(cost), 'f', -1, 64))
 	ctx.SetContentType("application/json")
 	if raw != nil {
 		writeUpstreamHeaders(ctx, headers)

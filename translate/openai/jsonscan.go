@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/tracegate/tracegate/internal/intern"
 )
 
 // The passthrough path must find a few top-level fields of bodies it forwards untouched, and
@@ -194,6 +196,18 @@ func skipContainer(b []byte, i int) int {
 }
 
 // unquote decodes the body of a JSON string literal (without its quotes).
+// modelNames interns model names read from bodies: a deployment sees a handful, and each
+// request and reply would otherwise make its own copy.
+var modelNames = intern.New(1024)
+
+// unquoteModel is unquote for a model name.
+func unquoteModel(raw []byte) (string, bool) {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return modelNames.Bytes(raw), true
+	}
+	return unquote(raw)
+}
+
 func unquote(raw []byte) (string, bool) {
 	if bytes.IndexByte(raw, '\\') < 0 {
 		return string(raw), true

@@ -28,7 +28,7 @@ func ScanRequest(body []byte) (model string, stream bool, includeUsage bool, err
 			if v[0] != '"' {
 				return "", false, false, invalidf("model must be a string")
 			}
-			if model, ok = unquote(v[1 : len(v)-1]); !ok {
+			if model, ok = unquoteModel(v[1 : len(v)-1]); !ok {
 				return "", false, false, invalidf("model is not a valid JSON string")
 			}
 			hasModel = true
@@ -219,7 +219,7 @@ func ScanModel(body []byte) string {
 	if !ok || v[0] != '"' {
 		return ""
 	}
-	model, _ := unquote(v[1 : len(v)-1])
+	model, _ := unquoteModel(v[1 : len(v)-1])
 	return model
 }
 
