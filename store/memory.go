@@ -28,7 +28,7 @@ type Memory struct {
 	// ring holds n entries from head, oldest first; it grows by doubling up to maxSpans.
 	ring    []*memEntry
 	head, n int
-	byID    map[string]*memEntry
+	byID    spanIndex
 	// evals are kept apart from the entries: few spans have any.
 	evals map[string][]Evaluation
 	// names interns the low-cardinality strings of records (model, provider, name, slug,
@@ -42,6 +42,10 @@ type Memory struct {
 type memEntry struct {
 	rec  Record
 	cost float64
+	hash uint64 // of the span id, for byID
+	// evaluated says that evals has an entry for the span, so that evicting one of the many
+	// spans without evaluations costs no map delete.
+	evaluated bool
 }
 
 // maxInterned bounds names: past it new strings are kept as they come.
@@ -55,7 +59,7 @@ func NewMemory(maxSpans int) *Memory {
 	return &Memory{
 		maxSpans: maxSpans, now: time.Now,
 		ring:  make([]*memEntry, min(maxSpans, 64)),
-		byID:  make(map[string]*memEntry),
+		byID:  newSpanIndex(),
 		evals: make(map[string][]Evaluation),
 		names: make(map[string]string),
 	}
@@ -136,21 +140,24 @@ func (m *Memory) insert(r *Record, now time.Time, copySlices bool) {
 		created = now
 	}
 	p := position{normalTime(created), r.SpanID}
+	h := m.byID.hash(r.SpanID)
 	var e *memEntry
-	if old, ok := m.byID[r.SpanID]; ok {
+	if old := m.byID.find(h, r.SpanID); old != nil {
 		if positionOf(&old.rec).compare(p) == 0 {
 			m.fill(old, r, p.at, copySlices) // same place: nothing moves
 			return
 		}
 		m.removeAt(m.mustIndex(old))
-		delete(m.byID, old.rec.SpanID)
-		e = old
+		m.byID.remove(old)
+		e = old // keeps its evaluations
 	}
 	at := m.insertAt(p)
 	if m.n == m.maxSpans {
 		if at == 0 {
 			// Older than every record kept: it would be evicted at once.
-			delete(m.evals, r.SpanID)
+			if e != nil && e.evaluated {
+				delete(m.evals, r.SpanID)
+			}
 			return
 		}
 		oldest := m.ring[m.head]
@@ -158,8 +165,11 @@ func (m *Memory) insert(r *Record, now time.Time, copySlices bool) {
 		m.head = m.slot(1)
 		m.n--
 		at--
-		delete(m.byID, oldest.rec.SpanID)
-		delete(m.evals, oldest.rec.SpanID)
+		m.byID.remove(oldest)
+		if oldest.evaluated {
+			delete(m.evals, oldest.rec.SpanID)
+			oldest.evaluated = false
+		}
 		if e == nil {
 			e = oldest
 		}
@@ -174,7 +184,7 @@ func (m *Memory) insert(r *Record, now time.Time, copySlices bool) {
 	}
 	m.ring[m.slot(at)] = e
 	m.n++
-	m.byID[e.rec.SpanID] = e
+	m.byID.add(h, e)
 }
 
 // fill makes e a stored copy of r: normalised as every backend stores it, names interned.
@@ -270,8 +280,8 @@ func (m *Memory) removeAt(i int) {
 func (m *Memory) Get(_ context.Context, spanID string) (*Record, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	e, ok := m.byID[spanID]
-	if !ok {
+	e := m.byID.lookup(spanID)
+	if e == nil {
 		return nil, ErrNotFound
 	}
 	r := clone(e.rec)
@@ -366,13 +376,15 @@ func (m *Memory) AddEvaluation(_ context.Context, ev Evaluation) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.byID[ev.SpanID]; !ok {
+	e := m.byID.lookup(ev.SpanID)
+	if e == nil {
 		return ErrNotFound
 	}
 	if len(m.evals[ev.SpanID]) >= MaxEvaluationsPerSpan {
 		return ErrTooManyEvaluations
 	}
 	m.evals[ev.SpanID] = append(m.evals[ev.SpanID], ev)
+	e.evaluated = true
 	return nil
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -47,6 +48,7 @@ func TestMemoryRingMatchesSortedModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 16))
 	var model []Record // oldest first by (CreatedAt, SpanID)
 	evals := map[string]int{}
+	seen := map[string]bool{}
 	for step := range 400 {
 		batch := make([]Record, 1+rng.IntN(9))
 		for i := range batch {
@@ -55,6 +57,7 @@ func TestMemoryRingMatchesSortedModel(t *testing.T) {
 				id = rng.IntN(step*10 + 1) // a replacement, of a kept or an evicted span
 			}
 			r := record(id)
+			seen[r.SpanID] = true
 			// Mostly in order, sometimes well before the newest, sometimes at the same microsecond.
 			r.CreatedAt = base.Add(time.Duration(step*10+i-rng.IntN(3)*rng.IntN(40)) * time.Second)
 			r.Tags = []string{"t" + fmt.Sprint(id%3)}
@@ -108,6 +111,17 @@ func TestMemoryRingMatchesSortedModel(t *testing.T) {
 			if !got.CreatedAt.Equal(r.CreatedAt) || *got.Cost != *r.Cost || !slices.Equal(got.Tags, r.Tags) || len(got.Evaluations) != evals[r.SpanID] {
 				t.Fatalf("step %d: got %+v, want %+v with %d evaluations", step, got, r, evals[r.SpanID])
 			}
+		}
+		kept := len(seen)
+		for id := range seen {
+			if _, err := m.Get(context.Background(), id); errors.Is(err, ErrNotFound) {
+				kept--
+			} else if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if kept != len(model) {
+			t.Fatalf("step %d: Get finds %d spans, want the %d kept", step, kept, len(model))
 		}
 	}
 }

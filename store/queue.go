@@ -25,6 +25,13 @@ const (
 	maxBatch = 256
 )
 
+// flushInterval is how long a record waits at most for a full batch before the writer takes
+// what there is. Reads see queued records at once, so it bounds only how soon the backend
+// (and another process reading a shared database) has them and how much a crash loses; the
+// writer wakes on it at most 40 times a second, against once per record when every record
+// woke it. Above maxBatch/flushInterval (~10k records/s) full batches wake it first.
+const flushInterval = 25 * time.Millisecond
+
 // Write retries: a backend that fails a batch (a Postgres restart, a locked file) gets a few
 // more tries before the batch is dropped and counted as failed.
 const (
@@ -45,21 +52,30 @@ type QueueStats struct {
 // on a bounded queue that one goroutine drains into the backend in batches. Reads go to the
 // backend and see queued-but-unwritten records at once, so a span can be read back right
 // after it was posted. Close flushes the queue.
+//
+// Queueing a record only stores it in a ring under a mutex. A channel send per record woke
+// the idle writer for every request (a scheduler wake-up, often a futex call on each side),
+// which cost more CPU than writing the record; the writer now wakes when a batch is ready,
+// every flushInterval, and on Close.
 type Queue struct {
 	backend Store
-	ops     chan queueOp
 	now     func() time.Time
 	log     *slog.Logger // nil: failures are only counted
 
-	mu     sync.RWMutex
+	mu     sync.Mutex
 	closed bool
-	seq    uint64
-	// pending are the queued records in queue order, so the newest version of a span is the
-	// last with its id. A slice rather than a map keyed by span id: the request path appends
-	// without hashing, the writer cuts off a prefix, and the rare reads scan (at most the
-	// queue's size).
-	pending []pendingRecord
-	evals   map[string][]pendingEvaluation // span id -> queued evaluations
+	// waiting are the operations queued and not yet taken by the writer, oldest first; it
+	// holds at most the queue's size, past which writes are dropped. A ring rather than a map
+	// keyed by span id: the request path stores without hashing or allocating, the writer
+	// takes from the front, and the rare reads scan (at most the queue's size).
+	waiting opRing
+	// writing is the batch the writer took and is writing now: reads still see it, the
+	// newest version of a span being the last with its id in writing then waiting.
+	writing []queueOp
+	// batchAt is the waiting count that wakes the writer: a batch, or the whole queue when
+	// that is smaller.
+	batchAt int
+	ready   chan struct{} // a batch is waiting; buffered, one signal is enough
 
 	dropped, failed, written atomic.Uint64
 	stop                     chan struct{} // closed by Close: drain what is queued and return
@@ -75,21 +91,45 @@ type Queue struct {
 	recBuf []Record // the drain goroutine's batch of records, reused
 }
 
+// queueOp is one queued write: a record or an evaluation. Nobody changes either once queued.
 type queueOp struct {
-	seq  uint64
 	rec  *Record
 	eval *Evaluation
 }
 
-// pendingRecord shares the Record of its queueOp: neither changes it.
-type pendingRecord struct {
-	seq uint64
-	rec *Record
+// opRing is a fixed-size FIFO of n operations from head.
+type opRing struct {
+	buf     []queueOp
+	head, n int
 }
 
-type pendingEvaluation struct {
-	seq uint64
-	ev  Evaluation
+// at is the i-th oldest operation.
+func (r *opRing) at(i int) *queueOp {
+	j := r.head + i
+	if j >= len(r.buf) {
+		j -= len(r.buf)
+	}
+	return &r.buf[j]
+}
+
+func (r *opRing) full() bool { return r.n == len(r.buf) }
+
+func (r *opRing) push(op queueOp) {
+	*r.at(r.n) = op
+	r.n++
+}
+
+// take moves up to max of the oldest operations to the end of to.
+func (r *opRing) take(to []queueOp, max int) []queueOp {
+	k := min(r.n, max)
+	for i := range k {
+		op := r.at(i)
+		to = append(to, *op)
+		*op = queueOp{} // the ring must not keep it alive once written
+	}
+	r.head = (r.head + k) % len(r.buf)
+	r.n -= k
+	return to
 }
 
 // NewQueue starts the goroutine that drains a queue of size entries (DefaultQueueSize when
@@ -100,9 +140,11 @@ func NewQueue(backend Store, size int) *Queue {
 	}
 	q := &Queue{
 		backend: backend,
-		ops:     make(chan queueOp, size),
 		now:     time.Now,
-		evals:   make(map[string][]pendingEvaluation),
+		waiting: opRing{buf: make([]queueOp, size)},
+		writing: make([]queueOp, 0, min(size, maxBatch)),
+		batchAt: min(size, maxBatch),
+		ready:   make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
@@ -117,7 +159,14 @@ func NewQueue(backend Store, size int) *Queue {
 // slices and maps (Input, Tags, Variables, Cost) as they are, sparing the request path a copy:
 // the caller must not change them afterwards.
 func (q *Queue) Enqueue(r Record) bool {
-	return q.enqueue(&r) == nil
+	// A pooled Record keeps r off the heap: once written it goes back to the pool.
+	return q.EnqueueOwned(shallowCopy(r))
+}
+
+func shallowCopy(r Record) *Record {
+	p := NewRecord()
+	*p = r
+	return p
 }
 
 // EnqueueOwned is Enqueue for a record the caller hands over whole, sparing the request path
@@ -145,44 +194,78 @@ func recycle(r *Record) {
 	recordPool.Put(r)
 }
 
+// enqueue queues r, which the queue then owns, or counts it as dropped.
 func (q *Queue) enqueue(r *Record) error {
 	if err := normalizeInPlace(r, q.now); err != nil {
 		q.dropped.Add(1)
 		return err
 	}
-	return q.push(queueOp{rec: r}, func(seq uint64) {
-		q.pending = append(q.pending, pendingRecord{seq: seq, rec: r})
-	})
+	return q.push(queueOp{rec: r})
+}
+
+// queuedOps calls each with every queued operation, the one being written included, newest
+// first, until each returns false. Call with q.mu held.
+func (q *Queue) queuedOps(each func(op *queueOp) bool) {
+	for i := q.waiting.n - 1; i >= 0; i-- {
+		if !each(q.waiting.at(i)) {
+			return
+		}
+	}
+	for i := len(q.writing) - 1; i >= 0; i-- {
+		if !each(&q.writing[i]) {
+			return
+		}
+	}
 }
 
 // queued is the newest queued version of spanID, nil when none is queued. Call with q.mu held.
 func (q *Queue) queued(spanID string) *Record {
-	for i := len(q.pending) - 1; i >= 0; i-- {
-		if q.pending[i].rec.SpanID == spanID {
-			return q.pending[i].rec
+	var found *Record
+	q.queuedOps(func(op *queueOp) bool {
+		if op.rec != nil && op.rec.SpanID == spanID {
+			found = op.rec
 		}
-	}
-	return nil
+		return found == nil
+	})
+	return found
 }
 
-// push queues op, or counts it as dropped, and calls keep under the lock once it is taken,
-// so that reads see it queued until it is written.
-func (q *Queue) push(op queueOp, keep func(seq uint64)) error {
+// queuedEvaluations are the queued evaluations of spanID, oldest first. Call with q.mu held.
+func (q *Queue) queuedEvaluations(spanID string) []Evaluation {
+	var evs []Evaluation
+	q.queuedOps(func(op *queueOp) bool {
+		if op.eval != nil && op.eval.SpanID == spanID {
+			evs = append(evs, *op.eval)
+		}
+		return true
+	})
+	slices.Reverse(evs)
+	return evs
+}
+
+// push queues op, or counts it as dropped. Reads see it queued until it is written. Only the
+// push that makes a batch wakes the writer.
+func (q *Queue) push(op queueOp) error {
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	if q.closed {
+		q.mu.Unlock()
 		q.dropped.Add(1)
 		return ErrClosed
 	}
-	q.seq++
-	op.seq = q.seq
-	select {
-	case q.ops <- op:
-	default:
+	if q.waiting.full() {
+		q.mu.Unlock()
 		q.dropped.Add(1)
 		return ErrQueueFull
 	}
-	keep(op.seq)
+	q.waiting.push(op)
+	n := q.waiting.n
+	q.mu.Unlock()
+	if n == q.batchAt {
+		select {
+		case q.ready <- struct{}{}:
+		default:
+		}
+	}
 	return nil
 }
 
@@ -191,8 +274,9 @@ func (q *Queue) push(op queueOp, keep func(seq uint64)) error {
 func (q *Queue) Put(_ context.Context, recs []Record) error {
 	var errs []error
 	for i := range recs {
-		r := clone(recs[i])
-		if err := q.enqueue(&r); err != nil {
+		r := shallowCopy(clone(recs[i]))
+		if err := q.enqueue(r); err != nil {
+			recycle(r)
 			errs = append(errs, fmt.Errorf("span %q: %w", recs[i].SpanID, err))
 		}
 	}
@@ -213,22 +297,20 @@ func (q *Queue) AddEvaluation(ctx context.Context, ev Evaluation) error {
 	if len(r.Evaluations) >= MaxEvaluationsPerSpan {
 		return ErrTooManyEvaluations
 	}
-	return q.push(queueOp{eval: &ev}, func(seq uint64) {
-		q.evals[ev.SpanID] = append(q.evals[ev.SpanID], pendingEvaluation{seq: seq, ev: ev})
-	})
+	return q.push(queueOp{eval: &ev})
 }
 
 // Get returns the queued record if there is one, else the stored one, with every evaluation
 // stored or queued.
 func (q *Queue) Get(ctx context.Context, spanID string) (*Record, error) {
-	q.mu.RLock()
+	q.mu.Lock()
 	var queued *Record
 	if p := q.queued(spanID); p != nil {
 		r := clone(*p)
 		queued = &r
 	}
-	evs := slices.Clone(q.evals[spanID])
-	q.mu.RUnlock()
+	evs := q.queuedEvaluations(spanID)
+	q.mu.Unlock()
 	stored, err := q.backend.Get(ctx, spanID)
 	switch {
 	case err == nil && queued == nil:
@@ -242,9 +324,9 @@ func (q *Queue) Get(ctx context.Context, spanID string) (*Record, error) {
 	}
 	// An evaluation may have been written between the two reads above: skip those the
 	// backend already returned.
-	for _, pe := range evs {
-		if !slices.ContainsFunc(stored.Evaluations, func(e Evaluation) bool { return e.ID == pe.ev.ID }) {
-			stored.Evaluations = append(stored.Evaluations, pe.ev)
+	for _, ev := range evs {
+		if !slices.ContainsFunc(stored.Evaluations, func(e Evaluation) bool { return e.ID == ev.ID }) {
+			stored.Evaluations = append(stored.Evaluations, ev)
 		}
 	}
 	return stored, nil
@@ -256,20 +338,23 @@ func (q *Queue) List(ctx context.Context, f Filter) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	q.mu.RLock()
+	q.mu.Lock()
 	var queued []Record
-	ids := make(map[string]bool, len(q.pending))
-	for i := len(q.pending) - 1; i >= 0; i-- {
-		p := q.pending[i]
-		if ids[p.rec.SpanID] {
-			continue // an older version, replaced by one queued after it
+	ids := make(map[string]bool, q.waiting.n+len(q.writing))
+	q.queuedOps(func(op *queueOp) bool {
+		switch {
+		case op.rec == nil:
+		case ids[op.rec.SpanID]:
+			// an older version, replaced by one queued after it
+		default:
+			ids[op.rec.SpanID] = true
+			if qry.matches(op.rec) {
+				queued = append(queued, clone(*op.rec))
+			}
 		}
-		ids[p.rec.SpanID] = true
-		if qry.matches(p.rec) {
-			queued = append(queued, clone(*p.rec))
-		}
-	}
-	q.mu.RUnlock()
+		return true
+	})
+	q.mu.Unlock()
 	if len(ids) == 0 {
 		return q.backend.List(ctx, f)
 	}
@@ -303,8 +388,11 @@ func (q *Queue) List(ctx context.Context, f Filter) (Page, error) {
 
 // Stats returns the queue's counters.
 func (q *Queue) Stats() QueueStats {
+	q.mu.Lock()
+	queued := q.waiting.n
+	q.mu.Unlock()
 	return QueueStats{
-		Queued:  len(q.ops),
+		Queued:  queued,
 		Dropped: q.dropped.Load(),
 		Failed:  q.failed.Load(),
 		Written: q.written.Load(),
@@ -316,37 +404,51 @@ func (q *Queue) Dropped() uint64 { return q.dropped.Load() }
 
 func (q *Queue) drain() {
 	defer close(q.done)
-	batch := make([]queueOp, 0, maxBatch)
+	tick := time.NewTicker(flushInterval)
+	defer tick.Stop()
 	for {
+		var whole bool // write only whole batches: what is left waits for more or the tick
 		select {
-		case op := <-q.ops:
-			q.write(q.fill(append(batch[:0], op)))
+		case <-q.ready:
+			whole = true
+		case <-tick.C:
 		case <-q.stop:
 			// Nothing more can be queued now: write what is there, then return.
-			for {
-				batch = q.fill(batch[:0])
-				if len(batch) == 0 {
-					return
-				}
-				q.write(batch)
+			for q.writeNext(false) && !q.aborted() {
 			}
+			return
 		case <-q.abort:
 			return
+		}
+		for q.writeNext(whole) && !q.aborted() {
 		}
 	}
 }
 
-// fill adds what is queued now to batch, up to maxBatch, without waiting.
-func (q *Queue) fill(batch []queueOp) []queueOp {
-	for len(batch) < maxBatch {
-		select {
-		case op := <-q.ops:
-			batch = append(batch, op)
-		default:
-			return batch
+// writeNext writes the oldest batch queued, when there is one (a whole one if whole), and
+// reports whether it wrote.
+func (q *Queue) writeNext(whole bool) bool {
+	q.mu.Lock()
+	if q.waiting.n == 0 || whole && q.waiting.n < q.batchAt {
+		q.mu.Unlock()
+		return false
+	}
+	q.writing = q.waiting.take(q.writing[:0], maxBatch)
+	batch := q.writing
+	q.mu.Unlock()
+	q.write(batch)
+	q.mu.Lock()
+	q.writing = q.writing[:0]
+	q.mu.Unlock()
+	// Readers reach queued records only through waiting and writing, under mu, and the
+	// backend was given copies: the batch's records are nobody's now.
+	for _, op := range batch {
+		if op.rec != nil {
+			recycle(op.rec)
 		}
 	}
-	return batch
+	clear(batch) // the buffer is reused for the next batch, but must not keep these alive
+	return true
 }
 
 // write stores one batch: records first, then evaluations, which name spans queued before
@@ -375,35 +477,6 @@ func (q *Queue) write(batch []queueOp) {
 			}
 			return err
 		}))
-	}
-	last := batch[len(batch)-1].seq
-	q.mu.Lock()
-	// Records are queued and drained in seq order: the written ones are a prefix of pending.
-	written := 0
-	for written < len(q.pending) && q.pending[written].seq <= last {
-		written++
-	}
-	if written > 0 {
-		n := copy(q.pending, q.pending[written:])
-		clear(q.pending[n:])
-		q.pending = q.pending[:n]
-	}
-	for _, op := range batch {
-		if op.eval != nil {
-			id := op.eval.SpanID
-			q.evals[id] = slices.DeleteFunc(q.evals[id], func(pe pendingEvaluation) bool { return pe.seq <= last })
-			if len(q.evals[id]) == 0 {
-				delete(q.evals, id)
-			}
-		}
-	}
-	q.mu.Unlock()
-	// Readers reach queued records only through pending, under mu, and the backend was given
-	// copies: the batch's records are nobody's now.
-	for _, op := range batch {
-		if op.rec != nil {
-			recycle(op.rec)
-		}
 	}
 }
 
@@ -510,7 +583,9 @@ func (q *Queue) Close(ctx context.Context) error {
 		case <-ctx.Done():
 			q.abortNow()
 			<-q.done
-			q.failed.Add(uint64(len(q.ops)))
+			q.mu.Lock()
+			q.failed.Add(uint64(q.waiting.n))
+			q.mu.Unlock()
 			q.closeErr = fmt.Errorf("flush span store queue: %w", ctx.Err())
 		}
 		q.abortNow() // nothing is in flight any more; releases abortCtx
