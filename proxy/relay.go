@@ -159,8 +159,10 @@ func (r *relay) Read(p []byte) (int, error) {
 		}
 		r.out, r.off = r.out[:0], 0
 		r.next()
-		// Passed-through events that arrived together go out in one chunk and one flush.
-		for r.sse != nil && !r.ended && len(r.out) < coalesceLimit && r.sse.HasBufferedEvent() {
+		// Passed-through events that arrived together go out in one chunk and one flush,
+		// except the first, which goes out alone: the time to the first byte is what a
+		// client waits on, and the events behind it would only delay it.
+		for r.sse != nil && r.sentSome && !r.ended && len(r.out) < coalesceLimit && r.sse.HasBufferedEvent() {
 			r.next()
 		}
 	}
