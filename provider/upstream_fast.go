@@ -292,10 +292,21 @@ func (c *fastCall) arm(d time.Duration) {
 	c.timer.Reset(d)
 }
 
+// extend moves the armed deadline to d from now without touching the timer, which is far
+// cheaper than a timer reset for every chunk of a stream: a timer that fires before the
+// deadline re-arms itself for the rest.
+func (c *fastCall) extend(d time.Duration) {
+	c.due.Store(monoNow() + int64(d))
+}
+
 func (c *fastCall) timerFired() {
 	due := c.due.Load()
-	if due == 0 || monoNow() < due {
-		return // disarmed, or re-armed after this firing was due: not this use's timeout
+	if due == 0 {
+		return // disarmed: a late firing of an earlier use
+	}
+	if now := monoNow(); now < due {
+		c.timer.Reset(time.Duration(due - now)) // extended since it was armed
+		return
 	}
 	c.abort(fmt.Errorf("%s gave no reply within its %s timeout: %w", c.b.Name, c.b.Timeout, ErrTimeout))
 }
@@ -403,7 +414,7 @@ func (c *fastCall) Read(p []byte) (int, error) {
 	}
 	n, err := c.body.Read(p)
 	if n > 0 {
-		c.arm(c.b.StreamIdleTimeout)
+		c.extend(c.b.StreamIdleTimeout)
 	}
 	if err == io.EOF {
 		c.eof = true
