@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"sync"
 	"time"
 
+	"github.com/tracegate/tracegate/internal/intern"
 	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/metrics"
@@ -32,7 +34,7 @@ func (s *Server) handleRun(ctx *fasthttp.RequestCtx, slug string) {
 		return
 	}
 	runCtx, run, err := s.spans.StartRun(context.Background(), spans.RunStart{
-		Name:         "run " + slug,
+		Name:         runSpanNames.Derive(slug, runSpanName),
 		TraceID:      req.TraceID,
 		ParentSpanID: req.ParentSpanID,
 		Traceparent:  string(ctx.Request.Header.Peek("traceparent")),
@@ -112,7 +114,10 @@ func (s *Server) run(ctx context.Context, rt *Runtime, run *spans.Run, slug stri
 	run.SetPromptVersion(v.Version)
 	run.SetModel(model)
 	run.SetInput(creq.Messages)
-	result, err := rt.Dispatcher.Complete(ctx, model, creq, s.attemptObserver(run, creq, over))
+	rec := attemptRecorders.Get().(*attemptRecorder)
+	result, err := rt.Dispatcher.Complete(ctx, model, creq, rec.observer(s, run, creq, over))
+	rec.release() // Complete has ended every attempt
+	attemptRecorders.Put(rec)
 	if err != nil {
 		return nil, res.Stale, err
 	}
@@ -195,6 +200,14 @@ func (r *attemptRecorder) end(resp *llm.Response, err error) {
 	r.att.End(resp, err)
 	r.s.obs.AttemptDone(attemptSummary(a, time.Since(r.began), err))
 }
+
+// attemptRecorders pools the recorders of calls that end their attempts before returning.
+var attemptRecorders = sync.Pool{New: func() any { return new(attemptRecorder) }}
+
+// runSpanNames holds the run span name of each prompt run, like chatSpanNames.
+var runSpanNames = intern.New(4096)
+
+func runSpanName(slug string) string { return "run " + slug }
 
 // release drops what r refers to, so that a pooled r pins nothing of its last request.
 func (r *attemptRecorder) release() {
