@@ -70,23 +70,40 @@ func (s *recordedSpan) set(kv attribute.KeyValue) {
 	s.attrs = append(s.attrs, kv)
 }
 
-// finish ends the span and hands it to the processor; s must not be touched afterwards.
-func (r *Recorder) finish(s *recordedSpan) {
-	s.end = time.Now()
-	kept := s.attrs[:0]
-	for _, kv := range s.attrs {
-		if kv.Valid() {
-			kept = append(kept, boundedValue(kv))
-		}
-	}
-	clear(s.attrs[len(kept):])
-	s.attrs = kept
+// finish ends the span at end and hands it to the processor; s must not be touched afterwards.
+func (r *Recorder) finish(s *recordedSpan, end time.Time) {
+	s.end = end
+	s.attrs = boundAttributes(s.attrs)
 	if len(s.attrs) > maxSpanAttributes {
 		s.dropped = len(s.attrs) - maxSpanAttributes
 		clear(s.attrs[maxSpanAttributes:])
 		s.attrs = s.attrs[:maxSpanAttributes]
 	}
 	r.processor.OnEnd(s)
+}
+
+// boundAttributes drops invalid attributes and cuts long string values, in place. It only
+// reads a list that needs neither, which is nearly every one: rewriting each attribute (a
+// pointer-carrying struct, so with write barriers while the GC runs) was a third of the cost
+// of recording a passthrough run.
+func boundAttributes(attrs []attribute.KeyValue) []attribute.KeyValue {
+	for i := range attrs {
+		if needsBounding(&attrs[i]) {
+			kept := attrs[:i]
+			for _, kv := range attrs[i:] {
+				if kv.Valid() {
+					kept = append(kept, boundedValue(kv))
+				}
+			}
+			clear(attrs[len(kept):])
+			return kept
+		}
+	}
+	return attrs
+}
+
+func needsBounding(kv *attribute.KeyValue) bool {
+	return !kv.Valid() || (kv.Value.Type() == attribute.STRING && len(kv.Value.AsString()) > MaxAttributeValueBytes)
 }
 
 // release returns an exported span to the pool.
@@ -122,15 +139,15 @@ func (s *recordedSpan) DroppedLinks() int            { return 0 }
 func (s *recordedSpan) DroppedEvents() int           { return 0 }
 func (s *recordedSpan) ChildSpanCount() int          { return s.children }
 
-// spanHandle puts a run's span context into the context StartRun returns, without the SDK
-// span behind it: trace.SpanContextFromContext and child spans started from that context
-// see the run span as their parent.
+// spanHandle is the trace.Span the context StartRun returns carries, without the SDK span
+// behind it: trace.SpanContextFromContext and child spans started from that context see the
+// run span as their parent.
 type spanHandle struct {
 	noop.Span
-	sc trace.SpanContext
+	run *Run
 }
 
-func (h *spanHandle) SpanContext() trace.SpanContext { return h.sc }
+func (h *spanHandle) SpanContext() trace.SpanContext { return h.run.sc }
 
 // sdkScope is the instrumentation scope the SDK gives spans of the recorder's tracer, so that
 // recorded spans and SDK spans (ingested, evaluations) share one scope in an export.
@@ -157,29 +174,36 @@ func forgetsSpans(exp sdktrace.SpanExporter) bool {
 	return false
 }
 
-// maxCachedNames bounds nameCache: models are caller input on the passthrough.
+// maxCachedNames bounds nameCache: models and slugs are caller input.
 const maxCachedNames = 256
 
-type nameKey struct{ op, model string }
+type nameKey struct{ prefix, rest string }
 
-// nameCache caches attempt span names ("chat gpt-4o-mini"), one string concatenation per
-// request otherwise. Reads are one atomic load and a map lookup; a new name copies the map,
-// at most maxCachedNames times; past that, names are built per call.
+// nameCache caches span names ("chat gpt-4o-mini", "run welcome-email"), one string
+// concatenation per request otherwise. Reads are one atomic load and a map lookup; a new name
+// copies the map, at most maxCachedNames times; past that, names are built per call.
 type nameCache struct {
 	mu sync.Mutex
 	m  atomic.Pointer[map[nameKey]string]
 }
 
+// name is an attempt's span name: the operation ("" is chat), then the model if there is one.
 func (c *nameCache) name(op, model string) string {
-	k := nameKey{op, model}
+	prefix, _ := operationOf(op)
+	return c.joined(prefix, model)
+}
+
+// joined is prefix + " " + rest, or prefix alone when rest is "".
+func (c *nameCache) joined(prefix, rest string) string {
+	k := nameKey{prefix, rest}
 	if m := c.m.Load(); m != nil {
 		if n, ok := (*m)[k]; ok {
 			return n
 		}
 	}
-	n, _ := operationOf(op)
-	if model != "" {
-		n += " " + model
+	n := prefix
+	if rest != "" {
+		n += " " + rest
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

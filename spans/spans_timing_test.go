@@ -66,9 +66,23 @@ func BenchmarkRunSpans(b *testing.B) {
 // its own: run span and one attempt as the chat surface starts them (no prompt, tags or
 // variables; the body not decoded), response and cost at the end, the wire ids, hand-off to
 // the batching queue.
-func BenchmarkRunSpansPassthrough(b *testing.B) {
+func BenchmarkRunSpansPassthrough(b *testing.B) { benchPassthrough(b, nil) }
+
+// discardSink reads what a sink copies and keeps nothing.
+type discardSink struct{ n int }
+
+func (k *discardSink) Keep(s *Summary) { k.n += len(s.SpanID) + len(s.Name) }
+
+// BenchmarkRunSpansPassthroughSink is BenchmarkRunSpansPassthrough with a sink, as with the
+// span store on: the Summary hand-off on top of the span work.
+func BenchmarkRunSpansPassthroughSink(b *testing.B) { benchPassthrough(b, &discardSink{}) }
+
+func benchPassthrough(b *testing.B, sink Sink) {
 	rec := NewWithExporter(tracetest.NewNoopExporter(), Options{QueueSize: 1 << 16}, false)
 	defer rec.Shutdown(context.Background())
+	if sink != nil {
+		rec.SetSink(sink)
+	}
 	start := RunStart{Name: "chat gpt-4o-mini", Model: "gpt-4o-mini"}
 	attempt := AttemptStart{ProviderName: "openai", ProviderKind: "openai", Model: "gpt-4o-mini",
 		ServerAddress: "api.openai.com", ServerPort: 443}
