@@ -2,9 +2,7 @@ package spans
 
 import (
 	"context"
-	"maps"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -180,12 +178,8 @@ const maxCachedNames = 256
 type nameKey struct{ prefix, rest string }
 
 // nameCache caches span names ("chat gpt-4o-mini", "run welcome-email"), one string
-// concatenation per request otherwise. Reads are one atomic load and a map lookup; a new name
-// copies the map, at most maxCachedNames times; past that, names are built per call.
-type nameCache struct {
-	mu sync.Mutex
-	m  atomic.Pointer[map[nameKey]string]
-}
+// concatenation per request otherwise.
+type nameCache struct{ c boundedCache[nameKey, string] }
 
 // name is an attempt's span name: the operation ("" is chat), then the model if there is one.
 func (c *nameCache) name(op, model string) string {
@@ -196,29 +190,13 @@ func (c *nameCache) name(op, model string) string {
 // joined is prefix + " " + rest, or prefix alone when rest is "".
 func (c *nameCache) joined(prefix, rest string) string {
 	k := nameKey{prefix, rest}
-	if m := c.m.Load(); m != nil {
-		if n, ok := (*m)[k]; ok {
-			return n
-		}
+	if n, ok := c.c.get(k); ok {
+		return n
 	}
 	n := prefix
 	if rest != "" {
 		n += " " + rest
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var old map[nameKey]string
-	if m := c.m.Load(); m != nil {
-		old = *m
-	}
-	if len(old) >= maxCachedNames {
-		return n
-	}
-	next := maps.Clone(old)
-	if next == nil {
-		next = map[nameKey]string{}
-	}
-	next[k] = n
-	c.m.Store(&next)
+	c.c.add(k, n, maxCachedNames)
 	return n
 }

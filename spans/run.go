@@ -163,7 +163,7 @@ func (r *Recorder) appendRunStartAttributes(attrs []attribute.KeyValue, s *RunSt
 		attrs = append(attrs, attribute.Int(AttrPromptVersion, s.Version), attribute.Int(AttrGenAIPromptVersion, s.Version))
 	}
 	if len(s.Tags) > 0 {
-		attrs = append(attrs, attribute.StringSlice(AttrTags, boundedStrings(s.Tags)))
+		attrs = append(attrs, stringSlices.kv(AttrTags, s.Tags))
 	}
 	if s.UserID != "" {
 		attrs = append(attrs, semconv.UserID(s.UserID))
@@ -172,12 +172,13 @@ func (r *Recorder) appendRunStartAttributes(attrs []attribute.KeyValue, s *RunSt
 		attrs = append(attrs, semconv.SessionID(s.SessionID), semconv.GenAIConversationID(s.SessionID))
 	}
 	if len(s.Variables) > 0 {
-		names := make([]string, 0, len(s.Variables))
+		var buf [maxCachedSliceLen]string // names stay on the stack when few
+		names := buf[:0]
 		for name := range s.Variables {
 			names = append(names, name)
 		}
 		slices.Sort(names)
-		attrs = append(attrs, attribute.StringSlice(AttrPromptVariables, boundedStrings(names)))
+		attrs = append(attrs, stringSlices.kv(AttrPromptVariables, names))
 		if r.opts.CaptureContent {
 			for _, name := range names {
 				attrs = append(attrs, attribute.String(AttrPromptVariableBase+name, s.Variables[name]))
