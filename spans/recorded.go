@@ -6,12 +6,14 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/embedded"
 	"go.opentelemetry.io/otel/trace/noop"
 )
 
@@ -140,12 +142,24 @@ func (s *recordedSpan) ChildSpanCount() int          { return s.children }
 // spanHandle is the trace.Span the context StartRun returns carries, without the SDK span
 // behind it: trace.SpanContextFromContext and child spans started from that context see the
 // run span as their parent.
+//
+// It does nothing else, as noop.Span, which it does not embed: that carries a span context
+// of its own, 80 bytes of every Run.
 type spanHandle struct {
-	noop.Span
+	embedded.Span
 	run *Run
 }
 
-func (h *spanHandle) SpanContext() trace.SpanContext { return h.run.sc }
+func (h *spanHandle) SpanContext() trace.SpanContext        { return h.run.sc }
+func (*spanHandle) IsRecording() bool                       { return false }
+func (*spanHandle) End(...trace.SpanEndOption)              {}
+func (*spanHandle) AddEvent(string, ...trace.EventOption)   {}
+func (*spanHandle) AddLink(trace.Link)                      {}
+func (*spanHandle) RecordError(error, ...trace.EventOption) {}
+func (*spanHandle) SetStatus(codes.Code, string)            {}
+func (*spanHandle) SetName(string)                          {}
+func (*spanHandle) SetAttributes(...attribute.KeyValue)     {}
+func (*spanHandle) TracerProvider() trace.TracerProvider    { return noop.NewTracerProvider() }
 
 // sdkScope is the instrumentation scope the SDK gives spans of the recorder's tracer, so that
 // recorded spans and SDK spans (ingested, evaluations) share one scope in an export.
