@@ -333,30 +333,30 @@ func (e *otlpEncoder) keyValue(num int, kv *attribute.KeyValue) {
 	switch v.Type() {
 	case attribute.STRING:
 		str := v.AsString()
-		e.keyValueHeader(num, kv.Key, 1+bytesLen(len(str)))
-		e.buf = append(e.buf, fAnyString<<3|wireBytes)
-		e.buf = binary.AppendUvarint(e.buf, uint64(len(str)))
-		e.buf = append(e.buf, str...)
+		b := appendKeyValueHeader(e.buf, num, kv.Key, 1+bytesLen(len(str)))
+		b = append(b, fAnyString<<3|wireBytes)
+		b = binary.AppendUvarint(b, uint64(len(str)))
+		e.buf = append(b, str...)
 	case attribute.INT64:
 		n := uint64(v.AsInt64()) //nolint:gosec // int64 is two's complement on the wire
-		e.keyValueHeader(num, kv.Key, 1+uvarintLen(n))
-		e.buf = append(e.buf, fAnyInt<<3|wireVarint)
-		e.buf = binary.AppendUvarint(e.buf, n)
+		b := appendKeyValueHeader(e.buf, num, kv.Key, 1+uvarintLen(n))
+		b = append(b, fAnyInt<<3|wireVarint)
+		e.buf = binary.AppendUvarint(b, n)
 	case attribute.FLOAT64:
-		e.keyValueHeader(num, kv.Key, 1+8)
-		e.buf = append(e.buf, fAnyDouble<<3|wireFixed64)
-		e.buf = binary.LittleEndian.AppendUint64(e.buf, math.Float64bits(v.AsFloat64()))
+		b := appendKeyValueHeader(e.buf, num, kv.Key, 1+8)
+		b = append(b, fAnyDouble<<3|wireFixed64)
+		e.buf = binary.LittleEndian.AppendUint64(b, math.Float64bits(v.AsFloat64()))
 	case attribute.BOOL:
-		e.keyValueHeader(num, kv.Key, 1+1)
-		b := byte(0)
+		b := appendKeyValueHeader(e.buf, num, kv.Key, 1+1)
+		x := byte(0)
 		if v.AsBool() {
-			b = 1
+			x = 1
 		}
-		e.buf = append(e.buf, fAnyBool<<3|wireVarint, b)
+		e.buf = append(b, fAnyBool<<3|wireVarint, x)
 	case attribute.STRINGSLICE:
 		enc := e.cachedSlice(v)
-		e.keyValueHeader(num, kv.Key, len(enc))
-		e.buf = append(e.buf, enc...)
+		b := appendKeyValueHeader(e.buf, num, kv.Key, len(enc))
+		e.buf = append(b, enc...)
 	default:
 		m := e.begin(num, 1)
 		e.str(fKVKey, string(kv.Key))
@@ -367,18 +367,23 @@ func (e *otlpEncoder) keyValue(num int, kv *attribute.KeyValue) {
 	}
 }
 
-// keyValueHeader writes the start of a KeyValue message as field num, up to the body of its
-// AnyValue, which is body bytes long.
-func (e *otlpEncoder) keyValueHeader(num int, key attribute.Key, body int) {
+// appendKeyValueHeader appends the start of a KeyValue message as field num, up to the body
+// of its AnyValue, which is body bytes long. It works on b rather than e.buf so the slice
+// stays in registers.
+func appendKeyValueHeader(b []byte, num int, key attribute.Key, body int) []byte {
 	size := 1 + bytesLen(body)
 	if key != "" {
 		size += 1 + bytesLen(len(key))
 	}
-	e.tag(num, wireBytes)
-	e.buf = binary.AppendUvarint(e.buf, uint64(size))
-	e.str(fKVKey, string(key))
-	e.buf = append(e.buf, fKVValue<<3|wireBytes)
-	e.buf = binary.AppendUvarint(e.buf, uint64(body))
+	b = appendTag(b, num, wireBytes)
+	b = binary.AppendUvarint(b, uint64(size))
+	if key != "" {
+		b = append(b, fKVKey<<3|wireBytes)
+		b = binary.AppendUvarint(b, uint64(len(key)))
+		b = append(b, key...)
+	}
+	b = append(b, fKVValue<<3|wireBytes)
+	return binary.AppendUvarint(b, uint64(body))
 }
 
 // bytesLen is the size of n bytes with their length prefix.
@@ -535,12 +540,13 @@ func putUvarint(b []byte, v uint64) {
 	b[i] = byte(v)
 }
 
-func (e *otlpEncoder) tag(num, wire int) {
+func (e *otlpEncoder) tag(num, wire int) { e.buf = appendTag(e.buf, num, wire) }
+
+func appendTag(b []byte, num, wire int) []byte {
 	if num < 16 {
-		e.buf = append(e.buf, byte(num<<3|wire))
-		return
+		return append(b, byte(num<<3|wire))
 	}
-	e.buf = binary.AppendUvarint(e.buf, uint64(num)<<3|uint64(wire)) //nolint:gosec // small constants
+	return binary.AppendUvarint(b, uint64(num)<<3|uint64(wire)) //nolint:gosec // small constants
 }
 
 // str writes a string field, left out when empty (proto3).
