@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"sync"
+
 	"github.com/tracegate/tracegate/spans"
 	"github.com/tracegate/tracegate/store"
 )
@@ -24,6 +26,8 @@ type StoreSink struct {
 func NewStoreSink(q recordQueue) *StoreSink { return &StoreSink{q: q} }
 
 // Keep implements spans.Sink. A record the queue refuses is counted there; the run goes on.
+// s is valid only during Keep (the recorder reuses it): the record copies its fields, and
+// keeps only what they refer to (immutable strings, the caller's slices and maps).
 func (k *StoreSink) Keep(s *spans.Summary) {
 	r := store.NewRecord()
 	fillRecord(r, s)
@@ -60,7 +64,7 @@ func fillRecord(r *store.Record, s *spans.Summary) {
 		CreatedAt: s.Start.Add(s.Latency).UTC(),
 	}
 	if s.Priced {
-		r.Cost = &s.Cost // the summary is the sink's to keep
+		r.Cost = keptCost(s.Cost) // not &s.Cost: s is reused once Keep returns
 	}
 	if s.Failed {
 		r.Status, r.Error = store.StatusError, s.Error
@@ -77,4 +81,26 @@ func fillRecord(r *store.Record, s *spans.Summary) {
 	default:
 		r.Input = emptyInput
 	}
+}
+
+// costSlab gives records' costs a home: Record.Cost is a pointer, and a float of its own per
+// priced run would be an allocation on the request path. A slab is one allocation per
+// len(vals) priced runs, handed out element by element and never written again, and lives
+// as long as any record points into it (the memory store copies the value out when it keeps
+// a record; the others drop the record once written).
+type costSlab struct {
+	vals [64]float64
+	n    int
+}
+
+var costSlabs = sync.Pool{New: func() any { return new(costSlab) }}
+
+func keptCost(v float64) *float64 {
+	s := costSlabs.Get().(*costSlab)
+	p := &s.vals[s.n]
+	*p = v
+	if s.n++; s.n < len(s.vals) {
+		costSlabs.Put(s) // a full slab is left to the records pointing into it
+	}
+	return p
 }

@@ -68,6 +68,43 @@ func TestStoreSinkRecords(t *testing.T) {
 	}
 }
 
+// TestStoreSinkKeepsEachRunsCost: the recorder reuses a run's Summary once Keep returns, so
+// every record must keep its own cost, not a pointer into the Summary.
+func TestStoreSinkKeepsEachRunsCost(t *testing.T) {
+	q := store.NewQueue(store.NewMemory(0), 0)
+	defer q.Close(context.Background())
+	rec := spans.NewWithExporter(nil, spans.Options{}, true)
+	rec.SetSink(NewStoreSink(q))
+	costs := map[string]float64{}
+	for i := range 200 { // more than a cost slab holds
+		_, run, err := rec.StartRun(context.Background(), spans.RunStart{Name: "chat m", Model: "m", Tags: []string{fmt.Sprint(i)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cost := float64(i) / 1000
+		run.End(spans.RunEnd{Response: &llm.Response{Model: "m"}, Cost: cost, Priced: i%3 != 0})
+		if i%3 != 0 {
+			costs[run.SpanID()] = cost
+		} else {
+			costs[run.SpanID()] = -1
+		}
+	}
+	for id, want := range costs {
+		r, err := q.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case want < 0 && r.Cost != nil:
+			t.Fatalf("unpriced run %s has cost %v", id, *r.Cost)
+		case want >= 0 && (r.Cost == nil || *r.Cost != want):
+			t.Fatalf("run %s cost %v, want %v", id, r.Cost, want)
+		case r.SpanID != id || r.Name != "chat m":
+			t.Fatalf("record %+v for run %s", r, id)
+		}
+	}
+}
+
 // BenchmarkStoreSinkHandOff is what a run pays on the request path to hand its record to the
 // store: Summary -> Record -> Enqueue, with the strings a request makes (its own copies of
 // model, provider, tags, user and session) and a new span id per run.

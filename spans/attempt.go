@@ -53,7 +53,7 @@ func (run *Run) StartAttempt(s AttemptStart) *Attempt {
 	}
 	a.run, a.recording, a.kind = run, run.recording, s.ProviderKind
 	if a.recording {
-		name := run.rec.attemptNames.name(s.Operation, s.Model)
+		name := run.rec.spanNames.name(s.Operation, s.Model)
 		a.start = time.Now()
 		sc := trace.NewSpanContext(trace.SpanContextConfig{
 			TraceID: run.sc.TraceID(), SpanID: newSpanID(), TraceFlags: run.sc.TraceFlags(), TraceState: run.sc.TraceState(),
@@ -149,5 +149,5 @@ func (a *Attempt) End(resp *llm.Response, err error) {
 		span.status = sdktrace.Status{Code: codes.Error, Description: statusDescription(err)}
 	}
 	span.attrs = attrs
-	a.run.rec.finish(span)
+	a.run.rec.finish(span, time.Now())
 }

@@ -94,7 +94,7 @@ func providerNameAttr(kind string) attribute.KeyValue {
 func appendRequest(attrs []attribute.KeyValue, req *llm.Request) []attribute.KeyValue {
 	attrs = appendSampling(attrs, req.Temperature, req.TopP, req.MaxTokens)
 	if len(req.Stop) > 0 {
-		attrs = append(attrs, semconv.GenAIRequestStopSequences(req.Stop...))
+		attrs = append(attrs, stringSlices.kv(semconv.GenAIRequestStopSequencesKey, req.Stop))
 	}
 	if req.ResponseFormat.WantsJSON() {
 		attrs = append(attrs, semconv.GenAIOutputTypeJSON)

@@ -13,7 +13,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// keptSummaries is a Sink that keeps what it is given.
+// keptSummaries is a Sink that keeps a copy of what it is given (the Summary is valid only
+// during Keep).
 type keptSummaries struct {
 	mu   sync.Mutex
 	sums []*Summary
@@ -22,7 +23,8 @@ type keptSummaries struct {
 func (k *keptSummaries) Keep(s *Summary) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.sums = append(k.sums, s)
+	c := *s
+	k.sums = append(k.sums, &c)
 }
 
 func (k *keptSummaries) all() []*Summary {

@@ -32,6 +32,16 @@ type otlpEncoder struct {
 	buf    []byte
 	groups []spanGroup // (resource, scope) pairs in order of first appearance
 	member []int32     // member[i] is the index in groups of span i
+	// slices caches string-slice values, encoded (cachedSlice). Such a Value is comparable
+	// and hashable: it holds a string array.
+	slices map[attribute.Value]string
+	recent [8]encodedValue
+	next   int // the recent entry to replace next
+}
+
+type encodedValue struct {
+	v   attribute.Value
+	enc string
 }
 
 type spanGroup struct {
@@ -181,7 +191,8 @@ func (e *otlpEncoder) resourceSpans(spans []sdktrace.ReadOnlySpan, first int) {
 		r := e.begin(fRSResource, 2)
 		iter := res.Iter()
 		for iter.Next() {
-			e.keyValue(fResAttributes, iter.Attribute())
+			kv := iter.Attribute()
+			e.keyValue(fResAttributes, &kv)
 		}
 		e.end(r, 2)
 	}
@@ -197,7 +208,8 @@ func (e *otlpEncoder) resourceSpans(spans []sdktrace.ReadOnlySpan, first int) {
 			e.str(fScopeVersion, scope.Version)
 			iter := scope.Attributes.Iter()
 			for iter.Next() {
-				e.keyValue(fScopeAttributes, iter.Attribute())
+				kv := iter.Attribute()
+				e.keyValue(fScopeAttributes, &kv)
 			}
 			e.end(sc, 1)
 		}
@@ -230,16 +242,17 @@ func (e *otlpEncoder) span(s sdktrace.ReadOnlySpan) {
 	e.uvarintField(fSpanKind, spanKindValue(s.SpanKind()))
 	e.fixed64Field(fSpanStart, unixNano(s.StartTime().UnixNano()))
 	e.fixed64Field(fSpanEnd, unixNano(s.EndTime().UnixNano()))
-	for _, kv := range s.Attributes() {
-		e.keyValue(fSpanAttributes, kv)
+	attrs := s.Attributes()
+	for i := range attrs {
+		e.keyValue(fSpanAttributes, &attrs[i])
 	}
 	e.uvarintField(fSpanDroppedAttributes, uint64(clampU32(s.DroppedAttributes())))
 	for _, ev := range s.Events() {
 		em := e.begin(fSpanEvents, 1)
 		e.fixed64Field(fEventTime, unixNano(ev.Time.UnixNano()))
 		e.str(fEventName, ev.Name)
-		for _, kv := range ev.Attributes {
-			e.keyValue(fEventAttributes, kv)
+		for i := range ev.Attributes {
+			e.keyValue(fEventAttributes, &ev.Attributes[i])
 		}
 		e.uvarintField(fEventDroppedAttributes, uint64(clampU32(ev.DroppedAttributeCount)))
 		e.end(em, 1)
@@ -251,8 +264,8 @@ func (e *otlpEncoder) span(s sdktrace.ReadOnlySpan) {
 		e.bytesField(fLinkTraceID, ltid[:])
 		e.bytesField(fLinkSpanID, lsid[:])
 		// Like tracetransform, links carry no trace_state.
-		for _, kv := range l.Attributes {
-			e.keyValue(fLinkAttributes, kv)
+		for i := range l.Attributes {
+			e.keyValue(fLinkAttributes, &l.Attributes[i])
 		}
 		e.uvarintField(fLinkDroppedAttributes, uint64(clampU32(l.DroppedAttributeCount)))
 		e.fixed32Field(fLinkFlags, spanFlags(l.SpanContext.TraceFlags(), l.SpanContext))
@@ -309,13 +322,104 @@ func clampU32(v int) uint32 {
 }
 
 // keyValue writes a KeyValue message as field num. Value is always present.
-func (e *otlpEncoder) keyValue(num int, kv attribute.KeyValue) {
-	m := e.begin(num, 1)
-	e.str(fKVKey, string(kv.Key))
-	v := e.begin(fKVValue, 1)
-	e.anyValueBody(kv.Value)
-	e.end(v, 1)
-	e.end(m, 1)
+//
+// Attributes are nearly all of an export's work, and nearly all are scalars: their sizes are
+// known up front, so they are written in one pass with exact lengths rather than begun and
+// ended (the same bytes: lengths are minimal varints either way). String slices, whose
+// elements the attribute API only hands out as a fresh copy, are encoded once and then copied
+// from the encoder's cache.
+func (e *otlpEncoder) keyValue(num int, kv *attribute.KeyValue) {
+	v := &kv.Value
+	switch v.Type() {
+	case attribute.STRING:
+		str := v.AsString()
+		b := appendKeyValueHeader(e.buf, num, kv.Key, 1+bytesLen(len(str)))
+		b = append(b, fAnyString<<3|wireBytes)
+		b = binary.AppendUvarint(b, uint64(len(str)))
+		e.buf = append(b, str...)
+	case attribute.INT64:
+		n := uint64(v.AsInt64()) //nolint:gosec // int64 is two's complement on the wire
+		b := appendKeyValueHeader(e.buf, num, kv.Key, 1+uvarintLen(n))
+		b = append(b, fAnyInt<<3|wireVarint)
+		e.buf = binary.AppendUvarint(b, n)
+	case attribute.FLOAT64:
+		b := appendKeyValueHeader(e.buf, num, kv.Key, 1+8)
+		b = append(b, fAnyDouble<<3|wireFixed64)
+		e.buf = binary.LittleEndian.AppendUint64(b, math.Float64bits(v.AsFloat64()))
+	case attribute.BOOL:
+		b := appendKeyValueHeader(e.buf, num, kv.Key, 1+1)
+		x := byte(0)
+		if v.AsBool() {
+			x = 1
+		}
+		e.buf = append(b, fAnyBool<<3|wireVarint, x)
+	case attribute.STRINGSLICE:
+		enc := e.cachedSlice(v)
+		b := appendKeyValueHeader(e.buf, num, kv.Key, len(enc))
+		e.buf = append(b, enc...)
+	default:
+		m := e.begin(num, 1)
+		e.str(fKVKey, string(kv.Key))
+		vm := e.begin(fKVValue, 1)
+		e.anyValueBody(*v)
+		e.end(vm, 1)
+		e.end(m, 1)
+	}
+}
+
+// appendKeyValueHeader appends the start of a KeyValue message as field num, up to the body
+// of its AnyValue, which is body bytes long. It works on b rather than e.buf so the slice
+// stays in registers.
+func appendKeyValueHeader(b []byte, num int, key attribute.Key, body int) []byte {
+	size := 1 + bytesLen(body)
+	if key != "" {
+		size += 1 + bytesLen(len(key))
+	}
+	b = appendTag(b, num, wireBytes)
+	b = binary.AppendUvarint(b, uint64(size))
+	if key != "" {
+		b = append(b, fKVKey<<3|wireBytes)
+		b = binary.AppendUvarint(b, uint64(len(key)))
+		b = append(b, key...)
+	}
+	b = append(b, fKVValue<<3|wireBytes)
+	return binary.AppendUvarint(b, uint64(body))
+}
+
+// bytesLen is the size of n bytes with their length prefix.
+func bytesLen(n int) int { return uvarintLen(uint64(n)) + n }
+
+// maxCachedSlices bounds the encoder's cache of encoded string slices (finish reasons, stop
+// sequences, tags, variable names); it is emptied when full.
+const maxCachedSlices = 256
+
+// cachedSlice is the AnyValue body of a string slice, encoded on a cache miss. The few
+// values seen last are compared first: equal values built from the same strings (the
+// precomputed finish reasons, a prompt's variable names) compare by pointer, cheaper than
+// hashing them for the map.
+func (e *otlpEncoder) cachedSlice(v *attribute.Value) string {
+	for i := range e.recent {
+		if r := &e.recent[i]; r.enc != "" && r.v == *v {
+			return r.enc
+		}
+	}
+	enc, ok := e.slices[*v]
+	if !ok {
+		start := len(e.buf)
+		e.anyValueBody(*v)
+		enc = string(e.buf[start:])
+		e.buf = e.buf[:start]
+		if len(enc) > 1024 { // not worth keeping
+			return enc
+		}
+		if e.slices == nil || len(e.slices) >= maxCachedSlices {
+			e.slices = make(map[attribute.Value]string, maxCachedSlices)
+		}
+		e.slices[*v] = enc
+	}
+	e.recent[e.next] = encodedValue{*v, enc}
+	e.next = (e.next + 1) % len(e.recent)
+	return enc
 }
 
 // anyValueBody writes the fields of an AnyValue (the oneof member, written even when zero).
@@ -373,8 +477,9 @@ func (e *otlpEncoder) anyValueBody(v attribute.Value) {
 		e.end(a, 1)
 	case attribute.MAP:
 		a := e.begin(fAnyKVList, 1)
-		for _, kv := range v.AsMap() {
-			e.keyValue(fListValues, kv)
+		kvs := v.AsMap()
+		for i := range kvs {
+			e.keyValue(fListValues, &kvs[i])
 		}
 		e.end(a, 1)
 	case attribute.EMPTY:
@@ -435,12 +540,13 @@ func putUvarint(b []byte, v uint64) {
 	b[i] = byte(v)
 }
 
-func (e *otlpEncoder) tag(num, wire int) {
+func (e *otlpEncoder) tag(num, wire int) { e.buf = appendTag(e.buf, num, wire) }
+
+func appendTag(b []byte, num, wire int) []byte {
 	if num < 16 {
-		e.buf = append(e.buf, byte(num<<3|wire))
-		return
+		return append(b, byte(num<<3|wire))
 	}
-	e.buf = binary.AppendUvarint(e.buf, uint64(num)<<3|uint64(wire)) //nolint:gosec // small constants
+	return binary.AppendUvarint(b, uint64(num)<<3|uint64(wire)) //nolint:gosec // small constants
 }
 
 // str writes a string field, left out when empty (proto3).

@@ -28,8 +28,12 @@ type fastHTTPExporter struct {
 	headers http.Header
 	client  *http.Client
 
-	mu   sync.Mutex // one export at a time owns enc and zbuf
-	enc  otlpEncoder
+	mu  sync.Mutex // one export at a time owns enc, zw and zbuf
+	enc otlpEncoder
+	// zw is the exporter's own gzip writer: a fresh one costs about as much CPU as compressing
+	// a full batch, and half a megabyte, which a sync.Pool emptied by every other GC (exports
+	// are a second apart when traffic is light) would pay again and again.
+	zw   *gzip.Writer
 	zbuf *exportBody // compressed body, reused once the transport has let go of it
 
 	stopped  atomic.Bool
@@ -97,14 +101,15 @@ func (e *fastHTTPExporter) compress(raw []byte) (*exportBody, error) {
 		e.zbuf = b
 	}
 	b.buf.Reset()
-	zw := gzipWriters.Get().(*gzip.Writer)
-	zw.Reset(&b.buf)
-	_, err := zw.Write(raw)
-	if err == nil {
-		err = zw.Close()
+	if e.zw == nil {
+		e.zw, _ = gzip.NewWriterLevel(nil, exportGzipLevel) // the level is valid
 	}
-	zw.Reset(nil)
-	gzipWriters.Put(zw)
+	e.zw.Reset(&b.buf)
+	_, err := e.zw.Write(raw)
+	if err == nil {
+		err = e.zw.Close()
+	}
+	e.zw.Reset(nil)
 	if err != nil {
 		return nil, fmt.Errorf("compress span export body: %w", err)
 	}

@@ -29,8 +29,8 @@ type Recorder struct {
 	processor sdktrace.SpanProcessor
 	resource  *resource.Resource
 	scope     instrumentation.Scope
-	// attemptNames caches "chat {model}" and "embeddings {model}".
-	attemptNames nameCache
+	// spanNames caches "chat {model}", "embeddings {model}" and "run {slug}".
+	spanNames nameCache
 }
 
 // New builds a Recorder exporting as o says. It does not contact the collector: a collector

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/tracegate/tracegate/llm"
 	"go.opentelemetry.io/otel/attribute"
@@ -41,34 +42,71 @@ type RunStart struct {
 }
 
 // Run is the SERVER span of one run.
+//
+// Lifetime. A Run is allocated once per run and never reused: after End its caller still logs
+// its ids, a goroutine may still hold the context StartRun returned (which is the Run's own
+// runContext) or an *Attempt (the first one lives in the Run), and the span store keeps the id
+// strings, which point into Run.ids. So everything a caller can reach after End is here, and
+// immutable once StartRun returns or guarded by its own mutex (Attempt.mu) or atomics.
+//
+// What only the run itself needs until End (the RunStart copy, the open span, the captured
+// input, the Summary handed to the sink) is a pooled runState, reachable only through
+// Run.state. End takes it under mu and puts it back once the span went to the export queue
+// (which holds the recordedSpan, pooled on its own, not the state) and the sink's Keep
+// returned; the Set* methods find it nil from then on and do nothing. Nothing else ever holds
+// a runState, so it cannot be reused while anything can reach it.
 type Run struct {
 	rec *Recorder
 	sc  trace.SpanContext
-	// handle carries sc in the context StartRun returns.
-	handle spanHandle
 	// recording is false for an unsampled parent or the "none" exporter: attributes are skipped.
 	recording bool
-	sessionID string
+	sessionID string // for the attempts' gen_ai.conversation.id
 	attempts  atomic.Int32
 	ended     atomic.Bool
-	// spanID, traceID and traceparent cache the wire forms (wireIDs). A Run's methods other
-	// than StartAttempt, FirstChunk and End are called from the request's goroutine only.
-	spanID, traceID, traceparent string
+	// ctx is the context StartRun returns, handle the trace.Span it carries.
+	ctx    runContext
+	handle spanHandle
 	// first is the first attempt, kept in the Run: most runs make one.
 	first Attempt
 	// latest is the attempt started last: the one a stream relay is reading from.
 	latest atomic.Pointer[Attempt]
 
-	// span collects the run span's attributes until End hands it to the export queue. Nil
-	// when not recording, and from End on.
-	mu   sync.Mutex
-	span *recordedSpan
+	// ids holds the wire forms of the span id, trace id, traceparent and parent span id, one
+	// after the other, written once in StartRun; the strings SpanID and the others return point
+	// into it, so replies, headers, logs and the sink share them without an allocation.
+	ids                                   [idsLen]byte
+	traceIDEnd, traceparentEnd, parentEnd uint8
 
+	mu    sync.Mutex
+	state *runState // nil from End on
+}
+
+// spanIDEnd is where the span id ends in Run.ids.
+const spanIDEnd = uint8(len(SpanIDPrefix) + spanIDHexLen)
+
+// idsLen is room for sp_ + 16 hex, tr_ + 32 hex, a traceparent and sp_ + 16 hex.
+const idsLen = len(SpanIDPrefix) + spanIDHexLen + len(TraceIDPrefix) + fullTraceIDHexLen + traceparentLen +
+	len(SpanIDPrefix) + spanIDHexLen
+
+// runState is the part of a run that End is done with; see Run.
+type runState struct {
+	// span collects the run span's attributes until End hands it to the export queue; nil when
+	// not recording.
+	span *recordedSpan
 	// What the sink's Summary needs, kept whether or not the span records attributes.
 	info   RunStart
 	start  time.Time
 	parent trace.SpanID
 	input  []llm.Message // only with CaptureContent and a sink
+	// sum is the Summary handed to the sink, valid only during its Keep.
+	sum Summary
+}
+
+var runStatePool = sync.Pool{New: func() any { return new(runState) }}
+
+func (st *runState) release() {
+	*st = runState{} // drop what it points at
+	runStatePool.Put(st)
 }
 
 // StartRun starts a run span. It returns an error wrapping llm.ErrInvalidRequest when the
@@ -79,33 +117,33 @@ func (r *Recorder) StartRun(ctx context.Context, s RunStart) (context.Context, *
 	if err != nil {
 		return ctx, nil, err
 	}
-	run := &Run{
-		rec:       r,
-		sc:        link.spanContext(),
-		sessionID: s.SessionID,
-		info:      s,
-		start:     time.Now(),
-	}
-	run.handle.sc = run.sc
+	run := &Run{rec: r, sc: link.spanContext(), sessionID: s.SessionID}
+	st := runStatePool.Get().(*runState)
+	st.info, st.start = s, time.Now()
+	run.state = st
+	run.handle.run = run
 	run.recording = r.exporting && run.sc.IsSampled()
 	if link.parent.IsValid() {
-		run.parent = link.parent.SpanID()
+		st.parent = link.parent.SpanID()
 	}
+	run.formatIDs(st.parent)
 	if run.recording {
-		run.span = r.newRecordedSpan(runSpanName(&s), trace.SpanKindServer, run.sc, link.parent, run.start)
-		run.span.attrs = r.appendRunStartAttributes(run.span.attrs, &s)
+		st.span = r.newRecordedSpan(r.runSpanName(&s), trace.SpanKindServer, run.sc, link.parent, st.start)
+		st.span.attrs = r.appendRunStartAttributes(st.span.attrs, &s)
 	}
-	return trace.ContextWithSpan(ctx, &run.handle), run, nil
+	return run.context(ctx), run, nil
 }
 
-func runSpanName(s *RunStart) string {
+// runSpanName is s.Name, else "run {slug}", else "{operation} {model}"; the built ones come
+// from the recorder's name cache, not a concatenation per run.
+func (r *Recorder) runSpanName(s *RunStart) string {
 	switch {
 	case s.Name != "":
 		return s.Name
 	case s.Slug != "":
-		return "run " + s.Slug
+		return r.spanNames.joined("run", s.Slug)
 	case s.Model != "":
-		return "chat " + s.Model
+		return r.spanNames.name(s.Operation, s.Model)
 	}
 	return "run"
 }
@@ -125,7 +163,7 @@ func (r *Recorder) appendRunStartAttributes(attrs []attribute.KeyValue, s *RunSt
 		attrs = append(attrs, attribute.Int(AttrPromptVersion, s.Version), attribute.Int(AttrGenAIPromptVersion, s.Version))
 	}
 	if len(s.Tags) > 0 {
-		attrs = append(attrs, attribute.StringSlice(AttrTags, boundedStrings(s.Tags)))
+		attrs = append(attrs, stringSlices.kv(AttrTags, s.Tags))
 	}
 	if s.UserID != "" {
 		attrs = append(attrs, semconv.UserID(s.UserID))
@@ -134,12 +172,13 @@ func (r *Recorder) appendRunStartAttributes(attrs []attribute.KeyValue, s *RunSt
 		attrs = append(attrs, semconv.SessionID(s.SessionID), semconv.GenAIConversationID(s.SessionID))
 	}
 	if len(s.Variables) > 0 {
-		names := make([]string, 0, len(s.Variables))
+		var buf [maxCachedSliceLen]string // names stay on the stack when few
+		names := buf[:0]
 		for name := range s.Variables {
 			names = append(names, name)
 		}
 		slices.Sort(names)
-		attrs = append(attrs, attribute.StringSlice(AttrPromptVariables, boundedStrings(names)))
+		attrs = append(attrs, stringSlices.kv(AttrPromptVariables, names))
 		if r.opts.CaptureContent {
 			for _, name := range names {
 				attrs = append(attrs, attribute.String(AttrPromptVariableBase+name, s.Variables[name]))
@@ -151,36 +190,37 @@ func (r *Recorder) appendRunStartAttributes(attrs []attribute.KeyValue, s *RunSt
 
 // SpanID is the run span id in wire form, sp_ + 16 hex.
 func (run *Run) SpanID() string {
-	run.wireIDs()
-	return run.spanID
+	return unsafe.String(&run.ids[0], spanIDEnd)
 }
 
 // TraceID is the trace id in wire form: tr_ + 16 hex for 64-bit ids, tr_ + 32 hex otherwise.
-func (run *Run) TraceID() string {
-	run.wireIDs()
-	return run.traceID
-}
+func (run *Run) TraceID() string { return run.idPart(spanIDEnd, run.traceIDEnd) }
 
 // Traceparent is the W3C traceparent header value for the run span.
-func (run *Run) Traceparent() string {
-	run.wireIDs()
-	return run.traceparent
+func (run *Run) Traceparent() string { return run.idPart(run.traceIDEnd, run.traceparentEnd) }
+
+// parentSpanID is the parent span id in wire form, "" for a root.
+func (run *Run) parentSpanID() string { return run.idPart(run.traceparentEnd, run.parentEnd) }
+
+func (run *Run) idPart(from, to uint8) string {
+	if to == from {
+		return ""
+	}
+	return unsafe.String(&run.ids[from], int(to-from))
 }
 
-// wireIDs formats the three wire forms once, into one string: replies, headers, log lines
-// and the sink all ask for them, and one allocation is cheaper than three.
-func (run *Run) wireIDs() {
-	if run.spanID != "" {
-		return
-	}
-	var buf [len(SpanIDPrefix) + spanIDHexLen + len(TraceIDPrefix) + fullTraceIDHexLen + traceparentLen]byte
-	b := appendSpanID(buf[:0], run.sc.SpanID())
-	sidEnd := len(b)
+// formatIDs writes the wire forms into run.ids, once: the strings made from it are safe
+// because nothing writes ids again and the Run is never reused.
+func (run *Run) formatIDs(parent trace.SpanID) {
+	b := appendSpanID(run.ids[:0], run.sc.SpanID())
 	b = appendTraceID(b, run.sc.TraceID())
-	tidEnd := len(b)
+	run.traceIDEnd = uint8(len(b))
 	b = appendTraceparent(b, run.sc)
-	all := string(b)
-	run.spanID, run.traceID, run.traceparent = all[:sidEnd], all[sidEnd:tidEnd], all[tidEnd:]
+	run.traceparentEnd = uint8(len(b))
+	if parent.IsValid() {
+		b = appendSpanID(b, parent)
+	}
+	run.parentEnd = uint8(len(b))
 }
 
 // SpanContext is the run span's OTel span context.
@@ -189,17 +229,27 @@ func (run *Run) SpanContext() trace.SpanContext { return run.sc }
 // SetModel records the requested model once it is known (the run API learns it from the
 // prompt version after the run started).
 func (run *Run) SetModel(model string) {
-	if model != "" {
-		run.info.Model = model
-		run.addAttributes(semconv.GenAIRequestModel(model))
+	if model == "" {
+		return
+	}
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	if st := run.state; st != nil {
+		st.info.Model = model
+		st.set(semconv.GenAIRequestModel(model))
 	}
 }
 
 // SetPromptVersion records the prompt version actually run (the latest, when none was asked for).
 func (run *Run) SetPromptVersion(version int) {
-	if version > 0 {
-		run.info.Version = version
-		run.addAttributes(attribute.Int(AttrPromptVersion, version), attribute.Int(AttrGenAIPromptVersion, version))
+	if version <= 0 {
+		return
+	}
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	if st := run.state; st != nil {
+		st.info.Version = version
+		st.set(attribute.Int(AttrPromptVersion, version), attribute.Int(AttrGenAIPromptVersion, version))
 	}
 }
 
@@ -210,9 +260,16 @@ func (run *Run) addAttributes(attrs ...attribute.KeyValue) {
 	}
 	run.mu.Lock()
 	defer run.mu.Unlock()
-	if run.span != nil {
+	if st := run.state; st != nil {
+		st.set(attrs...)
+	}
+}
+
+// set sets attributes of the open span, if it records; call with Run.mu held.
+func (st *runState) set(attrs ...attribute.KeyValue) {
+	if st.span != nil {
 		for _, kv := range attrs {
-			run.span.set(kv)
+			st.span.set(kv)
 		}
 	}
 }
@@ -223,7 +280,11 @@ func (run *Run) SetInput(messages []llm.Message) {
 		return
 	}
 	if run.rec.currentSink() != nil {
-		run.input = messages
+		run.mu.Lock()
+		if st := run.state; st != nil {
+			st.input = messages
+		}
+		run.mu.Unlock()
 	}
 	if !run.recording {
 		return
@@ -252,19 +313,23 @@ func (run *Run) End(e RunEnd) {
 	if !run.ended.CompareAndSwap(false, true) {
 		return
 	}
-	if run.recording {
-		run.endSpan(&e)
+	run.mu.Lock()
+	st := run.state
+	run.state = nil
+	run.mu.Unlock()
+	end := time.Now()
+	if st.span != nil {
+		run.endSpan(st.span, &e, end)
+		st.span = nil
 	}
 	if sink := run.rec.currentSink(); sink != nil {
-		sink.Keep(run.summary(&e))
+		run.summarize(st, &e, end)
+		sink.Keep(&st.sum)
 	}
+	st.release()
 }
 
-func (run *Run) endSpan(e *RunEnd) {
-	run.mu.Lock()
-	span := run.span
-	run.span = nil
-	run.mu.Unlock()
+func (run *Run) endSpan(span *recordedSpan, e *RunEnd, end time.Time) {
 	attrs := span.attrs
 	if e.Response != nil {
 		attrs = appendResponse(attrs, e.Response)
@@ -296,5 +361,5 @@ func (run *Run) endSpan(e *RunEnd) {
 	}
 	span.attrs = attrs
 	span.children = int(run.attempts.Load())
-	run.rec.finish(span)
+	run.rec.finish(span, end)
 }

@@ -8,8 +8,13 @@ import (
 
 // Sink keeps a summary of every finished run and every ingested span (the span store, through
 // an adapter outside this package). Keep is called from the goroutine that ends the span, so it
-// must hand the summary off and return at once: it must never block or fail a run. The
-// summary is the sink's to keep.
+// must hand the summary off and return at once: it must never block or fail a run.
+//
+// The *Summary is valid only until Keep returns: a run's Summary is pooled with the run's
+// state and reused by a later run, so a sink copies the fields it keeps and must not keep the
+// pointer or the address of a field (&s.Cost). What the fields refer to is the sink's to keep
+// as it is: the strings are immutable, and the slices and maps (Tags, Variables, Input,
+// InputJSON) are the caller's, never reused by this package.
 type Sink interface {
 	Keep(s *Summary)
 }
@@ -69,25 +74,24 @@ func (r *Recorder) currentSink() Sink {
 	return nil
 }
 
-// summary describes the ended run for the sink.
-func (run *Run) summary(e *RunEnd) *Summary {
-	s := &Summary{
-		SpanID:    run.SpanID(),
-		TraceID:   run.TraceID(),
-		Name:      runSpanName(&run.info),
-		Model:     run.info.Model,
-		Slug:      run.info.Slug,
-		Version:   run.info.Version,
-		Tags:      run.info.Tags,
-		UserID:    run.info.UserID,
-		SessionID: run.info.SessionID,
-		Start:     run.start,
-		Latency:   time.Since(run.start),
-		Cost:      e.Cost,
-		Priced:    e.Priced,
-	}
-	if run.parent.IsValid() {
-		s.ParentSpanID = FormatSpanID(run.parent)
+// summarize fills st.sum, the ended run's Summary for the sink.
+func (run *Run) summarize(st *runState, e *RunEnd, end time.Time) {
+	s := &st.sum
+	*s = Summary{
+		SpanID:       run.SpanID(),
+		TraceID:      run.TraceID(),
+		ParentSpanID: run.parentSpanID(),
+		Name:         run.rec.runSpanName(&st.info),
+		Model:        st.info.Model,
+		Slug:         st.info.Slug,
+		Version:      st.info.Version,
+		Tags:         st.info.Tags,
+		UserID:       st.info.UserID,
+		SessionID:    st.info.SessionID,
+		Start:        st.start,
+		Latency:      end.Sub(st.start),
+		Cost:         e.Cost,
+		Priced:       e.Priced,
 	}
 	if a := run.latest.Load(); a != nil {
 		s.ProviderKind = a.kind
@@ -109,11 +113,10 @@ func (run *Run) summary(e *RunEnd) *Summary {
 		}
 	}
 	if run.rec.opts.CaptureContent {
-		s.Variables = run.info.Variables
-		s.Input = run.input
+		s.Variables = st.info.Variables
+		s.Input = st.input
 		if r := e.Response; r != nil && r.HasText {
 			s.Output = r.Text
 		}
 	}
-	return s
 }

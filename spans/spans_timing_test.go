@@ -1,6 +1,7 @@
 package spans
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/tracegate/tracegate/llm"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -66,9 +68,23 @@ func BenchmarkRunSpans(b *testing.B) {
 // its own: run span and one attempt as the chat surface starts them (no prompt, tags or
 // variables; the body not decoded), response and cost at the end, the wire ids, hand-off to
 // the batching queue.
-func BenchmarkRunSpansPassthrough(b *testing.B) {
+func BenchmarkRunSpansPassthrough(b *testing.B) { benchPassthrough(b, nil) }
+
+// discardSink reads what a sink copies and keeps nothing.
+type discardSink struct{ n int }
+
+func (k *discardSink) Keep(s *Summary) { k.n += len(s.SpanID) + len(s.Name) }
+
+// BenchmarkRunSpansPassthroughSink is BenchmarkRunSpansPassthrough with a sink, as with the
+// span store on: the Summary hand-off on top of the span work.
+func BenchmarkRunSpansPassthroughSink(b *testing.B) { benchPassthrough(b, &discardSink{}) }
+
+func benchPassthrough(b *testing.B, sink Sink) {
 	rec := NewWithExporter(tracetest.NewNoopExporter(), Options{QueueSize: 1 << 16}, false)
 	defer rec.Shutdown(context.Background())
+	if sink != nil {
+		rec.SetSink(sink)
+	}
 	start := RunStart{Name: "chat gpt-4o-mini", Model: "gpt-4o-mini"}
 	attempt := AttemptStart{ProviderName: "openai", ProviderKind: "openai", Model: "gpt-4o-mini",
 		ServerAddress: "api.openai.com", ServerPort: 443}
@@ -143,15 +159,41 @@ func discardingCollector(b *testing.B) *httptest.Server {
 
 // BenchmarkEncodeBatch is one export of 512 spans. sdk is the exporter tracegate used before
 // (otlptracehttp with tracegate's BestSpeed gzip client); fast is fastHTTPExporter; both post
-// to the same discarding loopback collector. encode is otlpEncoder alone.
+// to the same discarding loopback collector. encode is otlpEncoder alone, encode+gzip the
+// export's CPU without the HTTP post; encode-1run encodes one run's two spans, where the
+// resource and scope, written once per batch, weigh most.
 func BenchmarkEncodeBatch(b *testing.B) {
 	spans := benchBatch(b)
+	perSpan := func(b *testing.B, n int) {
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/span")
+	}
 	b.Run("encode", func(b *testing.B) {
 		var enc otlpEncoder
 		b.ReportAllocs()
 		for b.Loop() {
 			_ = enc.encode(spans)
 		}
+		perSpan(b, len(spans))
+	})
+	b.Run("encode-1run", func(b *testing.B) {
+		var enc otlpEncoder
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = enc.encode(spans[:2])
+		}
+		perSpan(b, 2)
+	})
+	b.Run("encode+gzip", func(b *testing.B) {
+		u, _ := url.Parse("http://127.0.0.1:4318")
+		exp := newFastHTTPExporter(u, nil)
+		defer exp.Shutdown(context.Background())
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := exp.compress(exp.enc.encode(spans)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(spans)), "ns/span")
 	})
 	b.Run("fast", func(b *testing.B) {
 		srv := discardingCollector(b)
@@ -164,6 +206,7 @@ func BenchmarkEncodeBatch(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+		perSpan(b, len(spans))
 	})
 	b.Run("sdk", func(b *testing.B) {
 		srv := discardingCollector(b)
@@ -180,4 +223,36 @@ func BenchmarkEncodeBatch(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkGzipBatch is the compression step of one export of 512 spans at the levels worth
+// weighing, with the compressed share of the encoded size.
+func BenchmarkGzipBatch(b *testing.B) {
+	var enc otlpEncoder
+	raw := append([]byte(nil), enc.encode(benchBatch(b))...)
+	for _, lv := range []struct {
+		name  string
+		level int
+	}{{"huffman", gzip.HuffmanOnly}, {"stateless", gzip.StatelessCompression}, {"1", 1}, {"2", 2}, {"3", 3}, {"5", 5}} {
+		b.Run(lv.name, func(b *testing.B) {
+			zw, err := gzip.NewWriterLevel(nil, lv.level)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var out bytes.Buffer
+			b.ReportAllocs()
+			for b.Loop() {
+				out.Reset()
+				zw.Reset(&out)
+				if _, err := zw.Write(raw); err != nil {
+					b.Fatal(err)
+				}
+				if err := zw.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/maxExportBatch, "ns/span")
+			b.ReportMetric(float64(out.Len())/float64(len(raw)), "size-ratio")
+		})
+	}
 }
