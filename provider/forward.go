@@ -254,9 +254,9 @@ func withTargetModel(body []byte, requested, target string) []byte {
 // scanReply reads what spans and pricing need from a passed-through reply, without decoding
 // the rest: usage and model.
 func scanReply(dst *llm.Response, raw []byte, requested string) {
-	*dst = llm.Response{Model: openai.ScanModel(raw)}
+	*dst = llm.Response{}
+	dst.Model, dst.Usage, _ = openai.ScanModelUsage(raw)
 	if dst.Model == "" {
 		dst.Model = requested
 	}
-	dst.Usage, _ = openai.ScanUsage(raw)
 }
