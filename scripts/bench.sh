@@ -5,11 +5,13 @@
 # The mock and the null gateway run as processes of their own, as tracegate does, so every
 # call crosses processes. Writes a markdown table to stdout and to $1 (default
 # bench-results.md; results are not committed). Each phase is bounded (BENCH_DURATION, default
-# 4s, after BENCH_WARMUP, default 1s), so the whole run takes about a minute and a half. A
+# 4s, after BENCH_WARMUP, default 1s) and every phase at a concurrency runs BENCH_ROUNDS times
+# (default 3), interleaved, each row being the phase's round of median throughput; the whole
+# run takes about four minutes (BENCH_ROUNDS=1: a minute and a half). A
 # phase that fails (say a 404 before an endpoint exists) is reported in its row and the rest
 # still run; the exit status is then 3.
 #
-# Knobs: BENCH_DURATION, BENCH_WARMUP, BENCH_CONCURRENCY (1,16), BENCH_PHASES, BENCH_SPANS
+# Knobs: BENCH_DURATION, BENCH_WARMUP, BENCH_ROUNDS, BENCH_CONCURRENCY (1,16), BENCH_PHASES, BENCH_SPANS
 # (otlp | none), BENCH_MOCK_DELAY, BENCH_CHUNK_DELAY (default 0: the mock sends its chunks
 # back to back, so the latency columns measure the relay and not the mock's pauses; the
 # "each chunk flushed as it arrives" target then needs the flush check below),
@@ -66,6 +68,7 @@ args=(
   -phases "${BENCH_PHASES:-direct,null,passthrough,run-api,direct-stream,null-stream,passthrough-stream}"
   -d "${BENCH_DURATION:-4s}"
   -warmup "${BENCH_WARMUP:-1s}"
+  -rounds "${BENCH_ROUNDS:-3}"
   -mock-chunk-delay "${BENCH_CHUNK_DELAY:-0s}"
   -markdown "$tmp/results.md"
   -mock-upstream "$mock_addr"

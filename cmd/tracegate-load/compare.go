@@ -63,7 +63,11 @@ type phaseResult struct {
 	AddedP50VsNullUS      *float64 `json:"added_p50_vs_null_us,omitempty"`
 	AddedTTFBP50VsNullUS  *float64 `json:"added_ttfb_p50_vs_null_us,omitempty"`
 	ThroughputRatioVsNull *float64 `json:"throughput_ratio_vs_null,omitempty"`
-	kind                  phaseKind
+	// Round is the round the row comes from; RoundsRPS the throughput of every round, in
+	// order, when there were several (-1: the round failed).
+	Round     int       `json:"round"`
+	RoundsRPS []float64 `json:"rounds_rps,omitempty"`
+	kind      phaseKind
 }
 
 // nullFloor is what the null gateway adds over direct at concurrency 1: the cost of one extra
@@ -87,6 +91,7 @@ type compareReport struct {
 	NullFloor   *nullFloor    `json:"null_gateway_floor,omitempty"`
 	Phases      []phaseResult `json:"phases"`
 	Targets     []targetCheck `json:"targets"`
+	Rounds      int           `json:"rounds"`
 }
 
 // peerReport names a peer gateway of the run (-peer).
@@ -212,14 +217,25 @@ func compare(ctx context.Context, o *compareOptions, progress io.Writer) (*compa
 	// compared with each other (direct, the null gateway, tracegate, peers at the same
 	// concurrency) are measured close together in time, through the same spell of load from
 	// whatever else the machine runs. The report lists them by phase, as before.
+	// With rounds, all phases at a concurrency run once per round, interleaved, and each
+	// row is the phase's round of median throughput: one slow spell of the machine then
+	// moves one round of each phase, not a whole phase.
+	report.Rounds = o.rounds
 	for _, conc := range o.concurrency {
-		for _, kind := range o.phases {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("interrupted: %w", ctx.Err())
+		rounds := make([][]phaseResult, len(o.phases))
+		for round := 1; round <= o.rounds; round++ {
+			for i, kind := range o.phases {
+				if ctx.Err() != nil {
+					return nil, fmt.Errorf("interrupted: %w", ctx.Err())
+				}
+				r := c.runPhase(ctx, kind, conc)
+				r.Round = round
+				fmt.Fprintln(progress, "compare: "+progressLine(r))
+				rounds[i] = append(rounds[i], r)
 			}
-			r := c.runPhase(ctx, kind, conc)
-			fmt.Fprintln(progress, "compare: "+progressLine(r))
-			report.Phases = append(report.Phases, r)
+		}
+		for _, rs := range rounds {
+			report.Phases = append(report.Phases, medianRound(rs))
 		}
 	}
 	byPhase(report.Phases, o)
@@ -331,6 +347,29 @@ func (c *comparison) runPhase(ctx context.Context, kind phaseKind, conc int) pha
 		r.Error = "every request failed: " + describeErrors(s)
 	}
 	return r
+}
+
+// maxRounds bounds -rounds.
+const maxRounds = 15
+
+// medianRound is the round of a phase whose throughput is the median of its rounds (the
+// lower middle one for an even count); a failed round counts as the slowest.
+func medianRound(rs []phaseResult) phaseResult {
+	sorted := slices.Clone(rs)
+	rps := func(r phaseResult) float64 {
+		if r.Summary == nil || r.Error != "" {
+			return -1
+		}
+		return r.Summary.RPS
+	}
+	slices.SortStableFunc(sorted, func(a, b phaseResult) int { return cmp.Compare(rps(a), rps(b)) })
+	m := sorted[(len(sorted)-1)/2]
+	if len(rs) > 1 {
+		for _, r := range rs {
+			m.RoundsRPS = append(m.RoundsRPS, rps(r))
+		}
+	}
+	return m
 }
 
 // byPhase orders results by phase, then concurrency, in the order the options list them.

@@ -216,6 +216,7 @@ type compareOptions struct {
 	mock            mockOptions
 	peers           []peerGateway
 	cpuProfile      string
+	rounds          int
 }
 
 func parseCompareFlags(args []string, stderr io.Writer) (*compareOptions, error) {
@@ -233,6 +234,7 @@ func parseCompareFlags(args []string, stderr io.Writer) (*compareOptions, error)
 	fs.DurationVar(&o.duration, "d", 5*time.Second, "measured duration of each phase")
 	fs.IntVar(&o.requests, "n", 0, "measured request count of each phase (0 = until -d)")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured warm-up before each phase")
+	fs.IntVar(&o.rounds, "rounds", 1, "rounds of all phases at each concurrency, interleaved; each row is the phase's round of median throughput")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "per-request timeout")
 	fs.StringVar(&o.spans, "spans", "otlp", "span exporter of the started tracegate: otlp (to the mock's sink) or none")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON instead of markdown")
@@ -284,6 +286,9 @@ func parseCompareFlags(args []string, stderr io.Writer) (*compareOptions, error)
 	}
 	if o.duration <= 0 || o.timeout <= 0 || o.warmup < 0 {
 		errs = append(errs, errors.New("-d and -timeout must be positive, -warmup not negative"))
+	}
+	if o.rounds < 1 || o.rounds > maxRounds {
+		errs = append(errs, fmt.Errorf("-rounds %d: want 1 to %d", o.rounds, maxRounds))
 	}
 	errs = append(errs, o.mock.validate())
 	o.duration, o.requests = runBounds(o.duration, o.requests)

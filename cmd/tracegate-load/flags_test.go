@@ -77,6 +77,12 @@ func TestParseCompareFlags(t *testing.T) {
 	if o.gateway != "http://127.0.0.1:8080" || len(o.concurrency) != 2 || o.concurrency[1] != 4 || len(o.phases) != 2 || !o.phases[1].runAPI {
 		t.Errorf("%+v", o)
 	}
+	if o.rounds != 1 {
+		t.Errorf("rounds %d by default, want 1", o.rounds)
+	}
+	if o, err := parseCompareFlags([]string{"-phases", "direct", "-rounds", "3"}, io.Discard); err != nil || o.rounds != 3 {
+		t.Errorf("-rounds 3: %+v %v", o, err)
+	}
 	if o, err := parseCompareFlags([]string{"-phases", "direct,null,null-stream", "-mock-inprocess"}, io.Discard); err != nil || !o.mockInProcess {
 		t.Errorf("direct and null gateway phases need no gateway: %v", err)
 	}
@@ -92,6 +98,8 @@ func TestParseCompareFlags(t *testing.T) {
 		{"-phases", "direct", "-concurrency", "0"},
 		{"-phases", "direct", "-spans", "stdout"},
 		{"-phases", "direct", "-tracegate-cpuprofile", "cpu.out"}, // no tracegate started
+		{"-phases", "direct", "-rounds", "0"},
+		{"-phases", "direct", "-rounds", "16"},
 	} {
 		_, err := parseCompareFlags(bad, io.Discard)
 		if err == nil {

@@ -190,13 +190,21 @@ func renderMarkdown(rep *compareReport, o *compareOptions) string {
 		fmt.Fprintf(&b, "Peer gateway %s: %s (rows %s and %s%s, configured by hand to route to the mock).\n", p.Name, p.ChatURL, p.Name, p.Name, streamSuffix)
 	}
 	fmt.Fprintf(&b, "Each phase: one probe request, %s warm-up, then %s measured (closed loop). "+
-		"Latencies of successful requests; req/s counts successful requests.\n\n", o.warmup, o.duration)
+		"Latencies of successful requests; req/s counts successful requests.", o.warmup, o.duration)
+	if rep.Rounds > 1 {
+		fmt.Fprintf(&b, " %d rounds of all phases at each concurrency, interleaved; each row is the phase's round of median throughput (req/s of every round in the last column).", rep.Rounds)
+	}
+	b.WriteString("\n\n")
 
-	b.WriteString("| phase | c | req/s | p50 | p99 | TTFB p50 | added p50 vs direct | added TTFB p50 | added p50 vs null gateway | added TTFB vs null gateway | throughput vs direct | tracegate CPU µs/req | tracegate RSS | errors |\n")
-	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	roundsHead, roundsRule := "", ""
+	if rep.Rounds > 1 {
+		roundsHead, roundsRule = " rounds req/s |", "---|"
+	}
+	b.WriteString("| phase | c | req/s | p50 | p99 | TTFB p50 | added p50 vs direct | added TTFB p50 | added p50 vs null gateway | added TTFB vs null gateway | throughput vs direct | tracegate CPU µs/req | tracegate RSS | errors |" + roundsHead + "\n")
+	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|" + roundsRule + "\n")
 	for _, r := range rep.Phases {
 		if r.Error != "" {
-			fmt.Fprintf(&b, "| %s | %d | FAILED | | | | | | | | | | | %s |\n", r.Phase, r.Concurrency, escapeCell(r.Error))
+			fmt.Fprintf(&b, "| %s | %d | FAILED | | | | | | | | | | | %s |%s\n", r.Phase, r.Concurrency, escapeCell(r.Error), roundsCell(rep.Rounds, r.RoundsRPS))
 			continue
 		}
 		s := r.Summary
@@ -208,11 +216,11 @@ func renderMarkdown(rep *compareReport, o *compareOptions) string {
 		if r.RSSKB > 0 {
 			rss = formatMiB(r.RSSKB)
 		}
-		fmt.Fprintf(&b, "| %s | %d | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %d | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%s\n",
 			r.Phase, r.Concurrency, s.RPS, formatMicros(s.LatencyUS.P50), formatMicros(s.LatencyUS.P99), ttfb,
 			signedMicros(r.AddedP50US), signedMicros(r.AddedTTFBP50US),
 			signedMicros(r.AddedP50VsNullUS), signedMicros(r.AddedTTFBP50VsNullUS), ratioCell(r.ThroughputRatio),
-			floatCell(r.CPUPerRequestUS), rss, errorsCell(*s))
+			floatCell(r.CPUPerRequestUS), rss, errorsCell(*s), roundsCell(rep.Rounds, r.RoundsRPS))
 	}
 
 	b.WriteString("\n## Targets (DESIGN.md section 9)\n\n| target | measured | verdict |\n|---|---|---|\n")
@@ -226,6 +234,22 @@ func renderMarkdown(rep *compareReport, o *compareOptions) string {
 		fmt.Fprintf(&b, "\nGateway RSS: idle %s, peak %s.\n", formatMiB(rep.IdleRSSKB), formatMiB(rep.PeakRSSKB))
 	}
 	return b.String()
+}
+
+// roundsCell lists the throughput of each round of a row, when there were several.
+func roundsCell(rounds int, rps []float64) string {
+	if rounds <= 1 {
+		return ""
+	}
+	parts := make([]string, len(rps))
+	for i, v := range rps {
+		if v < 0 {
+			parts[i] = "failed"
+		} else {
+			parts[i] = fmt.Sprintf("%.0f", v)
+		}
+	}
+	return " " + strings.Join(parts, ", ") + " |"
 }
 
 // floorLine explains the null gateway rows: what one extra loopback hop costs here.
