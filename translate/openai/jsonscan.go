@@ -196,8 +196,8 @@ func skipContainer(b []byte, i int) int {
 }
 
 // unquote decodes the body of a JSON string literal (without its quotes).
-// modelNames interns model names read from bodies: a deployment sees a handful, and each
-// request and reply would otherwise make its own copy.
+// modelNames interns model names (and finish reasons) read from bodies: a deployment sees a
+// handful, and each request and reply would otherwise make its own copy.
 var modelNames = intern.New(1024)
 
 // unquoteModel is unquote for a model name.

@@ -24,6 +24,12 @@ func str(v *fastjson.Value, key string) string {
 	return string(v.GetStringBytes(key))
 }
 
+// internedStr is str for values of few distinct strings (model names, finish reasons): one
+// shared copy of each (see modelNames).
+func internedStr(v *fastjson.Value, key string) string {
+	return modelNames.Bytes(v.GetStringBytes(key))
+}
+
 // isNull reports whether v is absent or JSON null.
 func isNull(v *fastjson.Value) bool {
 	return v == nil || v.Type() == fastjson.TypeNull

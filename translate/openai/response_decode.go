@@ -29,7 +29,7 @@ func DecodeResponse(body []byte) (*llm.Response, error) {
 	if e := v.Get("error"); !isNull(e) {
 		return nil, streamErrorFrom(e)
 	}
-	resp := &llm.Response{ID: str(v, "id"), Model: str(v, "model")}
+	resp := &llm.Response{ID: str(v, "id"), Model: internedStr(v, "model")}
 	resp.Usage, _ = usageFrom(v.Get("usage"))
 
 	choices := v.GetArray("choices")
@@ -65,7 +65,7 @@ func DecodeResponse(body []byte) (*llm.Response, error) {
 		resp.ToolCalls = append(resp.ToolCalls, call)
 	}
 
-	resp.RawFinishReason = str(choice, "finish_reason")
+	resp.RawFinishReason = internedStr(choice, "finish_reason")
 	switch {
 	case resp.RawFinishReason != "":
 		resp.FinishReason = normalizeFinish(resp.RawFinishReason)
