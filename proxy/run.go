@@ -179,8 +179,12 @@ func (r *attemptRecorder) observe(a provider.Attempt) func(*llm.Response, error)
 		Stream:        a.Stream,
 		Operation:     a.Operation,
 	}
-	if r.req != nil { // nil for passed-through bodies, which are not decoded
-		sent := *r.req
+	switch req := r.req; {
+	case req == nil: // a passed-through body, which is not decoded
+	case req.Model == a.Target.Model && req.Stream == a.Stream:
+		start.Request = req // what is sent: no copy (StartAttempt reads it and keeps nothing)
+	default:
+		sent := *req
 		sent.Model = a.Target.Model
 		sent.Stream = a.Stream
 		start.Request = &sent

@@ -22,7 +22,8 @@ type AttemptStart struct {
 	ServerPort    int
 	// Stream is whether the reply is streamed; it is recorded even when Request is nil (a
 	// passed-through body that was not decoded).
-	Stream  bool
+	Stream bool
+	// Request is the request sent, read while StartAttempt runs and not kept.
 	Request *llm.Request
 	// Operation is "" for chat or OperationEmbeddings; it names the span and sets
 	// gen_ai.operation.name.
