@@ -319,7 +319,7 @@ func (c *fastCall) parentDone() {
 		return // a late watch of an earlier use
 	}
 	cause := context.Cause(p)
-	if cause == nil { // a context of its own kind whose Value lookup reached a live parent
+	if cause == nil { // defensive: Cause falls back to Err itself
 		cause = p.Err()
 	}
 	c.abort(cause)

@@ -124,3 +124,27 @@ func TestClientWatchAllocatesNothing(t *testing.T) {
 		t.Fatalf("a watch allocates %v times", n)
 	}
 }
+
+// Over a parent that can end but has not, a watch that ended still reports its own end:
+// context.Cause finds the parent's (nil) cause through Value and must fall back to Err.
+func TestClientWatchCauseOverALiveParent(t *testing.T) {
+	ctx, _ := tcpRequestCtx(t)
+	parent, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := watchClient(ctx, parent)
+	defer w.stop()
+	derived, cancelDerived := context.WithCancelCause(w)
+	defer cancelDerived(nil)
+	w.cancel()
+	if err := context.Cause(w); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Cause(watch) = %v, want context.Canceled", err)
+	}
+	select {
+	case <-derived.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("a context derived from the watch did not end with it")
+	}
+	if err := context.Cause(derived); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Cause(derived) = %v, want context.Canceled", err)
+	}
+}

@@ -220,7 +220,8 @@ func (w *clientWatch) cancel() {
 
 func (w *clientWatch) Deadline() (time.Time, bool) { return w.parent.Deadline() }
 func (w *clientWatch) Done() <-chan struct{}       { return w.done }
-func (w *clientWatch) Value(key any) any           { return w.parent.Value(key) }
+
+func (w *clientWatch) Value(key any) any { return w.parent.Value(key) }
 
 func (w *clientWatch) Err() error {
 	w.mu.Lock()
