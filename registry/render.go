@@ -18,10 +18,11 @@ func (e *MissingVariablesError) Error() string {
 // ignored; all missing ones are reported together in a *MissingVariablesError.
 func Render(msgs []TemplateMessage, vars map[string]string) ([]llm.Message, error) {
 	out := make([]llm.Message, len(msgs))
+	parts := make([]llm.Part, len(msgs)) // one part each, in one allocation
 	var missing []string
 	for i, m := range msgs {
-		text := renderText(m.Content, vars, &missing)
-		out[i] = llm.Message{Role: llm.Role(m.Role), Parts: []llm.Part{llm.TextPart(text)}}
+		parts[i] = llm.TextPart(renderText(m.Content, vars, &missing))
+		out[i] = llm.Message{Role: llm.Role(m.Role), Parts: parts[i : i+1 : i+1]}
 	}
 	if len(missing) > 0 {
 		return nil, &MissingVariablesError{Names: missing}
