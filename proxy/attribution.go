@@ -7,14 +7,14 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// startAttributedRun starts the run span of an OpenAI-surface call named name for model,
-// attributed and linked by the caller's headers (X-Tracegate-Tags, -User-Id, -Session-Id,
-// traceparent), and answers with the run's traceparent and X-Tracegate-Span-Id. operation is
-// spans.OperationEmbeddings or "" (chat). The error (malformed linking headers) wraps
+// startAttributedRun starts the run span of an OpenAI-surface call for model (the spans
+// package names it "chat {model}" or "embeddings {model}"), attributed and linked by the
+// caller's headers (X-Tracegate-Tags, -User-Id, -Session-Id, traceparent), and answers with
+// the run's traceparent and X-Tracegate-Span-Id. operation is spans.OperationEmbeddings or ""
+// (chat). The error (malformed linking headers) wraps
 // llm.ErrInvalidRequest; nothing is written then.
-func (s *Server) startAttributedRun(ctx *fasthttp.RequestCtx, name, model, operation string) (context.Context, *spans.Run, error) {
+func (s *Server) startAttributedRun(ctx *fasthttp.RequestCtx, model, operation string) (context.Context, *spans.Run, error) {
 	runCtx, run, err := s.spans.StartRun(context.Background(), spans.RunStart{
-		Name:        name,
 		Operation:   operation,
 		Traceparent: string(ctx.Request.Header.Peek("traceparent")),
 		Model:       model,

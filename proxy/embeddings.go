@@ -56,7 +56,7 @@ func (s *Server) handleEmbeddings(ctx *fasthttp.RequestCtx) {
 		sum.Code = writeOpenAIError(ctx, err).Code
 		return
 	}
-	runCtx, run, err := s.startAttributedRun(ctx, "embeddings "+req.Model, req.Model, spans.OperationEmbeddings)
+	runCtx, run, err := s.startAttributedRun(ctx, req.Model, spans.OperationEmbeddings)
 	if err != nil {
 		sum.Code = writeOpenAIError(ctx, err).Code
 		return

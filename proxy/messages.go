@@ -69,7 +69,6 @@ func (s *Server) handleMessages(ctx *fasthttp.RequestCtx) {
 		session = info.SessionID
 	}
 	runCtx, run, err := s.spans.StartRun(context.Background(), spans.RunStart{
-		Name:        "chat " + info.Model,
 		Traceparent: string(ctx.Request.Header.Peek("traceparent")),
 		Model:       info.Model,
 		Tags:        splitTags(ctx.Request.Header.Peek(headerTags)),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 
-	"github.com/tracegate/tracegate/internal/intern"
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/spans"
@@ -84,18 +83,12 @@ func (s *Server) beginOpenAICall(c *openAICall) bool {
 		return fail(err)
 	}
 	c.sum.Stream = c.stream
-	// "chat {model}": the GenAI convention's name for chat operations.
-	if c.runCtx, c.run, err = s.startAttributedRun(c.ctx, chatSpanNames.Derive(c.model, chatSpanName), c.model, ""); err != nil {
+	// Named "chat {model}" by the spans package: the GenAI convention's name for chat operations.
+	if c.runCtx, c.run, err = s.startAttributedRun(c.ctx, c.model, ""); err != nil {
 		return fail(err)
 	}
 	return true
 }
-
-// chatSpanNames holds the run span name of each model seen, so that a call does not build
-// its own.
-var chatSpanNames = intern.New(1024)
-
-func chatSpanName(model string) string { return "chat " + model }
 
 // failOpenAICall answers a call that failed before a reply (or a stream) began, and ends its
 // run span.

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tracegate/tracegate/internal/intern"
 	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/metrics"
@@ -34,7 +33,6 @@ func (s *Server) handleRun(ctx *fasthttp.RequestCtx, slug string) {
 		return
 	}
 	runCtx, run, err := s.spans.StartRun(context.Background(), spans.RunStart{
-		Name:         runSpanNames.Derive(slug, runSpanName),
 		TraceID:      req.TraceID,
 		ParentSpanID: req.ParentSpanID,
 		Traceparent:  string(ctx.Request.Header.Peek("traceparent")),
@@ -207,11 +205,6 @@ func (r *attemptRecorder) end(resp *llm.Response, err error) {
 
 // attemptRecorders pools the recorders of calls that end their attempts before returning.
 var attemptRecorders = sync.Pool{New: func() any { return new(attemptRecorder) }}
-
-// runSpanNames holds the run span name of each prompt run, like chatSpanNames.
-var runSpanNames = intern.New(4096)
-
-func runSpanName(slug string) string { return "run " + slug }
 
 // release drops what r refers to, so that a pooled r pins nothing of its last request.
 func (r *attemptRecorder) release() {

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tracegate/tracegate/internal/intern"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
@@ -193,7 +194,7 @@ type nameKey struct{ prefix, rest string }
 
 // nameCache caches span names ("chat gpt-4o-mini", "run welcome-email"), one string
 // concatenation per request otherwise.
-type nameCache struct{ c boundedCache[nameKey, string] }
+type nameCache struct{ c intern.Cache[nameKey, string] }
 
 // name is an attempt's span name: the operation ("" is chat), then the model if there is one.
 func (c *nameCache) name(op, model string) string {
@@ -204,13 +205,13 @@ func (c *nameCache) name(op, model string) string {
 // joined is prefix + " " + rest, or prefix alone when rest is "".
 func (c *nameCache) joined(prefix, rest string) string {
 	k := nameKey{prefix, rest}
-	if n, ok := c.c.get(k); ok {
+	if n, ok := c.c.Get(k); ok {
 		return n
 	}
 	n := prefix
 	if rest != "" {
 		n += " " + rest
 	}
-	c.c.add(k, n, maxCachedNames)
+	c.c.Add(k, n, maxCachedNames)
 	return n
 }

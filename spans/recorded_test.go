@@ -143,7 +143,7 @@ func TestAttemptNamesCachedAndBounded(t *testing.T) {
 			t.Fatalf("%q", got)
 		}
 	}
-	if n := c.c.len(); n != maxCachedNames {
+	if n := c.c.Len(); n != maxCachedNames {
 		t.Errorf("%d cached names, want the bound %d", n, maxCachedNames)
 	}
 	if c.name("", "") != "chat" || c.name("", "model-0") != "chat model-0" {

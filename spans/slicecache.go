@@ -3,6 +3,7 @@ package spans
 import (
 	"slices"
 
+	"github.com/tracegate/tracegate/internal/intern"
 	"go.opentelemetry.io/otel/attribute"
 )
 
@@ -26,7 +27,7 @@ type sliceKey struct {
 }
 
 type sliceCache struct {
-	c boundedCache[sliceKey, attribute.KeyValue]
+	c intern.Cache[sliceKey, attribute.KeyValue]
 }
 
 // kv is key.StringSlice(boundedStrings(ss)). It never keeps ss itself, so a caller may pass a
@@ -36,11 +37,11 @@ func (c *sliceCache) kv(key attribute.Key, ss []string) attribute.KeyValue {
 	if !cacheable {
 		return key.StringSlice(boundedStrings(slices.Clone(ss)))
 	}
-	if kv, ok := c.c.get(k); ok {
+	if kv, ok := c.c.Get(k); ok {
 		return kv
 	}
 	kv := key.StringSlice(slices.Clone(ss)) // short elements need no bounding
-	c.c.add(k, kv, maxCachedSliceValues)
+	c.c.Add(k, kv, maxCachedSliceValues)
 	return kv
 }
 

@@ -35,7 +35,7 @@ func TestSliceCacheGivesStringSlices(t *testing.T) {
 			t.Fatalf("%v", got)
 		}
 	}
-	if n := c.c.len(); n != maxCachedSliceValues {
+	if n := c.c.Len(); n != maxCachedSliceValues {
 		t.Errorf("%d cached values, want the bound %d", n, maxCachedSliceValues)
 	}
 	names := []string{"a", "b"}

@@ -1,63 +1,78 @@
 package intern
 
 import (
+	"maps"
 	"sync"
 	"sync/atomic"
 )
 
-// Table interns strings. Reads take no lock: the map is replaced, never changed, on each
-// insert, which is cheap because inserts stop at the bound and happen once per distinct
-// string. Safe for concurrent use; the zero value is not ready, use New.
+// Cache is a bounded read-mostly map for values a hot path would otherwise build per request
+// (span names, attribute values): a read is one atomic load and a map lookup; an addition
+// copies the map, at most max times, and once the cache is full callers build their values
+// per call, as without it. The zero value is ready. Safe for concurrent use.
+type Cache[K comparable, V any] struct {
+	mu sync.Mutex // serialises additions
+	m  atomic.Pointer[map[K]V]
+}
+
+// Get returns the value kept for k.
+func (c *Cache[K, V]) Get(k K) (V, bool) {
+	if m := c.m.Load(); m != nil {
+		v, ok := (*m)[k]
+		return v, ok
+	}
+	var zero V
+	return zero, false
+}
+
+// Add keeps v for k unless the cache holds max entries already or has k.
+func (c *Cache[K, V]) Add(k K, v V, max int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var old map[K]V
+	if m := c.m.Load(); m != nil {
+		old = *m
+	}
+	if _, ok := old[k]; ok || len(old) >= max {
+		return
+	}
+	next := maps.Clone(old)
+	if next == nil {
+		next = map[K]V{}
+	}
+	next[k] = v
+	c.m.Store(&next)
+}
+
+// Len is the number of entries.
+func (c *Cache[K, V]) Len() int {
+	if m := c.m.Load(); m != nil {
+		return len(*m)
+	}
+	return 0
+}
+
+// Table interns strings made from bytes: one shared copy of each, at most max.
 type Table struct {
-	m   atomic.Pointer[map[string]string]
-	mu  sync.Mutex // serialises inserts
+	c   Cache[string, string]
 	max int
 }
 
 // New returns a table holding at most max strings.
-func New(max int) *Table {
-	t := &Table{max: max}
-	t.m.Store(&map[string]string{})
-	return t
-}
+func New(max int) *Table { return &Table{max: max} }
 
 // Bytes returns b as a string: the table's copy when it holds one (no allocation), else a
 // new string, kept for the next caller while the table has room.
 func (t *Table) Bytes(b []byte) string {
-	if s, ok := (*t.m.Load())[string(b)]; ok {
-		return s
+	if m := t.c.m.Load(); m != nil {
+		if s, ok := (*m)[string(b)]; ok { // the compiler makes no string for this look-up
+			return s
+		}
 	}
 	s := string(b)
-	t.add(s, s)
-	return s
-}
-
-// Derive returns derive(key), made once per key while the table has room: a table used this
-// way maps keys to what derive makes of them (say a span name per model), and must not be
-// used with Bytes or another derive.
-func (t *Table) Derive(key string, derive func(string) string) string {
-	if s, ok := (*t.m.Load())[key]; ok {
-		return s
-	}
-	s := derive(key)
-	t.add(key, s)
+	t.c.Add(s, s, t.max)
 	return s
 }
 
 // Len is the number of strings held.
-func (t *Table) Len() int { return len(*t.m.Load()) }
-
-func (t *Table) add(key, value string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	old := *t.m.Load()
-	if _, ok := old[key]; ok || len(old) >= t.max {
-		return
-	}
-	m := make(map[string]string, len(old)+1)
-	for k, v := range old {
-		m[k] = v
-	}
-	m[key] = value
-	t.m.Store(&m)
-}
+func (t *Table) Len() int { return t.c.Len() }

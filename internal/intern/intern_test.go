@@ -18,21 +18,20 @@ func TestBytesSharesOneCopy(t *testing.T) {
 	}
 }
 
-func TestDerive(t *testing.T) {
-	tab := New(2)
-	calls := 0
-	name := func(m string) string { calls++; return "chat " + m }
-	for range 3 {
-		if s := tab.Derive("gpt-4o", name); s != "chat gpt-4o" {
-			t.Fatalf("got %q", s)
-		}
+func TestCacheBounded(t *testing.T) {
+	var c Cache[string, int]
+	if _, ok := c.Get("a"); ok {
+		t.Fatal("an empty cache has a value")
 	}
-	if calls != 1 {
-		t.Fatalf("derive ran %d times, want once", calls)
+	c.Add("a", 1, 2)
+	c.Add("a", 9, 2) // kept values stay
+	c.Add("b", 2, 2)
+	c.Add("c", 3, 2) // past the bound
+	if v, ok := c.Get("a"); !ok || v != 1 {
+		t.Fatalf("a = %v %v", v, ok)
 	}
-	tab.Derive("a", name)
-	if s := tab.Derive("b", name); s != "chat b" || tab.Len() != 2 {
-		t.Fatalf("past the bound: %q, %d held", s, tab.Len())
+	if _, ok := c.Get("c"); ok || c.Len() != 2 {
+		t.Fatalf("past the bound: c kept, %d held", c.Len())
 	}
 }
 
