@@ -34,7 +34,11 @@ func TestQueueWritesABurstSmallerThanABatch(t *testing.T) {
 		}
 	}
 	waitFor(t, "a burst of 10 written", func() bool { return m.Len() == n })
-	waitFor(t, "the queue empty", func() bool { return q.Stats().Queued == 0 })
+	// The counters move after the backend's write returns, so they are waited for too.
+	waitFor(t, "the queue empty and its writes counted", func() bool {
+		st := q.Stats()
+		return st.Queued == 0 && st.Written == n
+	})
 	if st := q.Stats(); st.Written != n || st.Dropped != 0 || st.Failed != 0 {
 		t.Errorf("stats %+v", st)
 	}
