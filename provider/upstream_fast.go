@@ -20,16 +20,16 @@ import (
 // Calls to backends without a signing hook, streams included, take fasthttp's connection
 // pool instead of net/http's client: 13 to 65 µs and about 70 allocations less a call
 // (BenchmarkUpstreamRoundTrip against BenchmarkFasthttpRoundTrip), about 20 µs and 57
-// allocations less a stream (BenchmarkUpstreamStream against BenchmarkUpstreamStreamNetHTTP). fasthttp's own Do cannot
-// be abandoned while it waits for reply headers, so the exchange is run here step by step on
-// a pooled connection: context.AfterFunc moves the connection's deadlines into the past the
-// moment the call's context ends (the caller left, the timeout passed), which fails the
-// blocked write or read at once; the connection is then closed, which ends the call upstream.
-// The dial alone is bounded by the backend timeout rather than the context (fasthttp dials
-// take no context); a connection from the pool needs none. A stream's body is read from the
-// connection's own buffered reader (Response.StreamBody), and its idle clock is the same
-// timer, re-armed by every Read. Stored-response lookups and signed requests (cloud
-// providers) keep net/http.
+// allocations less a stream (BenchmarkUpstreamStream against BenchmarkUpstreamStreamNetHTTP).
+// fasthttp's own Do cannot be abandoned while it waits for reply headers, so the exchange is
+// run here step by step on a pooled connection: the moment the call is aborted (its caller's
+// context ended, its timer fired) the connection's deadlines move into the past, which fails
+// the blocked write or read at once; the connection is then closed, which ends the call
+// upstream. The dial alone is bounded by the backend timeout rather than the context
+// (fasthttp dials take no context); a connection from the pool needs none. A stream's body
+// is read from the connection's own buffered reader (Response.StreamBody), and its idle clock
+// is the same timer, its deadline moved by every Read. Stored-response lookups and signed
+// requests (cloud providers) keep net/http.
 
 // fastHost is a backend's fasthttp connection pool, built on first use; ok is false when the
 // base URL is not plain http(s), and the calls then go through net/http. calls pools the
