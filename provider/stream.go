@@ -89,7 +89,7 @@ func (b *Backend) openBody(ctx context.Context, path string, body []byte) (io.Re
 // pooled fasthttp exchange (upstream_fast.go), signed ones net/http.
 func (b *Backend) openBodyWith(ctx context.Context, path string, body []byte, extra [][2]string) (io.ReadCloser, error) {
 	if b.usesFast() {
-		c, err := b.fastSend(ctx, http.MethodPost, path, body, extra, true)
+		c, err := b.fastStream(ctx, path, body, extra)
 		if err != nil {
 			return nil, err
 		}

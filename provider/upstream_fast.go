@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -36,10 +37,11 @@ import (
 // state of non-streaming calls (fastCall), which a call returns before its caller sees the
 // reply: a call of the hot path allocates nothing (BenchmarkFastRoundTrip).
 type fastHost struct {
-	once  sync.Once
-	hc    *fasthttp.HostClient
-	ok    bool
-	calls sync.Pool
+	once    sync.Once
+	hc      *fasthttp.HostClient
+	ok      bool
+	calls   sync.Pool
+	newCall func() *fastCall
 }
 
 func (b *Backend) fastHostClient() (*fasthttp.HostClient, bool) {
@@ -72,7 +74,10 @@ func (b *Backend) fastHostClient() (*fasthttp.HostClient, bool) {
 			DialTimeout:            dialPeekable,
 		}
 		f.hc = hc
-		f.calls.New = func() any { return newFastCall(b, hc) }
+		// The connection slot's method values are made once here, not per call.
+		take, give, discard := hc.AcquireConn, hc.ReleaseConn, hc.CloseConn
+		f.newCall = func() *fastCall { return newFastCall(b, hc, newConnSlot(take, give, discard)) }
+		f.calls.New = func() any { return f.newCall() }
 		f.ok = true
 	})
 	return f.hc, f.ok
@@ -109,13 +114,12 @@ func (b *Backend) fastRoundTrip(ctx context.Context, method, path string, body [
 	return keptFastReplyHeaders(&c.resp.Header), nil
 }
 
-// fastSend starts a streamed call: it writes the request and reads the reply headers, leaving
-// the body to Read. The caller ends the call with Close. A stream's fastCall is its own: the
-// caller may hold it after Close, so it is never pooled.
-func (b *Backend) fastSend(ctx context.Context, method, path string, body []byte, extra [][2]string, stream bool) (*fastCall, error) {
-	hc, _ := b.fastHostClient()
-	c := newFastCall(b, hc)
-	if err := c.send(ctx, method, path, body, extra, stream); err != nil {
+// fastStream starts a streamed POST: it writes the request and reads the reply headers,
+// leaving the body to Read. The caller ends the call with Close. A stream's fastCall is its
+// own: the caller may hold it after Close, so it is never pooled.
+func (b *Backend) fastStream(ctx context.Context, path string, body []byte, extra [][2]string) (*fastCall, error) {
+	c := b.fast.newCall() // set up by usesFast, which every caller checks first
+	if err := c.send(ctx, http.MethodPost, path, body, extra, true); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -170,8 +174,8 @@ type DoneNotifier interface {
 	StopNotify()
 }
 
-func newFastCall(b *Backend, hc *fasthttp.HostClient) *fastCall {
-	c := &fastCall{b: b, hc: hc, conn: newConnSlot(hc.AcquireConn, hc.ReleaseConn, hc.CloseConn)}
+func newFastCall(b *Backend, hc *fasthttp.HostClient, conn connHolder) *fastCall {
+	c := &fastCall{b: b, hc: hc, conn: conn}
 	c.onTimer = c.timerFired
 	c.onParentDone = c.parentDone
 	c.timer = time.AfterFunc(time.Hour, c.onTimer)
@@ -274,7 +278,6 @@ func (c *fastCall) begin(ctx context.Context) {
 	c.mu.Unlock()
 	c.br, c.body, c.eof, c.failed, c.closed = nil, nil, false, false, false
 	c.arm(c.b.Timeout)
-	c.hook, c.stop = nil, nil
 	if ctx.Done() == nil {
 		return // a context that never ends needs no watch
 	}
@@ -355,7 +358,8 @@ func (c *fastCall) abortCause() error {
 	return c.cause
 }
 
-// monoNow is a monotonic clock reading in nanoseconds, which wall-clock steps cannot move.
+// monoNow is a monotonic clock reading in nanoseconds, which wall-clock steps cannot move;
+// never 0, which marks a disarmed timer.
 func monoNow() int64 { return int64(time.Since(monoEpoch)) + 1 }
 
 var monoEpoch = time.Now()

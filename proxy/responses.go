@@ -77,7 +77,7 @@ func (s *Server) createResponse(c *openAICall) (streaming bool) {
 		return true
 	}
 	callCtx := watchClient(c.ctx, c.runCtx)
-	fw, err := rd.ForwardResponses(callCtx, c.model, c.body, call.decode, s.attemptObserver(c.run, nil, c.over))
+	fw, err := rd.ForwardResponses(callCtx, c.model, c.body, call.decode, c.attempts.observer(s, c.run, nil, c.over))
 	callCtx.stop()
 	if err != nil {
 		s.failOpenAICall(c, err)
