@@ -199,10 +199,7 @@ func readPromptFile(slug, path string, modTime time.Time) (*Prompt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", path, err)
 	}
-	if err := p.fillTimes(modTime); err != nil {
-		return nil, fmt.Errorf("check %s: %w", path, err)
-	}
-	if err := p.normalize(slug); err != nil {
+	if err := p.normalize(slug, modTime); err != nil {
 		return nil, fmt.Errorf("check %s: %w", path, err)
 	}
 	return p, nil

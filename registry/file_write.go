@@ -161,7 +161,7 @@ func (s *FileSource) findFile(slug string) (string, os.FileInfo) {
 
 // store checks p, writes it to path atomically and makes this source serve it at once.
 func (s *FileSource) store(slug, path string, p *Prompt) (*Prompt, error) {
-	if err := p.normalize(slug); err != nil {
+	if err := p.normalize(slug, unknownTime); err != nil {
 		return nil, fmt.Errorf("store prompt: %w", err)
 	}
 	var (

@@ -304,7 +304,7 @@ func decodePrompt(body []byte, slug string) (*Prompt, error) {
 			ResponseFormat:  w.ResponseFormat,
 		}}
 	}
-	if err := p.normalize(slug); err != nil {
+	if err := p.normalize(slug, unknownTime); err != nil {
 		return nil, err
 	}
 	return p, nil

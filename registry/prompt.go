@@ -3,6 +3,7 @@ package registry
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/tracegate/tracegate/llm"
 	"go.yaml.in/yaml/v3"
@@ -69,8 +70,9 @@ func (p *Prompt) Version(v int) (*Version, bool) {
 	return nil, false
 }
 
-// normalize fills CurrentVersion and checks the prompt is usable.
-func (p *Prompt) normalize(slug string) error {
+// normalize fills CurrentVersion and missing timestamps (from fallback) and checks the prompt
+// is usable.
+func (p *Prompt) normalize(slug string, fallback time.Time) error {
 	if p.Slug == "" {
 		p.Slug = slug
 	}
@@ -118,7 +120,7 @@ func (p *Prompt) normalize(slug string) error {
 	if !seen[p.CurrentVersion] {
 		return fmt.Errorf("prompt %q: currentVersion %d is not among its versions", slug, p.CurrentVersion)
 	}
-	if err := p.fillTimes(unknownTime); err != nil {
+	if err := p.fillTimes(fallback); err != nil {
 		return fmt.Errorf("prompt %q: %w", slug, err)
 	}
 	p.fillMessageIDs()
