@@ -31,11 +31,13 @@ var spanLimits = sdktrace.SpanLimits{
 }
 
 // cutString cuts s at MaxAttributeValueBytes, back to the start of a UTF-8 character.
-func cutString(s string) string {
-	if len(s) <= MaxAttributeValueBytes {
+func cutString(s string) string { return cutUTF8(s, MaxAttributeValueBytes) }
+
+// cutUTF8 cuts s to at most n bytes, back to the start of a UTF-8 character.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	n := MaxAttributeValueBytes
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}

@@ -1,7 +1,6 @@
 package spans
 
 import (
-	"unicode/utf8"
 
 	"github.com/tracegate/tracegate/internal/redact"
 )
@@ -16,12 +15,10 @@ func statusDescription(err error) string {
 	return truncateUTF8(redact.Secrets(err.Error()), maxStatusDescription)
 }
 
+// truncateUTF8 is cutUTF8 marking the cut with "...".
 func truncateUTF8(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
+	return cutUTF8(s, n) + "..."
 }
