@@ -1,7 +1,6 @@
 package spans
 
 import (
-
 	"github.com/tracegate/tracegate/internal/redact"
 )
 
