@@ -184,9 +184,7 @@ func (p *queueProcessor) run() {
 			_ = p.exporter.ExportSpans(ctx, batch) // counted by countingExporter
 			cancel()
 			if p.recycle {
-				for _, s := range batch {
-					releaseRecorded(s)
-				}
+				recycledSpans.putBatch(batch)
 			}
 		}
 		clear(taken)
