@@ -77,7 +77,11 @@ func (b *Backend) fastHostClient() (*fasthttp.HostClient, bool) {
 		// The connection slot's method values are made once here, not per call.
 		take, give, discard := hc.AcquireConn, hc.ReleaseConn, hc.CloseConn
 		f.newCall = func() *fastCall { return newFastCall(b, hc, newConnSlot(take, give, discard)) }
-		f.calls.New = func() any { return f.newCall() }
+		f.calls.New = func() any {
+			c := f.newCall()
+			c.keep = true
+			return c
+		}
 		f.ok = true
 	})
 	return f.hc, f.ok
@@ -155,6 +159,12 @@ type fastCall struct {
 	mu    sync.Mutex
 	cause error    // why the call was aborted; nil while it may run
 	wire  net.Conn // the held connection, whose deadlines abort moves
+
+	// keep: a pooled call, whose request and reply (with the reply's body buffer) stay with it
+	// from one use to the next instead of going back to fasthttp's pools: the reply body then
+	// neither comes from a pool shared with the server's replies (where buffers of other
+	// sizes make most takes a miss) nor regrows to the reply's size on every call.
+	keep bool
 
 	br     *bufio.Reader // held while a streamed body is read
 	body   io.Reader     // the streamed body
@@ -272,7 +282,10 @@ func (c *fastCall) send(ctx context.Context, method, path string, body []byte, e
 // begin readies the call for a use under ctx: fresh request and reply, the timer armed for
 // the reply headers, ctx watched.
 func (c *fastCall) begin(ctx context.Context) {
-	c.req, c.resp = fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	if c.req == nil {
+		c.req, c.resp = fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		c.resp.KeepBodyBuffer = c.keep
+	}
 	c.mu.Lock()
 	c.cause, c.wire, c.parent = nil, nil, ctx
 	c.mu.Unlock()
@@ -406,10 +419,21 @@ func (c *fastCall) end(reuse bool) {
 		c.conn.release(reuse && !aborted)
 	}
 	c.hook, c.stop = nil, nil
+	if c.keep {
+		c.req.Reset()
+		if cap(c.resp.Body()) > maxKeptReplyBody {
+			_ = c.resp.SwapBody(nil) // a large reply's buffer is not pinned by the pool
+		}
+		c.resp.Reset()
+		return
+	}
 	fasthttp.ReleaseRequest(c.req)
 	fasthttp.ReleaseResponse(c.resp)
 	c.req, c.resp = nil, nil
 }
+
+// maxKeptReplyBody bounds the reply body buffer a pooled call keeps for its next use.
+const maxKeptReplyBody = 64 << 10
 
 // Read reads a streamed reply body. Every byte restarts the stream's idle clock.
 func (c *fastCall) Read(p []byte) (int, error) {
@@ -491,6 +515,9 @@ func (s *connSlot[C]) release(reuse bool) {
 		return
 	}
 	if reuse {
+		if p, ok := s.cc.Conn().(*peekConn); ok {
+			p.idleSince = monoNow()
+		}
 		s.give(s.cc)
 	} else {
 		s.discard(s.cc)
@@ -529,7 +556,18 @@ type peekConn struct {
 	raw    syscall.RawConn // nil: no socket to peek at
 	peekFn func(fd uintptr) bool
 	closed bool // the last peek's verdict
+	// idleSince is the monoNow the connection was dialled or last given back to the pool.
+	idleSince int64
 }
+
+// peekAfterIdle is how long a connection must have been idle before closedByPeer peeks at
+// it. A server closes an idle connection after its keep-alive timeout (seconds: 5 for Node
+// and uvicorn, 75 for nginx) or all of them at once when it shuts down; a close that comes
+// less than a millisecond after the connection's last reply is as likely to be missed by a
+// peek (the FIN is still in flight on a real network) as caught. Under load connections go
+// back to work within microseconds, and the peek (one system call) would be a few percent of
+// a call's CPU.
+const peekAfterIdle = int64(time.Millisecond)
 
 func newPeekConn(conn net.Conn) net.Conn {
 	sc, ok := conn.(syscall.Conn)
@@ -540,7 +578,7 @@ func newPeekConn(conn net.Conn) net.Conn {
 	if err != nil {
 		return conn
 	}
-	p := &peekConn{Conn: conn, raw: raw}
+	p := &peekConn{Conn: conn, raw: raw, idleSince: monoNow()}
 	p.peekFn = p.peek
 	return p
 }
@@ -552,15 +590,15 @@ func (p *peekConn) peek(fd uintptr) bool {
 	return true                      // never wait
 }
 
-// closedByPeer reports whether an idle plain-TCP connection has something to read: the
-// server's close (end of file, a reset) or bytes nobody asked for. Either way it cannot carry
-// a request. One non-blocking peek. TLS connections (fasthttp wraps the peekConn) are taken
-// as live: their socket may hold records that are no close (a TLS 1.3 session ticket after
-// the handshake), and telling them apart would mean reading them; a stale TLS connection
-// fails its call as a connection error.
+// closedByPeer reports whether a plain-TCP connection idle for peekAfterIdle or longer has
+// something to read: the server's close (end of file, a reset) or bytes nobody asked for.
+// Either way it cannot carry a request. One non-blocking peek. TLS connections (fasthttp
+// wraps the peekConn) are taken as live: their socket may hold records that are no close (a
+// TLS 1.3 session ticket after the handshake), and telling them apart would mean reading
+// them; a stale TLS connection fails its call as a connection error.
 func closedByPeer(c net.Conn) bool {
 	p, ok := c.(*peekConn)
-	if !ok {
+	if !ok || monoNow()-p.idleSince < peekAfterIdle {
 		return false
 	}
 	p.closed = false

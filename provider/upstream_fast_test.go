@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/valyala/bytebufferpool"
 )
@@ -93,5 +94,8 @@ func TestFastExchangeSkipsConnectionsClosedWhileIdle(t *testing.T) {
 			t.Fatalf("call %d: %v", i, err)
 		}
 		srv.CloseClientConnections() // the server drops the idle keep-alive connection
+		// A connection is peeked at only once it has been idle for peekAfterIdle: a
+		// keep-alive timeout is seconds.
+		time.Sleep(2 * time.Duration(peekAfterIdle))
 	}
 }
