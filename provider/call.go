@@ -23,13 +23,16 @@ func complete(ctx context.Context, t Target, req *llm.Request) (*llm.Response, e
 	if b.codec.keepsSignatures {
 		req = signatures.restore(req)
 	}
-	sent := *req
-	sent.Model = t.Model
-	sent.Stream = false
+	sent := req
+	if req.Model != t.Model || req.Stream {
+		named := *req
+		named.Model, named.Stream = t.Model, false
+		sent = &named
+	}
 
 	buf := bytebufferpool.Get()
 	defer bytebufferpool.Put(buf)
-	body, err := b.codec.encode(buf.B[:0], &sent)
+	body, err := b.codec.encode(buf.B[:0], sent)
 	if err != nil {
 		return nil, fmt.Errorf("encode request for %s: %w", b.Name, err)
 	}

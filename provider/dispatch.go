@@ -77,13 +77,13 @@ type Result struct {
 
 // Complete sends req for model, retrying and falling back as configured. The returned error is
 // the last attempt's.
-func (d *Dispatcher) Complete(ctx context.Context, model string, req *llm.Request, observe AttemptObserver) (*Result, error) {
-	var res *Result
+func (d *Dispatcher) Complete(ctx context.Context, model string, req *llm.Request, observe AttemptObserver) (Result, error) {
+	var res Result
 	err := d.each(ctx, model, false, observe, func(ctx context.Context, t Target, end func(*llm.Response, error)) error {
 		resp, err := complete(ctx, t, req)
 		end(resp, err)
 		if err == nil {
-			res = &Result{Response: resp, Target: t}
+			res = Result{Response: resp, Target: t}
 		}
 		return err
 	})

@@ -95,20 +95,23 @@ type runOutcome struct {
 }
 
 // run resolves the prompt, builds the request, calls the provider and prices the reply.
-func (s *Server) run(ctx context.Context, rt *Runtime, run *spans.Run, slug string, req *runRequest, callerKey string, over *overheadClock) (*runOutcome, bool, error) {
+func (s *Server) run(ctx context.Context, rt *Runtime, run *spans.Run, slug string, req *runRequest, callerKey string, over *overheadClock) (runOutcome, bool, error) {
 	res, err := s.prompts.Resolve(ctx, slug, req.Version, callerKey)
 	if err != nil {
-		return nil, false, err
+		return runOutcome{}, false, err
 	}
 	v := res.Version
 	creq, err := buildRequest(v, req)
 	if err != nil {
-		return nil, res.Stale, err
+		return runOutcome{}, res.Stale, err
 	}
 	model := req.Model
 	if model == "" {
 		model = v.Model
 	}
+	// Named as the first target will most often name it: then neither the attempt's span nor
+	// the provider call copies the request to rename it.
+	creq.Model = model
 	run.SetPromptVersion(v.Version)
 	run.SetModel(model)
 	run.SetInput(creq.Messages)
@@ -117,11 +120,11 @@ func (s *Server) run(ctx context.Context, rt *Runtime, run *spans.Run, slug stri
 	rec.release() // Complete has ended every attempt
 	attemptRecorders.Put(rec)
 	if err != nil {
-		return nil, res.Stale, err
+		return runOutcome{}, res.Stale, err
 	}
 	resp := result.Response
 	cost, priced := priceFor(rt, result.Target, resp)
-	out := &runOutcome{priced: priced, provider: result.Target.Backend.Name}
+	out := runOutcome{priced: priced, provider: result.Target.Backend.Name}
 	out.Response = resp
 	out.SpanID, out.TraceID = run.SpanID(), run.TraceID()
 	out.PromptVersion = v.Version
@@ -129,7 +132,7 @@ func (s *Server) run(ctx context.Context, rt *Runtime, run *spans.Run, slug stri
 	if v.ResponseFormat != nil && resp.HasText {
 		out.StructuredOutput = jsonObjectOrNil(resp.Text)
 	}
-	out.Messages = append(creq.Messages[:len(creq.Messages):len(creq.Messages)], resp.AssistantMessage())
+	out.Sent = creq.Messages
 	return out, res.Stale, nil
 }
 

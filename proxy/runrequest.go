@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/tracegate/tracegate/internal/intern"
 	"github.com/tracegate/tracegate/llm"
 	"github.com/valyala/fastjson"
 )
@@ -144,10 +145,14 @@ func decodeVariables(v *fastjson.Value) (map[string]string, error) {
 			err = invalid("variables.%s must be a string", k)
 			return
 		}
-		vars[string(k)] = string(fv.GetStringBytes())
+		vars[variableNames.Bytes(k)] = string(fv.GetStringBytes())
 	})
 	return vars, err
 }
+
+// variableNames interns variable names: a prompt's runs send the same few, and every run's
+// spans keep them.
+var variableNames = intern.New(1024)
 
 // decodeLocalMessages parses Tracia LocalPromptMessages.
 func decodeLocalMessages(v *fastjson.Value) ([]llm.Message, error) {

@@ -17,7 +17,8 @@ type runResult struct {
 	Cost          float64
 	// StructuredOutput is the parsed JSON object when the version asks for structured output.
 	StructuredOutput []byte
-	Messages         []llm.Message // the conversation sent plus the assistant reply
+	// Sent is the conversation sent; the RunResult's messages are Sent plus the reply.
+	Sent []llm.Message
 }
 
 // sdkFinishReason maps a canonical finish reason to the three the SDKs accept; the provider's
@@ -70,9 +71,22 @@ func (r *runResult) appendJSON(b []byte) []byte {
 	}
 	b = append(b, `,"structuredOutput":`...)
 	b = jsonw.Raw(b, r.StructuredOutput)
-	b = append(b, `,"messages":`...)
-	b = appendLocalMessages(b, r.Messages)
-	return append(b, '}')
+	b = append(b, `,"messages":[`...)
+	for i := range r.Sent {
+		b = appendLocalMessage(b, &r.Sent[i])
+		b = append(b, ',')
+	}
+	reply := llm.Message{Role: llm.RoleAssistant}
+	if len(resp.ToolCalls) == 0 {
+		// what AssistantMessage builds, without allocating its one part
+		var text [1]llm.Part
+		text[0] = llm.TextPart(resp.Text)
+		reply.Parts = text[:]
+	} else {
+		reply = resp.AssistantMessage()
+	}
+	b = appendLocalMessage(b, &reply)
+	return append(b, "]}"...)
 }
 
 func appendToolCall(b []byte, c llm.ToolCall, withType bool) []byte {
@@ -93,45 +107,49 @@ func appendToolCall(b []byte, c llm.ToolCall, withType bool) []byte {
 	return append(b, '}')
 }
 
-// appendLocalMessages writes Tracia LocalPromptMessages: plain string content when a message
+// appendLocalMessage writes a Tracia LocalPromptMessage: plain string content when the message
 // is one text part, a parts list otherwise (assistant tool calls).
+func appendLocalMessage(b []byte, m *llm.Message) []byte {
+	b = append(b, `{"role":`...)
+	b = jsonw.String(b, string(m.Role))
+	b = append(b, `,"content":`...)
+	if len(m.Parts) == 1 && m.Parts[0].Type == llm.PartText || len(m.Parts) == 0 {
+		b = jsonw.String(b, m.Text())
+	} else {
+		b = append(b, '[')
+		for j, p := range m.Parts {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			if p.Type == llm.PartToolCall {
+				b = appendToolCall(b, p.ToolCall, true)
+				continue
+			}
+			b = append(b, `{"type":"text","text":`...)
+			b = jsonw.String(b, p.Text)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if m.ToolCallID != "" {
+		b = append(b, `,"toolCallId":`...)
+		b = jsonw.String(b, m.ToolCallID)
+	}
+	if m.ToolName != "" {
+		b = append(b, `,"toolName":`...)
+		b = jsonw.String(b, m.ToolName)
+	}
+	return append(b, '}')
+}
+
+// appendLocalMessages writes a list of Tracia LocalPromptMessages.
 func appendLocalMessages(b []byte, msgs []llm.Message) []byte {
 	b = append(b, '[')
 	for i := range msgs {
-		m := &msgs[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"role":`...)
-		b = jsonw.String(b, string(m.Role))
-		b = append(b, `,"content":`...)
-		if len(m.Parts) == 1 && m.Parts[0].Type == llm.PartText || len(m.Parts) == 0 {
-			b = jsonw.String(b, m.Text())
-		} else {
-			b = append(b, '[')
-			for j, p := range m.Parts {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				if p.Type == llm.PartToolCall {
-					b = appendToolCall(b, p.ToolCall, true)
-					continue
-				}
-				b = append(b, `{"type":"text","text":`...)
-				b = jsonw.String(b, p.Text)
-				b = append(b, '}')
-			}
-			b = append(b, ']')
-		}
-		if m.ToolCallID != "" {
-			b = append(b, `,"toolCallId":`...)
-			b = jsonw.String(b, m.ToolCallID)
-		}
-		if m.ToolName != "" {
-			b = append(b, `,"toolName":`...)
-			b = jsonw.String(b, m.ToolName)
-		}
-		b = append(b, '}')
+		b = appendLocalMessage(b, &msgs[i])
 	}
 	return append(b, ']')
 }

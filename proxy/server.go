@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tracegate/tracegate/internal/intern"
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/registry"
@@ -21,7 +22,7 @@ import (
 
 // promptStore resolves prompts; *registry.Registry implements it.
 type promptStore interface {
-	Resolve(ctx context.Context, slug string, version int, callerKey string) (*registry.Resolved, error)
+	Resolve(ctx context.Context, slug string, version int, callerKey string) (registry.Resolved, error)
 	Get(ctx context.Context, slug, callerKey string) (*registry.Prompt, error)
 	List(ctx context.Context, callerKey string) ([]*registry.Prompt, error)
 }
@@ -29,7 +30,7 @@ type promptStore interface {
 // dispatcher sends requests to providers and answers what routing knows; *provider.Dispatcher
 // implements it. Resolve names a model's backend, and with it its provider kind.
 type dispatcher interface {
-	Complete(ctx context.Context, model string, req *llm.Request, observe provider.AttemptObserver) (*provider.Result, error)
+	Complete(ctx context.Context, model string, req *llm.Request, observe provider.AttemptObserver) (provider.Result, error)
 	Forward(ctx context.Context, model string, body []byte, decode provider.RequestDecoder, observe provider.AttemptObserver) (*provider.Forwarded, error)
 	ForwardStream(ctx context.Context, model string, body []byte, decode provider.RequestDecoder, observe provider.AttemptObserver) (*provider.ForwardedStream, error)
 	Resolve(model string) (provider.Target, error)
@@ -251,6 +252,9 @@ func (s *Server) onlyGET(ctx *fasthttp.RequestCtx, h fasthttp.RequestHandler) {
 // unescapeSlug decodes a raw path segment. An encoded '/' or a ".." stays invalid rather
 // than being normalised into another path.
 func unescapeSlug(raw []byte) (string, bool) {
+	if s, ok := slugNames.Known(raw); ok {
+		return s, true // kept only once valid
+	}
 	s := string(raw)
 	if bytes.IndexByte(raw, '%') >= 0 {
 		var err error
@@ -261,8 +265,15 @@ func unescapeSlug(raw []byte) (string, bool) {
 	if !registry.ValidSlug(s) {
 		return "", false
 	}
+	if len(s) == len(raw) {
+		slugNames.Keep(s) // s is raw as it came: no escapes
+	}
 	return s, true
 }
+
+// slugNames interns the slugs of request paths, valid ones only: a busy prompt's runs then
+// share one copy of its name, which every run's spans keep.
+var slugNames = intern.New(1024)
 
 // handleParseError answers requests fasthttp could not read, in the error shape of the
 // surface their path names (fasthttp has parsed the request line by then).

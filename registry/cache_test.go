@@ -241,7 +241,7 @@ func TestCacheServesStaleWhenTheUpstreamFails(t *testing.T) {
 
 			f.clock.advance(testCacheOptions.TTL + time.Second)
 			var (
-				res *Resolved
+				res Resolved
 				err error
 			)
 			within(t, "resolve during the outage", func() { res, err = reg.Resolve(context.Background(), "p", 0, "") })

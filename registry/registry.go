@@ -41,9 +41,9 @@ type cachingSource interface {
 }
 
 // Resolve finds slug in the first source that has it and picks version (0 = current).
-func (r *Registry) Resolve(ctx context.Context, slug string, version int, callerKey string) (*Resolved, error) {
+func (r *Registry) Resolve(ctx context.Context, slug string, version int, callerKey string) (Resolved, error) {
 	if !ValidSlug(slug) {
-		return nil, fmt.Errorf("slug %q: %w", slug, errInvalidSlug)
+		return Resolved{}, fmt.Errorf("slug %q: %w", slug, errInvalidSlug)
 	}
 	var firstErr error
 	for _, src := range r.sources {
@@ -68,14 +68,14 @@ func (r *Registry) Resolve(ctx context.Context, slug string, version int, caller
 		}
 		v, ok := p.Version(version)
 		if !ok {
-			return nil, fmt.Errorf("prompt %q version %d: %w", slug, version, ErrNotFound)
+			return Resolved{}, fmt.Errorf("prompt %q version %d: %w", slug, version, ErrNotFound)
 		}
-		return &Resolved{Prompt: p, Version: v, Stale: stale}, nil
+		return Resolved{Prompt: p, Version: v, Stale: stale}, nil
 	}
 	if firstErr != nil {
-		return nil, firstErr
+		return Resolved{}, firstErr
 	}
-	return nil, fmt.Errorf("prompt %q: %w", slug, ErrNotFound)
+	return Resolved{}, fmt.Errorf("prompt %q: %w", slug, ErrNotFound)
 }
 
 // Get returns the whole prompt for slug from the first source that has it.

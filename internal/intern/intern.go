@@ -64,15 +64,25 @@ func New(max int) *Table { return &Table{max: max} }
 // Bytes returns b as a string: the table's copy when it holds one (no allocation), else a
 // new string, kept for the next caller while the table has room.
 func (t *Table) Bytes(b []byte) string {
-	if m := t.c.m.Load(); m != nil {
-		if s, ok := (*m)[string(b)]; ok { // the compiler makes no string for this look-up
-			return s
-		}
+	if s, ok := t.Known(b); ok {
+		return s
 	}
 	s := string(b)
-	t.c.Add(s, s, t.max)
+	t.Keep(s)
 	return s
 }
+
+// Known returns the table's copy of b, if it holds one, without allocating.
+func (t *Table) Known(b []byte) (string, bool) {
+	if m := t.c.m.Load(); m != nil {
+		s, ok := (*m)[string(b)] // the compiler makes no string for this look-up
+		return s, ok
+	}
+	return "", false
+}
+
+// Keep keeps s for Bytes and Known while the table has room.
+func (t *Table) Keep(s string) { t.c.Add(s, s, t.max) }
 
 // Len is the number of strings held.
 func (t *Table) Len() int { return t.c.Len() }
