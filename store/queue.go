@@ -28,8 +28,9 @@ const (
 // flushInterval is how long a record waits at most for a full batch before the writer takes
 // what there is. Reads see queued records at once, so it bounds only how soon the backend
 // (and another process reading a shared database) has them and how much a crash loses; the
-// writer wakes on it at most 40 times a second, against once per record when every record
-// woke it. Above maxBatch/flushInterval (~10k records/s) full batches wake it first.
+// writer wakes on it at most 40 times a second while records wait (never when idle), against
+// once per record when every record woke it. Above maxBatch/flushInterval (~10k records/s)
+// full batches wake it first.
 const flushInterval = 25 * time.Millisecond
 
 // Write retries: a backend that fails a batch (a Postgres restart, a locked file) gets a few
@@ -76,6 +77,7 @@ type Queue struct {
 	// that is smaller.
 	batchAt int
 	ready   chan struct{} // a batch is waiting; buffered, one signal is enough
+	first   chan struct{} // a record came into an empty queue: the writer starts its clock
 
 	dropped, failed, written atomic.Uint64
 	stop                     chan struct{} // closed by Close: drain what is queued and return
@@ -145,6 +147,7 @@ func NewQueue(backend Store, size int) *Queue {
 		writing: make([]queueOp, 0, min(size, maxBatch)),
 		batchAt: min(size, maxBatch),
 		ready:   make(chan struct{}, 1),
+		first:   make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
@@ -260,13 +263,21 @@ func (q *Queue) push(op queueOp) error {
 	q.waiting.push(op)
 	n := q.waiting.n
 	q.mu.Unlock()
-	if n == q.batchAt {
-		select {
-		case q.ready <- struct{}{}:
-		default:
-		}
+	switch n {
+	case q.batchAt:
+		signal(q.ready)
+	case 1:
+		signal(q.first)
 	}
 	return nil
+}
+
+// signal sends on a channel buffered for one signal, unless one is pending already.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
 }
 
 // Put queues copies of recs; it returns ErrQueueFull (or ErrClosed, ErrBadRecord) for those
@@ -402,16 +413,31 @@ func (q *Queue) Stats() QueueStats {
 // Dropped is the number of writes refused because the queue was full or closed.
 func (q *Queue) Dropped() uint64 { return q.dropped.Load() }
 
+// drain is the writer. Its clock runs only while records wait, so an idle queue never
+// wakes it: a record that comes into an empty queue starts it, and so does a write that
+// leaves less than a batch behind.
 func (q *Queue) drain() {
 	defer close(q.done)
-	tick := time.NewTicker(flushInterval)
-	defer tick.Stop()
+	clock := time.NewTimer(flushInterval)
+	clock.Stop()
+	defer clock.Stop()
+	running := false
+	start := func() {
+		if !running {
+			clock.Reset(flushInterval)
+			running = true
+		}
+	}
 	for {
-		var whole bool // write only whole batches: what is left waits for more or the tick
+		var whole bool // write only whole batches: what is left waits for more or the clock
 		select {
 		case <-q.ready:
 			whole = true
-		case <-tick.C:
+		case <-q.first:
+			start()
+			continue
+		case <-clock.C:
+			running = false
 		case <-q.stop:
 			// Nothing more can be queued now: write what is there, then return.
 			for q.writeNext(false) && !q.aborted() {
@@ -422,7 +448,16 @@ func (q *Queue) drain() {
 		}
 		for q.writeNext(whole) && !q.aborted() {
 		}
+		if q.hasWaiting() {
+			start()
+		}
 	}
+}
+
+func (q *Queue) hasWaiting() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.waiting.n > 0
 }
 
 // writeNext writes the oldest batch queued, when there is one (a whole one if whole), and

@@ -181,6 +181,32 @@ func TestQueueWritesInBatches(t *testing.T) {
 	}
 }
 
+// The writer's clock runs only while records wait; a lone record, and what a full batch
+// leaves behind, are still written without a Close, each once its clock runs out.
+func TestQueueWritesLessThanABatchWithoutClose(t *testing.T) {
+	q := NewQueue(NewMemory(0), 1000)
+	defer closeQueue(t, q)
+	waitWritten := func(want uint64) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for q.Stats().Written < want {
+			if time.Now().After(deadline) {
+				t.Fatalf("written %d of %d, the rest still queued", q.Stats().Written, want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	q.Enqueue(record(0)) // into an idle queue
+	waitWritten(1)
+	time.Sleep(3 * flushInterval) // the clock has stopped: the queue is idle again
+	q.Enqueue(record(1))
+	waitWritten(2)
+	for i := range maxBatch + 10 { // a whole batch and a remainder
+		q.Enqueue(record(2 + i))
+	}
+	waitWritten(uint64(2 + maxBatch + 10))
+}
+
 func TestQueueCloseIsBoundedByContext(t *testing.T) {
 	g := newGated(NewMemory(0)) // never opened: the backend hangs
 	q := NewQueue(g, 10)
