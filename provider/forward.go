@@ -95,17 +95,23 @@ func OnceDecoder(body []byte) RequestDecoder {
 type OnceRequest struct {
 	mu      sync.Mutex
 	body    []byte
+	parse   func([]byte) (*llm.Request, error)
 	decoded bool
 	req     *llm.Request
 	err     error
 	fn      RequestDecoder
 }
 
-// Decoder returns a decoder of body that decodes it at most once. It replaces what o
-// decoded before: a decoder o returned earlier then decodes body too.
+// Decoder returns a decoder of body (OpenAI Chat Completions) that decodes it at most once.
+// It replaces what o decoded before: a decoder o returned earlier then decodes body too.
 func (o *OnceRequest) Decoder(body []byte) RequestDecoder {
+	return o.DecoderFor(body, openai.DecodeRequest)
+}
+
+// DecoderFor is Decoder for a body of another wire format, which parse decodes.
+func (o *OnceRequest) DecoderFor(body []byte, parse func([]byte) (*llm.Request, error)) RequestDecoder {
 	o.mu.Lock()
-	o.body, o.decoded, o.req, o.err = body, false, nil, nil
+	o.body, o.parse, o.decoded, o.req, o.err = body, parse, false, nil, nil
 	if o.fn == nil {
 		o.fn = o.decode
 	}
@@ -118,7 +124,7 @@ func (o *OnceRequest) decode() (*llm.Request, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if !o.decoded {
-		o.req, o.err = openai.DecodeRequest(o.body)
+		o.req, o.err = o.parse(o.body)
 		o.decoded = true
 	}
 	return o.req, o.err

@@ -9,6 +9,7 @@ import (
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/translate/anthropic"
 	"github.com/tracegate/tracegate/translate/gemini"
+	"github.com/valyala/bytebufferpool"
 )
 
 // Forwarding of Anthropic Messages bodies (POST /v1/messages). An Anthropic backend gets the
@@ -59,22 +60,27 @@ func (d *Dispatcher) ForwardMessages(ctx context.Context, model string, body []b
 			end(nil, err)
 			return err
 		}
-		raw, headers, err := postRaw(ctx, t.Backend, route.path(t.Model, false), sent, route.headers(h))
+		// As Forward does: the reply is read into pooled storage that Release returns.
+		f := forwardedReplies.Get().(*Forwarded)
+		f.reply = bytebufferpool.Get()
+		headers, err := postPooled(ctx, t.Backend, route.path(t.Model, false), sent, f.reply, route.headers(h)...)
 		if err != nil {
+			f.Release()
 			end(nil, err)
 			return err
 		}
-		resp, ok := anthropic.ScanReply(raw)
-		if !ok {
+		if !anthropic.ScanReply(&f.resp, f.reply.B) {
+			f.Release()
 			err := &llm.UpstreamError{Provider: t.Backend.Name, Status: http.StatusOK, Type: "api_error", Message: "reply is not a JSON object"}
 			end(nil, err)
 			return err
 		}
-		if resp.Model == "" {
-			resp.Model = t.Model
+		if f.resp.Model == "" {
+			f.resp.Model = t.Model
 		}
-		end(&resp, nil)
-		out = &Forwarded{Target: t, Raw: raw, Response: &resp, Headers: headers}
+		f.Target, f.Raw, f.Headers, f.Response = t, f.reply.B, headers, &f.resp
+		end(f.Response, nil)
+		out = f
 		return nil
 	})
 	return out, err

@@ -3,7 +3,9 @@ package proxy
 import (
 	"context"
 	"strings"
+	"sync"
 
+	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/metrics"
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/spans"
@@ -82,14 +84,23 @@ func (s *Server) handleMessages(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.Set("traceparent", run.Traceparent())
 	ctx.Response.Header.Set(headerSpanID, run.SpanID())
 	hdr := messagesHeaders(ctx)
-	decode := provider.OnceMessagesDecoder(body, false)
 	if info.Stream {
 		streaming = true // the stream reports when it ends
+		decode := provider.OnceMessagesDecoder(body, false)
 		s.startMessagesStream(ctx, rt, run, runCtx, messagesStream{model: info.Model, body: body, hdr: hdr, decode: decode, start: start, over: over})
 		return
 	}
+	// The call's attempts end before ForwardMessages returns: its decoder and attempt
+	// observer are reused from call to call, as the OpenAI surface's are.
+	scratch := callScratches.Get().(*callScratch)
+	defer func() {
+		scratch.attempts.release()
+		scratch.decoder.Decoder(nil)
+		callScratches.Put(scratch)
+	}()
 	callCtx := watchClient(ctx, runCtx)
-	fw, err := rt.Dispatcher.ForwardMessages(callCtx, info.Model, body, hdr, decode, s.attemptObserver(run, nil, over))
+	fw, err := rt.Dispatcher.ForwardMessages(callCtx, info.Model, body, hdr,
+		scratch.decoder.DecoderFor(body, decodeMessagesBody), scratch.attempts.observer(s, run, nil, over))
 	callCtx.stop()
 	if err != nil {
 		c := writeAnthropicError(ctx, err)
@@ -106,7 +117,16 @@ func (s *Server) handleMessages(ctx *fasthttp.RequestCtx) {
 	})
 	sum.Provider, sum.Model, sum.Usage, sum.Cost, sum.Priced = fw.Target.Backend.Name, resp.Model, resp.Usage, cost, priced
 	s.logSuccess("messages", fw.Target.Backend.Name, resp, run, cost, priced, start)
+	fw.Release() // written, priced, on the spans and logged: nothing reads it any more
 }
+
+// decodeMessagesBody decodes a Messages body for a target that needs it translated.
+func decodeMessagesBody(body []byte) (*llm.Request, error) {
+	return anthropic.DecodeMessagesRequest(body, false)
+}
+
+// callScratches pools the scratch of calls that are not on the OpenAI surface's pooled path.
+var callScratches = sync.Pool{New: func() any { return new(callScratch) }}
 
 // handleCountTokens serves POST /v1/messages/count_tokens: Anthropic counts, Gemini counts
 // through countTokens, other formats get a clear error. It is not a model call, so it makes

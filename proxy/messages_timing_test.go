@@ -42,7 +42,7 @@ func messagesBenchServer(b *testing.B) (*fasthttp.Client, func()) {
 
 // benchAnthropicAndOpenAI is tracegate routing claude-* to an Anthropic-format provider and
 // gpt-* to an OpenAI-format one, both served by upstream on loopback.
-func benchAnthropicAndOpenAI(b *testing.B, upstream fasthttp.RequestHandler) (*fasthttp.Client, func()) {
+func benchAnthropicAndOpenAI(b testing.TB, upstream fasthttp.RequestHandler) (*fasthttp.Client, func()) {
 	b.Helper()
 	upLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -79,7 +79,7 @@ func benchServerWith(b *testing.B, setup func(*Server, *spans.Recorder)) (*fasth
 // benchTracegate is tracegate on an in-memory listener routing to providers, with spans
 // exported nowhere (a discarding exporter behind the real batch processor).
 // setup, when not nil, is applied to the server and its recorder before it serves.
-func benchTracegate(b *testing.B, providers []config.Provider, routes []config.Route, setup func(*Server, *spans.Recorder)) (*fasthttp.Client, func()) {
+func benchTracegate(b testing.TB, providers []config.Provider, routes []config.Route, setup func(*Server, *spans.Recorder)) (*fasthttp.Client, func()) {
 	b.Helper()
 	router, err := provider.NewRouter(providers, routes)
 	if err != nil {

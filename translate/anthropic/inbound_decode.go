@@ -53,7 +53,7 @@ func ScanMessagesRequest(body []byte) (MessagesRequestInfo, error) {
 	if m == nil || m.Type() != fastjson.TypeString || len(m.GetStringBytes()) == 0 {
 		return info, invalid("model: a non-empty string is required")
 	}
-	info.Model = string(m.GetStringBytes())
+	info.Model = bodyNames.Bytes(m.GetStringBytes())
 	if s := v.Get("stream"); s != nil {
 		switch s.Type() {
 		case fastjson.TypeTrue:

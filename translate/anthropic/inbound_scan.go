@@ -1,28 +1,35 @@
 package anthropic
 
 import (
+	"github.com/tracegate/tracegate/internal/intern"
 	"github.com/tracegate/tracegate/llm"
 	"github.com/valyala/fastjson"
 )
 
-// ScanReply reads the model, stop reason and usage of a passed-through Messages reply, for
-// spans and pricing; the content is not decoded.
-func ScanReply(body []byte) (resp llm.Response, ok bool) {
+// ScanReply reads the model, stop reason and usage of a passed-through Messages reply into
+// dst, for spans and pricing; the content is not decoded. It is false when body is not a JSON
+// object.
+func ScanReply(dst *llm.Response, body []byte) bool {
+	*dst = llm.Response{}
 	p := parserPool.Get()
 	defer parserPool.Put(p)
 	v, err := p.ParseBytes(body)
 	if err != nil || v.Type() != fastjson.TypeObject {
-		return resp, false
+		return false
 	}
-	resp.ID = string(v.GetStringBytes("id"))
-	resp.Model = string(v.GetStringBytes("model"))
-	resp.RawFinishReason = string(v.GetStringBytes("stop_reason"))
-	resp.FinishReason = FinishReason(resp.RawFinishReason)
+	dst.ID = string(v.GetStringBytes("id"))
+	dst.Model = bodyNames.Bytes(v.GetStringBytes("model"))
+	dst.RawFinishReason = bodyNames.Bytes(v.GetStringBytes("stop_reason"))
+	dst.FinishReason = FinishReason(dst.RawFinishReason)
 	if u, ok := parseUsage(v.Get("usage")); ok {
-		resp.Usage = u.canonical()
+		dst.Usage = u.canonical()
 	}
-	return resp, true
+	return true
 }
+
+// bodyNames interns the model names of requests and the model names and stop reasons of
+// replies: a deployment sees a few.
+var bodyNames = intern.New(1024)
 
 // StreamScanner follows a passed-through Messages stream for spans and pricing: it parses
 // only message_start, message_delta and error events (usage, model, stop reason), so the

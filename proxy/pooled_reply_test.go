@@ -1,0 +1,89 @@
+package proxy
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fastjson"
+)
+
+// Passed-through replies are read into pooled buffers that go back to the pool once the reply
+// is written (Forwarded.Release). Concurrent calls whose replies differ in content and size
+// must each get exactly their own reply, on the chat completions and the Messages surface.
+func TestPooledRepliesStayWithTheirCall(t *testing.T) {
+	client, stop := benchAnthropicAndOpenAI(t, func(ctx *fasthttp.RequestCtx) {
+		v, err := fastjson.ParseBytes(ctx.PostBody())
+		if err != nil {
+			ctx.Error(err.Error(), fasthttp.StatusBadRequest)
+			return
+		}
+		ctx.SetContentType("application/json")
+		if bytes.HasSuffix(ctx.Path(), []byte("/chat/completions")) {
+			marker := string(v.GetStringBytes("user"))
+			fmt.Fprintf(ctx, `{"id":%q,"object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":%q},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}`,
+				marker, padding(marker))
+			return
+		}
+		marker := string(v.GetStringBytes("metadata", "user_id"))
+		fmt.Fprintf(ctx, `{"id":%q,"type":"message","role":"assistant","model":"claude-3-5-haiku-20241022","content":[{"type":"text","text":%q}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":3}}`,
+			marker, padding(marker))
+	})
+	defer stop()
+
+	const workers, calls = 8, 150
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			req.Header.SetMethod(fasthttp.MethodPost)
+			req.Header.SetContentType("application/json")
+			for i := range calls {
+				marker := fmt.Sprintf("m-%d-%d", w, i)
+				if i%2 == 0 {
+					req.SetRequestURI("http://tracegate/v1/chat/completions")
+					req.SetBodyString(`{"model":"gpt-4o-mini","user":"` + marker + `","messages":[{"role":"user","content":"hi"}]}`)
+				} else {
+					req.SetRequestURI("http://tracegate/v1/messages")
+					req.SetBodyString(`{"model":"claude-3-5-haiku-20241022","max_tokens":16,"metadata":{"user_id":"` + marker + `"},"messages":[{"role":"user","content":"hi"}]}`)
+				}
+				if err := client.Do(req, resp); err != nil {
+					errs <- err
+					return
+				}
+				v, err := fastjson.ParseBytes(resp.Body())
+				if resp.StatusCode() != fasthttp.StatusOK || err != nil {
+					errs <- fmt.Errorf("call %s: status %d, %v: %s", marker, resp.StatusCode(), err, resp.Body())
+					return
+				}
+				text := string(v.GetStringBytes("choices", "0", "message", "content"))
+				if i%2 == 1 {
+					text = string(v.GetStringBytes("content", "0", "text"))
+				}
+				if id := string(v.GetStringBytes("id")); id != marker || text != padding(marker) {
+					errs <- fmt.Errorf("call %s got the reply of %q (%d bytes of text)", marker, id, len(text))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// padding makes replies of many sizes, so that a reused buffer longer than its next reply
+// would show its stale tail.
+func padding(marker string) string {
+	return strings.Repeat("x", len(marker)*37%900)
+}
