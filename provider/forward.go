@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"sync"
 
@@ -147,7 +148,8 @@ type passthrough struct {
 	accepts func(*Backend) bool
 	// path is where a passed-through body goes, below the target's base URL.
 	path func(t Target, stream bool) string
-	scan func(dst *llm.Response, raw []byte, requested string)
+	// scan checks that a 2xx reply is JSON and reads it into dst; the error says why it is not.
+	scan func(dst *llm.Response, raw []byte, requested string) error
 }
 
 var chatPassthrough = &passthrough{
@@ -168,14 +170,19 @@ func (d *Dispatcher) forward(ctx context.Context, w *passthrough, model string, 
 		}
 		f := forwardedReplies.Get().(*Forwarded)
 		f.reply = bytebufferpool.Get()
-		headers, err := postPooled(ctx, t.Backend, w.path(t, false), withTargetModel(body, model, t.Backend.wireModel(t.Model)), f.reply)
+		// Not postPooled: the scan checks the reply while it reads it.
+		headers, err := t.Backend.roundTripWith(ctx, w.path(t, false), withTargetModel(body, model, t.Backend.wireModel(t.Model)), nil, f.reply)
+		if err == nil {
+			if err = w.scan(&f.resp, f.reply.B, t.Model); err != nil {
+				err = fmt.Errorf("%s reply: %w: %w", t.Backend.Name, ErrMalformedReply, err)
+			}
+		}
 		if err != nil {
 			f.Release()
 			end(nil, err)
 			return err
 		}
 		f.Target, f.Raw, f.Headers = t, f.reply.B, headers
-		w.scan(&f.resp, f.Raw, t.Model)
 		f.Response = &f.resp
 		end(f.Response, nil)
 		out = f
@@ -257,12 +264,16 @@ func withTargetModel(body []byte, requested, target string) []byte {
 	return openai.WithModel(nil, body, target)
 }
 
-// scanReply reads what spans and pricing need from a passed-through reply, without decoding
-// the rest: usage and model.
-func scanReply(dst *llm.Response, raw []byte, requested string) {
+// scanReply checks a passed-through reply and reads what spans and pricing need from it,
+// without decoding the rest: usage and model.
+func scanReply(dst *llm.Response, raw []byte, requested string) error {
 	*dst = llm.Response{}
-	dst.Model, dst.Usage, _ = openai.ScanModelUsage(raw)
+	var err error
+	if dst.Model, dst.Usage, _, err = openai.ScanReply(raw); err != nil {
+		return err
+	}
 	if dst.Model == "" {
 		dst.Model = requested
 	}
+	return nil
 }

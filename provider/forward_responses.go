@@ -8,6 +8,7 @@ import (
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/translate/responses"
 	"github.com/valyala/bytebufferpool"
+	"github.com/valyala/fastjson"
 )
 
 // OpenAI Responses bodies (POST /v1/responses) are forwarded like Chat Completions bodies:
@@ -37,12 +38,16 @@ func (d *Dispatcher) ForwardResponsesStream(ctx context.Context, model string, b
 	return d.forwardStream(ctx, responsesPassthrough, model, body, decode, observe)
 }
 
-func scanResponsesReply(dst *llm.Response, raw []byte, requested string) {
+func scanResponsesReply(dst *llm.Response, raw []byte, requested string) error {
+	if err := fastjson.ValidateBytes(raw); err != nil {
+		return err
+	}
 	s, _ := responses.ScanReply(raw)
 	*dst = llm.Response{ID: s.ID, Model: s.Model, Usage: s.Usage, FinishReason: s.Finish}
 	if dst.Model == "" {
 		dst.Model = requested
 	}
+	return nil
 }
 
 // ErrNoResponsesStore is returned for a stored response that no configured provider keeps.

@@ -165,3 +165,14 @@ func BenchmarkChunkEncoder(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(events)), "ns/event")
 }
+
+func BenchmarkScanReply(b *testing.B) {
+	body := readFixture(b, "plain_text.response.json")
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, _, err := ScanReply(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

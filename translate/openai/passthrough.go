@@ -223,38 +223,6 @@ func ScanModel(body []byte) string {
 	return model
 }
 
-// ScanModelUsage is ScanModel and ScanUsage of a complete chat.completion body in one pass
-// over its members.
-func ScanModelUsage(body []byte) (model string, usage llm.Usage, hasUsage bool) {
-	s, ok := newObjectScanner(body, 0)
-	if !ok {
-		return "", llm.Usage{}, false
-	}
-	var modelValue, usageValue []byte
-	for {
-		m, ok := s.next()
-		if !ok {
-			break
-		}
-		switch {
-		case keyIs(m.key, "model"):
-			modelValue = body[m.start:m.end]
-		case keyIs(m.key, "usage"):
-			usageValue = body[m.start:m.end]
-		}
-	}
-	if s.failed {
-		return "", llm.Usage{}, false
-	}
-	if len(modelValue) > 0 && modelValue[0] == '"' {
-		model, _ = unquoteModel(modelValue[1 : len(modelValue)-1])
-	}
-	if len(usageValue) > 0 && usageValue[0] == '{' {
-		usage, hasUsage = parseUsage(usageValue)
-	}
-	return model, usage, hasUsage
-}
-
 // topLevel returns the raw value of the last top-level member named key.
 func topLevel(body []byte, key string) ([]byte, bool) {
 	s, ok := newObjectScanner(body, 0)

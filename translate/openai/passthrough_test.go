@@ -142,16 +142,6 @@ func TestScanUsageAndModel(t *testing.T) {
 	if m := ScanModel([]byte(`{"model":5}`)); m != "" {
 		t.Fatalf("model = %q", m)
 	}
-	// The one-pass scan agrees with the two.
-	for _, b := range [][]byte{readFixture(t, "plain_text.response.json"), body, []byte(`{"model":5}`),
-		[]byte(`{"model":"a","usage":{"prompt_tokens":1},"model":"b"}`), []byte(`{"usage":null}`), []byte(`nope`),
-		[]byte(`{"usage":{"prompt_tokens":1}`), []byte(`{"model":"m\u0041"}`)} {
-		m, u, ok := ScanModelUsage(b)
-		wu, wok := ScanUsage(b)
-		if m != ScanModel(b) || u != wu || ok != wok {
-			t.Fatalf("%s: ScanModelUsage %q %+v %v, ScanModel %q, ScanUsage %+v %v", b, m, u, ok, ScanModel(b), wu, wok)
-		}
-	}
 }
 
 // TestScanChunkFixtures scans every data payload of the recorded streams the way the
