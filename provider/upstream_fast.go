@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tracegate/tracegate/internal/alarm"
 	"github.com/valyala/bytebufferpool"
 	"github.com/valyala/fasthttp"
 )
@@ -151,7 +152,7 @@ type fastCall struct {
 	hook   DoneNotifier // the parent's allocation-free watch, when it has one
 	stop   func() bool  // the parent's context.AfterFunc otherwise
 
-	timer        *time.Timer
+	timer        *alarm.Alarm // not a runtime timer: see package alarm
 	due          atomic.Int64 // monoNow the timer is armed for; 0: disarmed
 	onTimer      func()
 	onParentDone func()
@@ -188,8 +189,7 @@ func newFastCall(b *Backend, hc *fasthttp.HostClient, conn connHolder) *fastCall
 	c := &fastCall{b: b, hc: hc, conn: conn}
 	c.onTimer = c.timerFired
 	c.onParentDone = c.parentDone
-	c.timer = time.AfterFunc(time.Hour, c.onTimer)
-	c.timer.Stop()
+	c.timer = alarm.New(c.onTimer)
 	return c
 }
 
@@ -305,7 +305,7 @@ func (c *fastCall) begin(ctx context.Context) {
 // arm (re)starts the call's clock: it aborts the call unless re-armed or ended within d.
 func (c *fastCall) arm(d time.Duration) {
 	c.due.Store(monoNow() + int64(d))
-	c.timer.Reset(d)
+	c.timer.Set(d)
 }
 
 // extend moves the armed deadline to d from now without touching the timer, which is far
@@ -321,7 +321,7 @@ func (c *fastCall) timerFired() {
 		return // disarmed: a late firing of an earlier use
 	}
 	if now := monoNow(); now < due {
-		c.timer.Reset(time.Duration(due - now)) // extended since it was armed
+		c.timer.Set(time.Duration(due - now)) // extended since it was armed
 		return
 	}
 	c.abort(fmt.Errorf("%s gave no reply within its %s timeout: %w", c.b.Name, c.b.Timeout, ErrTimeout))

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tracegate/tracegate/internal/alarm"
 	"github.com/valyala/fasthttp"
 )
 
@@ -25,7 +26,7 @@ import (
 type disconnectWatch struct {
 	conn   net.Conn
 	cancel func()
-	start  *time.Timer // made once; re-armed by begin when the watch is reused
+	start  *alarm.Alarm // made once; set again by begin when the watch is reused (see package alarm)
 	// done and stopped are made again only after a watch that started closed them.
 	done    chan struct{}
 	stopped chan struct{}
@@ -59,10 +60,9 @@ func (w *disconnectWatch) begin(conn net.Conn, cancel func()) bool {
 		w.done, w.stopped = make(chan struct{}), make(chan struct{})
 	}
 	if w.start == nil {
-		w.start = time.AfterFunc(watchDelay, w.run)
-	} else {
-		w.start.Reset(watchDelay)
+		w.start = alarm.New(func() { go w.run() })
 	}
+	w.start.Set(watchDelay)
 	return true
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/tracegate/tracegate/internal/alarm"
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/spans"
@@ -206,9 +207,10 @@ func (r *relay) stopUpstream(writeErr error) (first bool, err error) {
 	r.closed = true
 	r.watch.stop()
 	if r.ended && r.err == nil && writeErr == nil && !r.watch.clientGone() {
-		t := time.AfterFunc(drainTimeout, r.cancel)
+		bound := alarm.New(r.cancel) // not a runtime timer per stream: see package alarm
+		bound.Set(drainTimeout)
 		r.fs.Close()
-		t.Stop()
+		bound.Stop()
 		r.cancel()
 	} else {
 		r.cancel()

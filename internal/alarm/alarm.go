@@ -1,0 +1,167 @@
+package alarm
+
+import (
+	"sync"
+	"time"
+)
+
+// Resolution is how often the clock looks for alarms that are due while any is set.
+const Resolution = 10 * time.Millisecond
+
+// idleTicks is how many ticks the clock keeps running with no alarm set before it stops (one
+// second), so that a busy process does not start and stop it for every request.
+const idleTicks = int(time.Second / Resolution)
+
+// Alarm calls its function once its time has come, on the clock's goroutine. The zero value
+// is not usable: make one with New and keep it, since an alarm is meant to be set again and
+// again (it never allocates after New). Safe for concurrent use.
+type Alarm struct {
+	fn    func()
+	due   int64 // on the monotonic clock of now; guarded by the clock's mu
+	index int   // in the clock's heap; -1 while not set
+}
+
+// New returns an alarm, not set, that calls fn.
+func New(fn func()) *Alarm { return &Alarm{fn: fn, index: -1} }
+
+// Set (re)sets a to fire d from now, or at the next tick if d <= 0.
+func (a *Alarm) Set(d time.Duration) { std.set(a, now()+int64(d)) }
+
+// Stop unsets a. It reports whether a was set and had not fired yet: false when it was not
+// set, or when it fired (its function may then still be running or about to run).
+func (a *Alarm) Stop() bool { return std.stop(a) }
+
+// monoEpoch anchors now to the monotonic clock.
+var monoEpoch = time.Now()
+
+func now() int64 { return int64(time.Since(monoEpoch)) }
+
+// clock is the process's alarm clock: a min-heap of set alarms by due time, and a goroutine
+// that runs while alarms are set (and for idleTicks after).
+type clock struct {
+	mu      sync.Mutex
+	heap    []*Alarm
+	running bool
+}
+
+var std clock
+
+func (c *clock) set(a *Alarm, due int64) {
+	c.mu.Lock()
+	a.due = due
+	if a.index >= 0 {
+		c.fix(a.index)
+	} else {
+		a.index = len(c.heap)
+		c.heap = append(c.heap, a)
+		c.up(a.index)
+	}
+	if !c.running {
+		c.running = true
+		go c.run()
+	}
+	c.mu.Unlock()
+}
+
+func (c *clock) stop(a *Alarm) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if a.index < 0 {
+		return false
+	}
+	c.remove(a.index)
+	return true
+}
+
+func (c *clock) run() {
+	tick := time.NewTicker(Resolution)
+	defer tick.Stop()
+	idle := 0
+	var due []*Alarm // what one tick fires: this goroutine's own, as the next run may overlap its end
+	for range tick.C {
+		t := now()
+		c.mu.Lock()
+		due = due[:0]
+		for len(c.heap) > 0 && c.heap[0].due <= t {
+			a := c.heap[0]
+			c.remove(0)
+			due = append(due, a)
+		}
+		if len(c.heap) == 0 {
+			idle++
+		} else {
+			idle = 0
+		}
+		stopping := idle >= idleTicks && len(due) == 0
+		if stopping {
+			c.running = false
+		}
+		c.mu.Unlock()
+		for i, a := range due {
+			due[i] = nil
+			a.fn()
+		}
+		if stopping {
+			return
+		}
+	}
+}
+
+// The heap: the earliest due at index 0; each alarm knows its index, so that Stop and Set
+// find it without a search.
+
+func (c *clock) less(i, j int) bool { return c.heap[i].due < c.heap[j].due }
+
+func (c *clock) swap(i, j int) {
+	h := c.heap
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+
+func (c *clock) up(i int) {
+	for i > 0 {
+		parent := (i - 1) / 2
+		if !c.less(i, parent) {
+			return
+		}
+		c.swap(i, parent)
+		i = parent
+	}
+}
+
+func (c *clock) down(i int) {
+	n := len(c.heap)
+	for {
+		least := i
+		if l := 2*i + 1; l < n && c.less(l, least) {
+			least = l
+		}
+		if r := 2*i + 2; r < n && c.less(r, least) {
+			least = r
+		}
+		if least == i {
+			return
+		}
+		c.swap(i, least)
+		i = least
+	}
+}
+
+func (c *clock) fix(i int) {
+	c.up(i)
+	c.down(i)
+}
+
+func (c *clock) remove(i int) {
+	last := len(c.heap) - 1
+	a := c.heap[i]
+	if i != last {
+		c.swap(i, last)
+	}
+	c.heap[last] = nil
+	c.heap = c.heap[:last]
+	if i != last {
+		c.fix(i)
+	}
+	a.index = -1
+}
