@@ -154,6 +154,9 @@ type fastCall struct {
 
 	timer        *alarm.Alarm // not a runtime timer: see package alarm
 	due          atomic.Int64 // monoNow the timer is armed for; 0: disarmed
+	// timerSet: the alarm is set. A pooled call leaves it set when it ends (see arm), so that
+	// most calls touch neither the alarm nor the clock's lock.
+	timerSet atomic.Bool
 	onTimer      func()
 	onParentDone func()
 
@@ -305,7 +308,14 @@ func (c *fastCall) begin(ctx context.Context) {
 // arm (re)starts the call's clock: it aborts the call unless re-armed or ended within d.
 func (c *fastCall) arm(d time.Duration) {
 	c.due.Store(monoNow() + int64(d))
-	c.timer.Set(d)
+	// An alarm still set from an earlier use of a pooled call fires no later than this
+	// deadline (the same timeout, armed earlier), finds the call not yet due and sets itself
+	// for the rest. The order matters: due is stored before timerSet is read, and the alarm
+	// clears timerSet before it reads due, so one of the two always sets the alarm.
+	if !c.timerSet.Load() || !c.keep {
+		c.timerSet.Store(true)
+		c.timer.Set(d)
+	}
 }
 
 // extend moves the armed deadline to d from now without touching the timer, which is far
@@ -316,12 +326,14 @@ func (c *fastCall) extend(d time.Duration) {
 }
 
 func (c *fastCall) timerFired() {
+	c.timerSet.Store(false)
 	due := c.due.Load()
 	if due == 0 {
 		return // disarmed: a late firing of an earlier use
 	}
 	if now := monoNow(); now < due {
-		c.timer.Set(time.Duration(due - now)) // extended since it was armed
+		c.timerSet.Store(true)
+		c.timer.Set(time.Duration(due - now)) // extended or armed again since it was set
 		return
 	}
 	c.abort(fmt.Errorf("%s gave no reply within its %s timeout: %w", c.b.Name, c.b.Timeout, ErrTimeout))
@@ -394,7 +406,12 @@ func (c *fastCall) failure(err error) error {
 // upstream.
 func (c *fastCall) end(reuse bool) {
 	c.due.Store(0)
-	c.timer.Stop()
+	if !c.keep {
+		// A call of its own (a stream) leaves nothing set behind: its alarm would otherwise
+		// hold it, and a place in the clock, until the timeout it no longer needs.
+		c.timer.Stop()
+		c.timerSet.Store(false)
+	}
 	if c.hook != nil {
 		c.hook.StopNotify()
 	} else if c.stop != nil {

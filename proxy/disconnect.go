@@ -26,7 +26,13 @@ import (
 type disconnectWatch struct {
 	conn   net.Conn
 	cancel func()
-	start  *alarm.Alarm // made once; set again by begin when the watch is reused (see package alarm)
+	start  *alarm.Alarm // made once (see package alarm); left set when a watch ends unstarted
+	// mu guards state, begun and startSet: the alarm may fire for a use that has ended, or
+	// before the current one is due, and must tell which.
+	mu       sync.Mutex
+	state    watchState
+	begun    time.Time
+	startSet bool
 	// done and stopped are made again only after a watch that started closed them.
 	done    chan struct{}
 	stopped chan struct{}
@@ -36,6 +42,15 @@ type disconnectWatch struct {
 
 // watchDelay is how long a stream runs before its client is watched.
 const watchDelay = 50 * time.Millisecond
+
+// watchState is where a watch's use stands.
+type watchState uint8
+
+const (
+	watchIdle    watchState = iota // not in use, or stopped
+	watchWaiting                   // begun; the watch starts at watchDelay
+	watchRunning                   // run is watching
+)
 
 // watchDisconnect starts watching conn and calls cancel when the client goes away. It returns
 // nil (no watching) for connections without a file descriptor, such as in-memory listeners;
@@ -60,10 +75,37 @@ func (w *disconnectWatch) begin(conn net.Conn, cancel func()) bool {
 		w.done, w.stopped = make(chan struct{}), make(chan struct{})
 	}
 	if w.start == nil {
-		w.start = alarm.New(func() { go w.run() })
+		w.start = alarm.New(w.due)
 	}
-	w.start.Set(watchDelay)
+	w.mu.Lock()
+	w.state, w.begun = watchWaiting, time.Now()
+	if !w.startSet {
+		w.startSet = true
+		w.start.Set(watchDelay)
+	}
+	w.mu.Unlock()
 	return true
+}
+
+// due is the start alarm: it starts the watch when the use it finds is watchDelay old, sets
+// itself again when the use is younger (the alarm was left set by an earlier use), and does
+// nothing when the watch is not in use.
+func (w *disconnectWatch) due() {
+	w.mu.Lock()
+	w.startSet = false
+	if w.state != watchWaiting {
+		w.mu.Unlock()
+		return
+	}
+	if rest := watchDelay - time.Since(w.begun); rest > 0 {
+		w.startSet = true
+		w.start.Set(rest)
+		w.mu.Unlock()
+		return
+	}
+	w.state = watchRunning
+	w.mu.Unlock()
+	go w.run()
 }
 
 // run is the watch, from watchDelay after begin until stop or the client's close.
@@ -120,8 +162,12 @@ func (w *disconnectWatch) stop() {
 		return
 	}
 	w.active = false
-	if w.start.Stop() { // never started
-		return
+	w.mu.Lock()
+	started := w.state == watchRunning
+	w.state = watchIdle
+	w.mu.Unlock()
+	if !started {
+		return // the start alarm, if still set, finds the watch idle
 	}
 	close(w.done)
 	_ = w.conn.SetReadDeadline(time.Now()) // wakes the netpoller wait

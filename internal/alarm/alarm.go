@@ -5,12 +5,13 @@ import (
 	"time"
 )
 
-// Resolution is how often the clock looks for alarms that are due while any is set.
+// Resolution is the clock's granularity: it looks for due alarms at most this often, so an
+// alarm fires up to Resolution late, and alarms due close together fire together.
 const Resolution = 10 * time.Millisecond
 
-// idleTicks is how many ticks the clock keeps running with no alarm set before it stops (one
-// second), so that a busy process does not start and stop it for every request.
-const idleTicks = int(time.Second / Resolution)
+// idleLinger is how long the clock's goroutine waits with no alarm set before it ends, so
+// that a busy process does not start one for every request.
+const idleLinger = time.Second
 
 // Alarm calls its function once its time has come, on the clock's goroutine. The zero value
 // is not usable: make one with New and keep it, since an alarm is meant to be set again and
@@ -24,7 +25,7 @@ type Alarm struct {
 // New returns an alarm, not set, that calls fn.
 func New(fn func()) *Alarm { return &Alarm{fn: fn, index: -1} }
 
-// Set (re)sets a to fire d from now, or at the next tick if d <= 0.
+// Set (re)sets a to fire d from now, or at the clock's next look if d <= 0.
 func (a *Alarm) Set(d time.Duration) { std.set(a, now()+int64(d)) }
 
 // Stop unsets a. It reports whether a was set and had not fired yet: false when it was not
@@ -37,14 +38,18 @@ var monoEpoch = time.Now()
 func now() int64 { return int64(time.Since(monoEpoch)) }
 
 // clock is the process's alarm clock: a min-heap of set alarms by due time, and a goroutine
-// that runs while alarms are set (and for idleTicks after).
+// that sleeps until the earliest one (at least Resolution at a time). Setting an alarm
+// touches the goroutine only when the alarm is due before the goroutine means to look next,
+// which under load is rare: most alarms are set further out than one already set.
 type clock struct {
 	mu      sync.Mutex
 	heap    []*Alarm
-	running bool
+	running bool          // the goroutine exists
+	lookAt  int64         // when the goroutine means to look next; 0 while it is not sleeping
+	kick    chan struct{} // wakes the goroutine for an alarm due before lookAt; buffered
 }
 
-var std clock
+var std = clock{kick: make(chan struct{}, 1)}
 
 func (c *clock) set(a *Alarm, due int64) {
 	c.mu.Lock()
@@ -56,9 +61,16 @@ func (c *clock) set(a *Alarm, due int64) {
 		c.heap = append(c.heap, a)
 		c.up(a.index)
 	}
-	if !c.running {
+	switch {
+	case !c.running:
 		c.running = true
 		go c.run()
+	case c.lookAt != 0 && due < c.lookAt:
+		c.lookAt = 0 // one kick is enough until the goroutine plans again
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
 	}
 	c.mu.Unlock()
 }
@@ -74,11 +86,11 @@ func (c *clock) stop(a *Alarm) bool {
 }
 
 func (c *clock) run() {
-	tick := time.NewTicker(Resolution)
-	defer tick.Stop()
-	idle := 0
-	var due []*Alarm // what one tick fires: this goroutine's own, as the next run may overlap its end
-	for range tick.C {
+	sleep := time.NewTimer(time.Hour)
+	defer sleep.Stop()
+	var due []*Alarm // what one look fires: this goroutine's own, as the next run may overlap its end
+	idleSince := int64(0)
+	for {
 		t := now()
 		c.mu.Lock()
 		due = due[:0]
@@ -87,22 +99,37 @@ func (c *clock) run() {
 			c.remove(0)
 			due = append(due, a)
 		}
-		if len(c.heap) == 0 {
-			idle++
-		} else {
-			idle = 0
+		var wait int64
+		switch {
+		case len(c.heap) > 0:
+			idleSince = 0
+			wait = max(c.heap[0].due-t, int64(Resolution))
+		case len(due) > 0 || idleSince == 0:
+			idleSince = t
+			wait = int64(idleLinger)
+		case t-idleSince >= int64(idleLinger):
+			c.running, c.lookAt = false, 0
+			c.mu.Unlock()
+			return
+		default:
+			wait = idleSince + int64(idleLinger) - t
 		}
-		stopping := idle >= idleTicks && len(due) == 0
-		if stopping {
-			c.running = false
-		}
+		c.lookAt = t + wait
 		c.mu.Unlock()
 		for i, a := range due {
 			due[i] = nil
 			a.fn()
 		}
-		if stopping {
-			return
+		sleep.Reset(time.Duration(wait))
+		select {
+		case <-sleep.C:
+		case <-c.kick:
+			// An alarm due sooner: look again, but not sooner than Resolution after the last
+			// look, so that a burst of kicks costs one wake-up.
+			if rest := t + int64(Resolution) - now(); rest > 0 {
+				sleep.Reset(time.Duration(rest))
+				<-sleep.C
+			}
 		}
 	}
 }
