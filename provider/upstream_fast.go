@@ -152,11 +152,11 @@ type fastCall struct {
 	hook   DoneNotifier // the parent's allocation-free watch, when it has one
 	stop   func() bool  // the parent's context.AfterFunc otherwise
 
-	timer        *alarm.Alarm // not a runtime timer: see package alarm
-	due          atomic.Int64 // monoNow the timer is armed for; 0: disarmed
+	timer *alarm.Alarm // not a runtime timer: see package alarm
+	due   atomic.Int64 // monoNow the timer is armed for; 0: disarmed
 	// timerSet: the alarm is set. A pooled call leaves it set when it ends (see arm), so that
 	// most calls touch neither the alarm nor the clock's lock.
-	timerSet atomic.Bool
+	timerSet     atomic.Bool
 	onTimer      func()
 	onParentDone func()
 
