@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -238,6 +239,39 @@ func TestTimeoutIsReported(t *testing.T) {
 	d.retry.MaxAttempts = 1
 	if _, err := d.Complete(context.Background(), "gpt-4o-mini", simpleRequest(), nil); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("want ErrTimeout, got %v", err)
+	}
+}
+
+// A timeout longer than an alarm step (maxAlarmStep) is reached in steps, also on a pooled
+// call whose alarm an earlier, quick call left set.
+func TestTimeoutLongerThanAnAlarmStep(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"id":"c","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}`)
+			return
+		}
+		select {
+		case <-r.Context().Done():
+		case <-time.After(3 * maxAlarmStep): // well past the timeout; bounds the test
+		}
+	}))
+	defer srv.Close()
+	d, _ := newTestDispatcher(t, srv.URL, "", "", nil)
+	timeout := maxAlarmStep + maxAlarmStep/2
+	d.router.backends["openai"].Timeout = timeout
+	d.retry.MaxAttempts = 1
+	if _, err := d.Complete(context.Background(), "gpt-4o-mini", simpleRequest(), nil); err != nil {
+		t.Fatalf("first call: %v", err)
+	}
+	start := time.Now()
+	_, err := d.Complete(context.Background(), "gpt-4o-mini", simpleRequest(), nil)
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("want ErrTimeout, got %v", err)
+	}
+	if took := time.Since(start); took < timeout {
+		t.Fatalf("timed out after %v, before its %v timeout", took, timeout)
 	}
 }
 

@@ -314,9 +314,15 @@ func (c *fastCall) arm(d time.Duration) {
 	// clears timerSet before it reads due, so one of the two always sets the alarm.
 	if !c.timerSet.Load() || !c.keep {
 		c.timerSet.Store(true)
-		c.timer.Set(d)
+		c.timer.Set(min(d, maxAlarmStep))
 	}
 }
+
+// maxAlarmStep bounds how far ahead a call's alarm is set; a longer deadline is reached in
+// steps. A pooled call's alarm, left set, holds the call (and its reply buffer) in the clock
+// until it fires: with steps, a call the pool has dropped is let go within a second of its
+// last use, not at the end of a ten-minute timeout.
+const maxAlarmStep = time.Second
 
 // extend moves the armed deadline to d from now without touching the timer, which is far
 // cheaper than a timer reset for every chunk of a stream: a timer that fires before the
@@ -333,7 +339,7 @@ func (c *fastCall) timerFired() {
 	}
 	if now := monoNow(); now < due {
 		c.timerSet.Store(true)
-		c.timer.Set(time.Duration(due - now)) // extended or armed again since it was set
+		c.timer.Set(min(time.Duration(due-now), maxAlarmStep)) // not due yet: extended, armed again, or a step
 		return
 	}
 	c.abort(fmt.Errorf("%s gave no reply within its %s timeout: %w", c.b.Name, c.b.Timeout, ErrTimeout))
