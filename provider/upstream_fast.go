@@ -161,6 +161,7 @@ type fastCall struct {
 	onParentDone func()
 
 	mu    sync.Mutex
+	use   uint64   // counts the call's uses (begin), so that a late callback knows its own
 	cause error    // why the call was aborted; nil while it may run
 	wire  net.Conn // the held connection, whose deadlines abort moves
 
@@ -291,6 +292,7 @@ func (c *fastCall) begin(ctx context.Context) {
 	}
 	c.mu.Lock()
 	c.cause, c.wire, c.parent = nil, nil, ctx
+	c.use++
 	c.mu.Unlock()
 	c.br, c.body, c.eof, c.failed, c.closed = nil, nil, false, false, false
 	c.arm(c.b.Timeout)
@@ -333,6 +335,7 @@ func (c *fastCall) extend(d time.Duration) {
 
 func (c *fastCall) timerFired() {
 	c.timerSet.Store(false)
+	use := c.currentUse() // before due: a use that begins after this is not aborted below
 	due := c.due.Load()
 	if due == 0 {
 		return // disarmed: a late firing of an earlier use
@@ -342,12 +345,18 @@ func (c *fastCall) timerFired() {
 		c.timer.Set(min(time.Duration(due-now), maxAlarmStep)) // not due yet: extended, armed again, or a step
 		return
 	}
-	c.abort(fmt.Errorf("%s gave no reply within its %s timeout: %w", c.b.Name, c.b.Timeout, ErrTimeout))
+	c.abortUse(use, fmt.Errorf("%s gave no reply within its %s timeout: %w", c.b.Name, c.b.Timeout, ErrTimeout))
+}
+
+func (c *fastCall) currentUse() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.use
 }
 
 func (c *fastCall) parentDone() {
 	c.mu.Lock()
-	p := c.parent
+	p, use := c.parent, c.use
 	c.mu.Unlock()
 	if p == nil || p.Err() == nil {
 		return // a late watch of an earlier use
@@ -356,7 +365,7 @@ func (c *fastCall) parentDone() {
 	if cause == nil { // defensive: Cause falls back to Err itself
 		cause = p.Err()
 	}
-	c.abort(cause)
+	c.abortUse(use, cause)
 }
 
 // hold records the connection the call now holds; an abort that came first moves its
@@ -370,17 +379,31 @@ func (c *fastCall) hold(conn net.Conn) {
 	c.mu.Unlock()
 }
 
+// abortUse is abort for the use a late callback saw: a call that has ended and begun again
+// since is not touched, or a callback of one use could abort the next.
+func (c *fastCall) abortUse(use uint64, cause error) {
+	c.mu.Lock()
+	if c.use == use {
+		c.abortLocked(cause)
+	}
+	c.mu.Unlock()
+}
+
 // abort ends the call for cause: the first cause wins, and the held connection's deadlines
 // move into the past.
 func (c *fastCall) abort(cause error) {
 	c.mu.Lock()
+	c.abortLocked(cause)
+	c.mu.Unlock()
+}
+
+func (c *fastCall) abortLocked(cause error) {
 	if c.cause == nil {
 		c.cause = cause
 		if c.wire != nil {
 			_ = c.wire.SetDeadline(pastDeadline)
 		}
 	}
-	c.mu.Unlock()
 }
 
 func (c *fastCall) abortCause() error {
