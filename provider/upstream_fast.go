@@ -157,7 +157,6 @@ type fastCall struct {
 	// timerSet: the alarm is set. A pooled call leaves it set when it ends (see arm), so that
 	// most calls touch neither the alarm nor the clock's lock.
 	timerSet     atomic.Bool
-	onTimer      func()
 	onParentDone func()
 
 	mu    sync.Mutex
@@ -191,9 +190,8 @@ type DoneNotifier interface {
 
 func newFastCall(b *Backend, hc *fasthttp.HostClient, conn connHolder) *fastCall {
 	c := &fastCall{b: b, hc: hc, conn: conn}
-	c.onTimer = c.timerFired
 	c.onParentDone = c.parentDone
-	c.timer = alarm.New(c.onTimer)
+	c.timer = alarm.New(c.timerFired)
 	return c
 }
 
@@ -508,10 +506,10 @@ func (c *fastCall) Close() error {
 	c.closed = true
 	if !c.eof && !c.failed && c.abortCause() == nil {
 		// Bounded: a caller that closes an unfinished stream without cancelling it must not
-		// wait for the provider's next bytes.
-		stop := time.AfterFunc(maxDrainWait, func() { c.abort(errExchangeClosed) })
+		// wait for the provider's next bytes. The call's own clock bounds it (an abort when it
+		// runs out fails the read), not a runtime timer of its own: see package alarm.
+		c.arm(maxDrainWait)
 		_, err := io.CopyN(io.Discard, c.body, maxDrain)
-		stop.Stop()
 		c.eof = err == io.EOF
 	}
 	c.end(c.eof && !c.resp.ConnectionClose())

@@ -37,7 +37,6 @@ type disconnectWatch struct {
 	done    chan struct{}
 	stopped chan struct{}
 	gone    atomic.Bool
-	active  bool
 }
 
 // watchDelay is how long a stream runs before its client is watched.
@@ -69,7 +68,7 @@ func (w *disconnectWatch) begin(conn net.Conn, cancel func()) bool {
 	if _, ok := conn.(syscall.Conn); !ok {
 		return false
 	}
-	w.conn, w.cancel, w.active = conn, cancel, true
+	w.conn, w.cancel = conn, cancel
 	w.gone.Store(false)
 	if w.done == nil {
 		w.done, w.stopped = make(chan struct{}), make(chan struct{})
@@ -158,10 +157,9 @@ func (w *disconnectWatch) run() {
 
 // stop ends the watch and waits for its goroutine, leaving the connection as it found it.
 func (w *disconnectWatch) stop() {
-	if w == nil || !w.active {
+	if w == nil {
 		return
 	}
-	w.active = false
 	w.mu.Lock()
 	started := w.state == watchRunning
 	w.state = watchIdle
