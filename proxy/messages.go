@@ -94,8 +94,7 @@ func (s *Server) handleMessages(ctx *fasthttp.RequestCtx) {
 	// observer are reused from call to call, as the OpenAI surface's are.
 	scratch := callScratches.Get().(*callScratch)
 	defer func() {
-		scratch.attempts.release()
-		scratch.decoder.Decoder(nil)
+		scratch.release()
 		callScratches.Put(scratch)
 	}()
 	callCtx := watchClient(ctx, runCtx)

@@ -36,6 +36,12 @@ type callScratch struct {
 	attempts attemptRecorder
 }
 
+// release drops what the scratch refers to, so that a pooled one pins nothing of its call.
+func (s *callScratch) release() {
+	s.attempts.release()
+	s.decoder.Decoder(nil)
+}
+
 // openAICalls recycles calls: handle is a func value, so a call would otherwise escape to
 // the heap on every request.
 var openAICalls = sync.Pool{New: func() any { return new(openAICall) }}
@@ -53,8 +59,7 @@ func (s *Server) serveOpenAICall(ctx *fasthttp.RequestCtx, route, logName string
 	streaming := false
 	defer func() {
 		s.requestDone(ctx, &c.requestReport, streaming)
-		scratch.attempts.release()
-		scratch.decoder.Decoder(nil)
+		scratch.release()
 		*c = openAICall{callScratch: scratch} // handle keeps none of it: a stream copies what it needs
 		openAICalls.Put(c)
 	}()
