@@ -377,7 +377,7 @@ func (c *fastCall) hold(conn net.Conn) {
 	c.mu.Unlock()
 }
 
-// abortUse is abort for the use a late callback saw: a call that has ended and begun again
+// abortUse aborts the use a late callback saw (see abortLocked): a call that has ended and begun again
 // since is not touched, or a callback of one use could abort the next.
 func (c *fastCall) abortUse(use uint64, cause error) {
 	c.mu.Lock()
@@ -387,14 +387,8 @@ func (c *fastCall) abortUse(use uint64, cause error) {
 	c.mu.Unlock()
 }
 
-// abort ends the call for cause: the first cause wins, and the held connection's deadlines
-// move into the past.
-func (c *fastCall) abort(cause error) {
-	c.mu.Lock()
-	c.abortLocked(cause)
-	c.mu.Unlock()
-}
-
+// abortLocked ends the call for cause: the first cause wins, and the held connection's
+// deadlines move into the past. Call with c.mu held.
 func (c *fastCall) abortLocked(cause error) {
 	if c.cause == nil {
 		c.cause = cause
