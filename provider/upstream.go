@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/bytebufferpool"
@@ -53,9 +54,11 @@ type exchange struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	timer  *time.Timer
-	resp   *http.Response
-	stream bool
-	closed bool
+	// streaming: the timer bounds the gap between stream bytes, no longer the reply headers.
+	streaming atomic.Bool
+	resp      *http.Response
+	stream    bool
+	closed    bool
 }
 
 // send sends body to path with method. It returns once the reply headers are in; the caller
@@ -73,7 +76,11 @@ func (b *Backend) send(ctx context.Context, method, path string, body []byte, ex
 	cctx, cancel := context.WithCancelCause(ctx)
 	x := &exchange{b: b, ctx: cctx, cancel: cancel, stream: stream}
 	x.timer = time.AfterFunc(b.Timeout, func() {
-		cancel(fmt.Errorf("%s gave no reply within its %s timeout: %w", b.Name, b.Timeout, ErrTimeout))
+		if x.streaming.Load() {
+			cancel(streamIdleError(b))
+		} else {
+			cancel(replyTimeoutError(b))
+		}
 	})
 	var rb *requestBody
 	var reqBody io.Reader = http.NoBody
@@ -114,9 +121,20 @@ func (b *Backend) send(ctx context.Context, method, path string, body []byte, ex
 	}
 	x.resp = resp
 	if stream && resp.StatusCode < 300 {
+		x.streaming.Store(true)
 		x.timer.Reset(b.StreamIdleTimeout)
 	}
 	return x, nil
+}
+
+// replyTimeoutError is the error of a call whose reply headers did not come within the
+// provider timeout; streamIdleError of a stream silent for longer than stream_idle_timeout.
+func replyTimeoutError(b *Backend) error {
+	return fmt.Errorf("%s gave no reply within its %s timeout: %w", b.Name, b.Timeout, ErrTimeout)
+}
+
+func streamIdleError(b *Backend) error {
+	return fmt.Errorf("%s stream sent nothing for its %s stream_idle_timeout: %w", b.Name, b.StreamIdleTimeout, ErrTimeout)
 }
 
 // requestHeader is header, copied when this call adds to it (extra headers, or an authorize

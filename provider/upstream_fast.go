@@ -154,6 +154,8 @@ type fastCall struct {
 
 	timer *alarm.Alarm // not a runtime timer: see package alarm
 	due   atomic.Int64 // monoNow the timer is armed for; 0: disarmed
+	// waitingFor is what the armed deadline bounds (a clockFor), for the error when it passes.
+	waitingFor atomic.Int32
 	// timerSet: the alarm is set. A pooled call leaves it set when it ends (see arm), so that
 	// most calls touch neither the alarm nor the clock's lock.
 	timerSet     atomic.Bool
@@ -263,6 +265,7 @@ func (c *fastCall) send(ctx context.Context, method, path string, body []byte, e
 	if err == nil && stream {
 		c.body = c.resp.BodyStream()
 		if c.resp.StatusCode() < 300 {
+			c.waitingFor.Store(clockStreamIdle)
 			c.arm(b.StreamIdleTimeout)
 		}
 		return nil
@@ -293,6 +296,7 @@ func (c *fastCall) begin(ctx context.Context) {
 	c.use++
 	c.mu.Unlock()
 	c.br, c.body, c.eof, c.failed, c.closed = nil, nil, false, false, false
+	c.waitingFor.Store(clockReply)
 	c.arm(c.b.Timeout)
 	if ctx.Done() == nil {
 		return // a context that never ends needs no watch
@@ -343,7 +347,25 @@ func (c *fastCall) timerFired() {
 		c.timer.Set(min(time.Duration(due-now), maxAlarmStep)) // not due yet: extended, armed again, or a step
 		return
 	}
-	c.abortUse(use, fmt.Errorf("%s gave no reply within its %s timeout: %w", c.b.Name, c.b.Timeout, ErrTimeout))
+	c.abortUse(use, c.timeoutError(c.waitingFor.Load()))
+}
+
+// What a call's deadline bounds: the reply headers (the provider timeout), the gap between a
+// stream's bytes (stream_idle_timeout), or the drain of a stream closed before its end.
+const (
+	clockReply int32 = iota
+	clockStreamIdle
+	clockDrain
+)
+
+func (c *fastCall) timeoutError(waitingFor int32) error {
+	switch waitingFor {
+	case clockStreamIdle:
+		return streamIdleError(c.b)
+	case clockDrain:
+		return fmt.Errorf("%s stream closed before its end did not finish within %s: %w", c.b.Name, maxDrainWait, ErrTimeout)
+	}
+	return replyTimeoutError(c.b)
 }
 
 func (c *fastCall) currentUse() uint64 {
@@ -502,6 +524,7 @@ func (c *fastCall) Close() error {
 		// Bounded: a caller that closes an unfinished stream without cancelling it must not
 		// wait for the provider's next bytes. The call's own clock bounds it (an abort when it
 		// runs out fails the read), not a runtime timer of its own: see package alarm.
+		c.waitingFor.Store(clockDrain)
 		c.arm(maxDrainWait)
 		_, err := io.CopyN(io.Discard, c.body, maxDrain)
 		c.eof = err == io.EOF

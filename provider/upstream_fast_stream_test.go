@@ -141,41 +141,59 @@ func TestFastStreamDecodesErrorStatus(t *testing.T) {
 }
 
 // The backend timeout bounds the wait for a stream's reply headers, stream_idle_timeout the
-// silence after them; each ends the call with ErrTimeout and drops the connection.
+// silence after them; each ends the call with ErrTimeout, an error naming the setting that ran
+// out, and drops the connection. Both exchanges: fasthttp's (unsigned calls) and net/http's
+// (signed ones).
 func TestFastStreamTimeouts(t *testing.T) {
-	var dropped atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		if r.URL.Path == "/silent-after-headers" {
-			w.Header().Set("Content-Type", "text/event-stream")
-			io.WriteString(w, testChunk)
-			w.(http.Flusher).Flush()
-		}
-		<-r.Context().Done()
-		dropped.Add(1)
-	}))
-	p := testProvider(srv.URL)
-	p.Timeout = config.Duration(200 * time.Millisecond)
-	p.StreamIdleTimeout = config.Duration(200 * time.Millisecond)
-	b, err := NewBackend(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.openBody(context.Background(), "/no-headers", []byte(`{}`)); !errors.Is(err, ErrTimeout) {
-		t.Fatalf("stream without reply headers: %v, want ErrTimeout", err)
-	}
-	rc, err := b.openBody(context.Background(), "/silent-after-headers", []byte(`{}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := io.ReadAll(rc)
-	rc.Close()
-	if !errors.Is(err, ErrTimeout) || string(data) != testChunk {
-		t.Fatalf("silent stream: %q, %v, want its chunk then ErrTimeout", data, err)
-	}
-	srv.Close()
-	if n := dropped.Load(); n != 2 {
-		t.Fatalf("upstream saw %d dropped calls, want 2", n)
+	for _, signed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "fasthttp", true: "net-http"}[signed], func(t *testing.T) {
+			var dropped atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				if r.URL.Path == "/silent-after-headers" {
+					w.Header().Set("Content-Type", "text/event-stream")
+					io.WriteString(w, testChunk)
+					w.(http.Flusher).Flush()
+				}
+				<-r.Context().Done()
+				dropped.Add(1)
+			}))
+			p := testProvider(srv.URL)
+			p.Timeout = config.Duration(200 * time.Millisecond)
+			p.StreamIdleTimeout = config.Duration(300 * time.Millisecond)
+			b, err := NewBackend(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if signed {
+				c := *b.codec
+				c.authorize = func(context.Context, *http.Request, []byte) error { return nil }
+				b.codec = &c
+			}
+			if b.usesFast() == signed {
+				t.Fatalf("usesFast = %v for signed = %v", b.usesFast(), signed)
+			}
+			_, err = b.openBody(context.Background(), "/no-headers", []byte(`{}`))
+			if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "no reply within its 200ms timeout") {
+				t.Fatalf("stream without reply headers: %v, want ErrTimeout naming the 200ms timeout", err)
+			}
+			rc, err := b.openBody(context.Background(), "/silent-after-headers", []byte(`{}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := io.ReadAll(rc)
+			rc.Close()
+			if !errors.Is(err, ErrTimeout) || string(data) != testChunk {
+				t.Fatalf("silent stream: %q, %v, want its chunk then ErrTimeout", data, err)
+			}
+			if !strings.Contains(err.Error(), "300ms stream_idle_timeout") || strings.Contains(err.Error(), "200ms") {
+				t.Fatalf("silent stream: %v, want an error naming the 300ms stream_idle_timeout", err)
+			}
+			srv.Close()
+			if n := dropped.Load(); n != 2 {
+				t.Fatalf("upstream saw %d dropped calls, want 2", n)
+			}
+		})
 	}
 }
 
