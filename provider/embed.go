@@ -28,6 +28,52 @@ type Embedded struct {
 	Response *llm.EmbeddingResponse
 	// Dimensions is the length of the vectors returned, 0 when unknown.
 	Dimensions int
+
+	reply   *bytebufferpool.ByteBuffer // Raw's pooled storage, for a passed-through reply
+	resp    llm.EmbeddingResponse      // Response's storage, for a passed-through reply
+	attempt llm.Response               // what the attempt's span ends with
+}
+
+// embeddedReplies pools passed-through embeddings replies (see Release): vectors make them
+// the largest replies tracegate passes on, which the hot path then does not copy.
+var embeddedReplies = sync.Pool{New: func() any { return new(Embedded) }}
+
+// Release hands a passed-through reply's storage back for reuse once Raw has been written and
+// Response read; neither may be used afterwards. Releasing is optional and a no-op for a
+// translated reply, as for Forwarded.Release.
+func (e *Embedded) Release() {
+	if e == nil || e.reply == nil {
+		return
+	}
+	bytebufferpool.Put(e.reply)
+	*e = Embedded{}
+	embeddedReplies.Put(e)
+}
+
+// embeddingsAttempts makes the attempts of one Embed call embeddings attempts; a value the
+// call keeps on its stack, where a closure wrapping the observer would be allocated.
+type embeddingsAttempts struct{ observe AttemptObserver }
+
+func (o *embeddingsAttempts) begin(a Attempt) func(*llm.Response, error) {
+	a.Operation = OperationEmbeddings
+	return o.observe(a)
+}
+
+// lazyEmbeddingRequest decodes the request once, for the first target that needs it decoded
+// (Gemini, Vertex, mock); a passthrough never does.
+type lazyEmbeddingRequest struct {
+	scanned *openai.EmbeddingsBody
+	req     *llm.EmbeddingRequest
+	err     error
+	done    bool
+}
+
+func (l *lazyEmbeddingRequest) get() (*llm.EmbeddingRequest, error) {
+	if !l.done {
+		l.req, l.err = l.scanned.Request()
+		l.done = true
+	}
+	return l.req, l.err
 }
 
 // Embed sends an OpenAI embeddings body for model, with the retries and fallbacks of every
@@ -42,22 +88,20 @@ func (d *Dispatcher) Embed(ctx context.Context, model string, body []byte, scann
 			return nil, err
 		}
 	}
-	request := sync.OnceValues(scanned.Request)
+	request := lazyEmbeddingRequest{scanned: scanned}
+	attempts := embeddingsAttempts{observe: observe}
 	if observe != nil {
-		inner := observe
-		observe = func(a Attempt) func(*llm.Response, error) {
-			a.Operation = OperationEmbeddings
-			return inner(a)
-		}
+		observe = attempts.begin
 	}
 	var out *Embedded
 	err := d.each(ctx, model, false, observe, func(ctx context.Context, t Target, end func(*llm.Response, error)) error {
-		e, err := embedOnce(ctx, t, model, body, scanned.TaskType != "", request)
+		e, err := embedOnce(ctx, t, model, body, scanned.TaskType != "", &request)
 		if err != nil {
 			end(nil, err)
 			return err
 		}
-		end(&llm.Response{Model: e.Response.Model, Usage: e.Response.Usage}, nil)
+		e.attempt = llm.Response{Model: e.Response.Model, Usage: e.Response.Usage}
+		end(&e.attempt, nil)
 		out = e
 		return nil
 	})
@@ -78,7 +122,7 @@ func embeddable(t Target) error {
 		t.Model, t.Backend.Name, t.Backend.Kind, llm.ErrInvalidRequest)
 }
 
-func embedOnce(ctx context.Context, t Target, requested string, body []byte, hasTaskType bool, request func() (*llm.EmbeddingRequest, error)) (*Embedded, error) {
+func embedOnce(ctx context.Context, t Target, requested string, body []byte, hasTaskType bool, request *lazyEmbeddingRequest) (*Embedded, error) {
 	if err := embeddable(t); err != nil {
 		return nil, err
 	}
@@ -89,13 +133,13 @@ func embedOnce(ctx context.Context, t Target, requested string, body []byte, has
 		}
 		return embedPassthrough(ctx, t, withTargetModel(body, requested, t.Backend.wireModel(t.Model)))
 	case KindMock:
-		req, err := request()
+		req, err := request.get()
 		if err != nil {
 			return nil, err
 		}
 		return &Embedded{Target: t, Response: mockEmbed(t.Model, req), Dimensions: mockDimensions(req)}, nil
 	}
-	req, err := request()
+	req, err := request.get()
 	if err != nil {
 		return nil, err
 	}
@@ -107,17 +151,23 @@ func embedOnce(ctx context.Context, t Target, requested string, body []byte, has
 	return embedGemini(ctx, t, req)
 }
 
+// embedPassthrough posts an OpenAI-format body and keeps the reply in pooled storage.
 func embedPassthrough(ctx context.Context, t Target, body []byte) (*Embedded, error) {
-	raw, headers, err := forwardRaw(ctx, t, t.Backend.embeddingsPath(t.Model), body)
+	e := embeddedReplies.Get().(*Embedded)
+	e.reply = bytebufferpool.Get()
+	headers, err := postPooled(ctx, t.Backend, t.Backend.embeddingsPath(t.Model), body, e.reply)
 	if err != nil {
+		e.Release()
 		return nil, err
 	}
-	r := openai.ScanEmbeddingsReply(raw) // postRaw checked it is JSON
+	r := openai.ScanEmbeddingsReply(e.reply.B) // postPooled checked it is JSON
 	if r.Model == "" {
 		r.Model = t.Model
 	}
-	return &Embedded{Target: t, Raw: raw, Headers: headers, Dimensions: r.Dimensions,
-		Response: &llm.EmbeddingResponse{Model: r.Model, Usage: r.Usage}}, nil
+	e.Target, e.Raw, e.Headers, e.Dimensions = t, e.reply.B, headers, r.Dimensions
+	e.resp = llm.EmbeddingResponse{Model: r.Model, Usage: r.Usage}
+	e.Response = &e.resp
+	return e, nil
 }
 
 func embedGemini(ctx context.Context, t Target, req *llm.EmbeddingRequest) (*Embedded, error) {

@@ -62,17 +62,23 @@ func encodeChatResponse(dst []byte, resp *llm.Response) []byte {
 // priceFor prices a reply: the model that served it first, then the model asked for, then
 // LiteLLM's "<provider>/<model>" form for OpenAI-compatible providers (groq/..., mistral/...).
 func priceFor(rt *Runtime, t provider.Target, resp *llm.Response) (float64, bool) {
+	return priceWith(rt.Prices, t, resp)
+}
+
+// priceWith is priceFor with the prices given. A type parameter, not the interface, so that
+// the embeddings surface's adapter (embeddingCosts) is passed without being boxed.
+func priceWith[P pricer](prices P, t provider.Target, resp *llm.Response) (float64, bool) {
 	kind := t.Backend.Kind
 	for _, m := range [...]string{resp.Model, t.Model} {
 		if m == "" {
 			continue
 		}
-		if c, ok := rt.Prices.Cost(kind, m, resp.Usage); ok {
+		if c, ok := prices.Cost(kind, m, resp.Usage); ok {
 			return c, true
 		}
 	}
 	if kind == provider.KindOpenAI && t.Backend.Name != provider.KindOpenAI {
-		return rt.Prices.Cost(kind, t.Backend.Name+"/"+t.Model, resp.Usage)
+		return prices.Cost(kind, t.Backend.Name+"/"+t.Model, resp.Usage)
 	}
 	return 0, false
 }

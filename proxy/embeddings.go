@@ -51,8 +51,15 @@ func (s *Server) handleEmbeddings(ctx *fasthttp.RequestCtx) {
 		sum.Code = writeOpenAIError(ctx, err).Code
 		return
 	}
-	req, err := openai.ScanEmbeddingsRequest(body)
-	if err != nil {
+	// The call's attempts end before Embed returns: its attempt observer, and the scanned
+	// request the dispatcher is handed, are reused, as the other non-streaming surfaces' are.
+	scratch := callScratches.Get().(*callScratch)
+	defer func() {
+		scratch.release()
+		callScratches.Put(scratch)
+	}()
+	req := &scratch.embeddings
+	if *req, err = openai.ScanEmbeddingsRequest(body); err != nil {
 		sum.Code = writeOpenAIError(ctx, err).Code
 		return
 	}
@@ -63,7 +70,7 @@ func (s *Server) handleEmbeddings(ctx *fasthttp.RequestCtx) {
 	}
 
 	callCtx := watchClient(ctx, runCtx)
-	e, err := emb.Embed(callCtx, req.Model, body, &req, s.attemptObserver(run, nil, over))
+	e, err := emb.Embed(callCtx, req.Model, body, req, scratch.attempts.observer(s, run, nil, over))
 	callCtx.stop()
 	if err != nil {
 		c := writeOpenAIError(ctx, err)
@@ -72,7 +79,8 @@ func (s *Server) handleEmbeddings(ctx *fasthttp.RequestCtx) {
 		s.logFailure("embeddings", req.Model, run, c, start)
 		return
 	}
-	resp := &llm.Response{Model: e.Response.Model, Usage: e.Response.Usage}
+	resp := &scratch.reply
+	*resp = llm.Response{Model: e.Response.Model, Usage: e.Response.Usage}
 	cost, priced := embeddingPrice(rt, e.Target, resp)
 	run.SetEmbeddings(e.Dimensions, e.Response.UsageEstimated)
 	run.End(spans.RunEnd{Response: resp, Cost: cost, Priced: priced})
@@ -81,6 +89,7 @@ func (s *Server) handleEmbeddings(ctx *fasthttp.RequestCtx) {
 	})
 	sum.Provider, sum.Model, sum.Usage, sum.Cost, sum.Priced = e.Target.Backend.Name, resp.Model, resp.Usage, cost, priced
 	s.logSuccess("embeddings", e.Target.Backend.Name, resp, run, cost, priced, start)
+	e.Release() // written, priced, on the spans and logged: nothing reads it any more
 }
 
 // embeddingPrice prices an embeddings reply by priceFor's rules (served model, asked model,
@@ -90,7 +99,7 @@ func embeddingPrice(rt *Runtime, t provider.Target, resp *llm.Response) (float64
 	if !ok {
 		return 0, false
 	}
-	return priceFor(&Runtime{Prices: embeddingCosts{p}}, t, resp)
+	return priceWith(embeddingCosts{p}, t, resp)
 }
 
 // embeddingCosts presents EmbeddingCost as the pricer priceFor asks.

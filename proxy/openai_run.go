@@ -34,12 +34,18 @@ type openAICall struct {
 type callScratch struct {
 	decoder  provider.OnceRequest
 	attempts attemptRecorder
+	// reply holds what a surface that builds its own llm.Response (embeddings) prices and
+	// ends its run with.
+	reply llm.Response
+	// embeddings is the embeddings surface's scanned request.
+	embeddings openai.EmbeddingsBody
 }
 
 // release drops what the scratch refers to, so that a pooled one pins nothing of its call.
 func (s *callScratch) release() {
 	s.attempts.release()
 	s.decoder.Decoder(nil)
+	s.reply, s.embeddings = llm.Response{}, openai.EmbeddingsBody{}
 }
 
 // openAICalls recycles calls: handle is a func value, so a call would otherwise escape to

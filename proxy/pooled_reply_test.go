@@ -13,7 +13,8 @@ import (
 
 // Passed-through replies are read into pooled buffers that go back to the pool once the reply
 // is written (Forwarded.Release). Concurrent calls whose replies differ in content and size
-// must each get exactly their own reply, on the chat completions and the Messages surface.
+// must each get exactly their own reply, on the chat completions, Messages and embeddings
+// surfaces (Embedded.Release).
 func TestPooledRepliesStayWithTheirCall(t *testing.T) {
 	client, stop := benchAnthropicAndOpenAI(t, func(ctx *fasthttp.RequestCtx) {
 		v, err := fastjson.ParseBytes(ctx.PostBody())
@@ -22,6 +23,12 @@ func TestPooledRepliesStayWithTheirCall(t *testing.T) {
 			return
 		}
 		ctx.SetContentType("application/json")
+		if bytes.HasSuffix(ctx.Path(), []byte("/embeddings")) {
+			marker := string(v.GetStringBytes("user"))
+			fmt.Fprintf(ctx, `{"object":"list","id":%q,"data":[{"object":"embedding","index":0,"embedding":[%s]}],"model":"gpt-embeddings-test","usage":{"prompt_tokens":3,"total_tokens":3}}`,
+				marker, vectorFor(marker))
+			return
+		}
 		if bytes.HasSuffix(ctx.Path(), []byte("/chat/completions")) {
 			marker := string(v.GetStringBytes("user"))
 			fmt.Fprintf(ctx, `{"id":%q,"object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":%q},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}`,
@@ -48,12 +55,16 @@ func TestPooledRepliesStayWithTheirCall(t *testing.T) {
 			req.Header.SetContentType("application/json")
 			for i := range calls {
 				marker := fmt.Sprintf("m-%d-%d", w, i)
-				if i%2 == 0 {
+				switch i % 3 {
+				case 0:
 					req.SetRequestURI("http://tracegate/v1/chat/completions")
 					req.SetBodyString(`{"model":"gpt-4o-mini","user":"` + marker + `","messages":[{"role":"user","content":"hi"}]}`)
-				} else {
+				case 1:
 					req.SetRequestURI("http://tracegate/v1/messages")
 					req.SetBodyString(`{"model":"claude-3-5-haiku-20241022","max_tokens":16,"metadata":{"user_id":"` + marker + `"},"messages":[{"role":"user","content":"hi"}]}`)
+				case 2:
+					req.SetRequestURI("http://tracegate/v1/embeddings")
+					req.SetBodyString(`{"model":"gpt-embeddings-test","user":"` + marker + `","input":"hi"}`)
 				}
 				if err := client.Do(req, resp); err != nil {
 					errs <- err
@@ -64,11 +75,16 @@ func TestPooledRepliesStayWithTheirCall(t *testing.T) {
 					errs <- fmt.Errorf("call %s: status %d, %v: %s", marker, resp.StatusCode(), err, resp.Body())
 					return
 				}
-				text := string(v.GetStringBytes("choices", "0", "message", "content"))
-				if i%2 == 1 {
-					text = string(v.GetStringBytes("content", "0", "text"))
+				var text, want string
+				switch i % 3 {
+				case 0:
+					text, want = string(v.GetStringBytes("choices", "0", "message", "content")), padding(marker)
+				case 1:
+					text, want = string(v.GetStringBytes("content", "0", "text")), padding(marker)
+				case 2:
+					text, want = string(v.Get("data", "0", "embedding").MarshalTo(nil)), "["+vectorFor(marker)+"]"
 				}
-				if id := string(v.GetStringBytes("id")); id != marker || text != padding(marker) {
+				if id := string(v.GetStringBytes("id")); id != marker || text != want {
 					errs <- fmt.Errorf("call %s got the reply of %q (%d bytes of text)", marker, id, len(text))
 					return
 				}
@@ -80,6 +96,19 @@ func TestPooledRepliesStayWithTheirCall(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+}
+
+// vectorFor is an embedding whose length, like padding's, depends on the marker.
+func vectorFor(marker string) string {
+	n := 1 + len(marker)*53%700
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%d", i%10)
+	}
+	return b.String()
 }
 
 // padding makes replies of many sizes, so that a reused buffer longer than its next reply

@@ -52,7 +52,7 @@ func ScanEmbeddingsRequest(body []byte) (EmbeddingsBody, error) {
 		var err error
 		switch {
 		case keyIs(m.key, "model"):
-			e.Model, err = scanString(v, "model")
+			e.Model, err = scanModelString(v)
 		case keyIs(m.key, "input"):
 			e.Input = v
 		case keyIs(m.key, "dimensions"):
@@ -103,6 +103,21 @@ func scanString(v []byte, name string) (string, error) {
 	s, ok := unquote(v[1 : len(v)-1])
 	if !ok {
 		return "", invalidf("%s is not a valid JSON string", name)
+	}
+	return s, nil
+}
+
+// scanModelString is scanString for "model", interned: a deployment sees a handful.
+func scanModelString(v []byte) (string, error) {
+	if string(v) == "null" {
+		return "", nil
+	}
+	if v[0] != '"' {
+		return "", invalidf("model must be a string")
+	}
+	s, ok := unquoteModel(v[1 : len(v)-1])
+	if !ok {
+		return "", invalidf("model is not a valid JSON string")
 	}
 	return s, nil
 }
@@ -210,7 +225,7 @@ func ScanEmbeddingsReply(raw []byte) EmbeddingsReply {
 		v := raw[m.start:m.end]
 		switch {
 		case keyIs(m.key, "model") && v[0] == '"':
-			r.Model, _ = unquote(v[1 : len(v)-1])
+			r.Model, _ = unquoteModel(v[1 : len(v)-1])
 		case keyIs(m.key, "usage") && v[0] == '{':
 			r.Usage, _ = parseUsage(v)
 		case keyIs(m.key, "data") && v[0] == '[':
