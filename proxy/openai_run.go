@@ -39,13 +39,27 @@ type callScratch struct {
 	reply llm.Response
 	// embeddings is the embeddings surface's scanned request.
 	embeddings openai.EmbeddingsBody
+	// responses is a non-streaming Responses call's state, responsesDecode its decode as a
+	// func value, made once (see responsesCall).
+	responses       responsesCall
+	responsesDecode provider.RequestDecoder
+}
+
+// responsesCall readies the scratch's Responses call with fields and returns it with its
+// decoder.
+func (s *callScratch) responsesCall(fields responsesCall) (*responsesCall, provider.RequestDecoder) {
+	s.responses = fields
+	if s.responsesDecode == nil {
+		s.responsesDecode = s.responses.decode
+	}
+	return &s.responses, s.responsesDecode
 }
 
 // release drops what the scratch refers to, so that a pooled one pins nothing of its call.
 func (s *callScratch) release() {
 	s.attempts.release()
 	s.decoder.Decoder(nil)
-	s.reply, s.embeddings = llm.Response{}, openai.EmbeddingsBody{}
+	s.reply, s.embeddings, s.responses = llm.Response{}, openai.EmbeddingsBody{}, responsesCall{}
 }
 
 // openAICalls recycles calls: handle is a func value, so a call would otherwise escape to

@@ -13,8 +13,8 @@ import (
 
 // Passed-through replies are read into pooled buffers that go back to the pool once the reply
 // is written (Forwarded.Release). Concurrent calls whose replies differ in content and size
-// must each get exactly their own reply, on the chat completions, Messages and embeddings
-// surfaces (Embedded.Release).
+// must each get exactly their own reply, on the chat completions, Messages, embeddings
+// (Embedded.Release) and Responses surfaces.
 func TestPooledRepliesStayWithTheirCall(t *testing.T) {
 	client, stop := benchAnthropicAndOpenAI(t, func(ctx *fasthttp.RequestCtx) {
 		v, err := fastjson.ParseBytes(ctx.PostBody())
@@ -27,6 +27,12 @@ func TestPooledRepliesStayWithTheirCall(t *testing.T) {
 			marker := string(v.GetStringBytes("user"))
 			fmt.Fprintf(ctx, `{"object":"list","id":%q,"data":[{"object":"embedding","index":0,"embedding":[%s]}],"model":"gpt-embeddings-test","usage":{"prompt_tokens":3,"total_tokens":3}}`,
 				marker, vectorFor(marker))
+			return
+		}
+		if bytes.HasSuffix(ctx.Path(), []byte("/responses")) {
+			marker := string(v.GetStringBytes("user"))
+			fmt.Fprintf(ctx, `{"id":%q,"object":"response","created_at":1,"status":"completed","model":"gpt-4o-mini","output":[{"type":"message","id":"msg_1","status":"completed","role":"assistant","content":[{"type":"output_text","text":%q,"annotations":[]}]}],"usage":{"input_tokens":12,"output_tokens":3,"total_tokens":15}}`,
+				marker, padding(marker))
 			return
 		}
 		if bytes.HasSuffix(ctx.Path(), []byte("/chat/completions")) {
@@ -55,7 +61,10 @@ func TestPooledRepliesStayWithTheirCall(t *testing.T) {
 			req.Header.SetContentType("application/json")
 			for i := range calls {
 				marker := fmt.Sprintf("m-%d-%d", w, i)
-				switch i % 3 {
+				switch i % 4 {
+				case 3:
+					req.SetRequestURI("http://tracegate/v1/responses")
+					req.SetBodyString(`{"model":"gpt-4o-mini","user":"` + marker + `","input":"hi"}`)
 				case 0:
 					req.SetRequestURI("http://tracegate/v1/chat/completions")
 					req.SetBodyString(`{"model":"gpt-4o-mini","user":"` + marker + `","messages":[{"role":"user","content":"hi"}]}`)
@@ -76,7 +85,9 @@ func TestPooledRepliesStayWithTheirCall(t *testing.T) {
 					return
 				}
 				var text, want string
-				switch i % 3 {
+				switch i % 4 {
+				case 3:
+					text, want = string(v.GetStringBytes("output", "0", "content", "0", "text")), padding(marker)
 				case 0:
 					text, want = string(v.GetStringBytes("choices", "0", "message", "content")), padding(marker)
 				case 1:

@@ -68,16 +68,20 @@ func (s *Server) createResponse(c *openAICall) (streaming bool) {
 		s.failOpenAICall(c, errNoResponses)
 		return false
 	}
-	call := &responsesCall{model: c.model, body: c.body, start: c.start, spanID: c.run.SpanID(), s: s, run: c.run}
+	fields := responsesCall{model: c.model, body: c.body, start: c.start, spanID: c.run.SpanID(), s: s, run: c.run}
 	if c.stream {
+		call := new(responsesCall) // the stream outlives the request: its own
+		*call = fields
 		if err := s.startResponsesStream(c.ctx, c.rt, rd, c.run, c.runCtx, call, c.over); err != nil {
 			s.failOpenAICall(c, err)
 			return false
 		}
 		return true
 	}
+	// The call ends before the request does: its state and decoder come from the scratch.
+	call, decode := c.responsesCall(fields)
 	callCtx := watchClient(c.ctx, c.runCtx)
-	fw, err := rd.ForwardResponses(callCtx, c.model, c.body, call.decode, c.attempts.observer(s, c.run, nil, c.over))
+	fw, err := rd.ForwardResponses(callCtx, c.model, c.body, decode, c.attempts.observer(s, c.run, nil, c.over))
 	callCtx.stop()
 	if err != nil {
 		s.failOpenAICall(c, err)

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"container/list"
 	"sync"
 	"time"
 
@@ -22,10 +21,14 @@ const (
 
 // recentCache is an LRU bounded by entries and by the total of the sizes its callers declare,
 // whose entries expire after ttl. It is safe for concurrent use.
+//
+// Its list is intrusive (each entry links to its neighbours): with container/list every put
+// made an element besides the entry, and every look-up a type assertion.
 type recentCache[V any] struct {
 	mu       sync.Mutex
-	entries  map[string]*list.Element
-	order    list.List // front: most recently used
+	entries  map[string]*recentEntry[V]
+	root     recentEntry[V] // root.next: most recently used; root.prev: least
+	n        int
 	maxLen   int
 	maxBytes int
 	bytes    int
@@ -34,14 +37,17 @@ type recentCache[V any] struct {
 }
 
 type recentEntry[V any] struct {
-	key     string
-	val     V
-	size    int
-	expires time.Time
+	prev, next *recentEntry[V]
+	key        string
+	val        V
+	size       int
+	expires    time.Time
 }
 
 func newRecentCache[V any](maxLen, maxBytes int, ttl time.Duration) *recentCache[V] {
-	return &recentCache[V]{entries: map[string]*list.Element{}, maxLen: maxLen, maxBytes: maxBytes, ttl: ttl, now: time.Now}
+	c := &recentCache[V]{entries: map[string]*recentEntry[V]{}, maxLen: maxLen, maxBytes: maxBytes, ttl: ttl, now: time.Now}
+	c.root.prev, c.root.next = &c.root, &c.root
+	return c
 }
 
 // put stores v under key; an entry larger than the whole budget is not kept.
@@ -49,15 +55,18 @@ func (c *recentCache[V]) put(key string, v V, size int) {
 	if size > c.maxBytes {
 		return
 	}
+	e := &recentEntry[V]{key: key, val: v, size: size, expires: c.now().Add(c.ttl)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.entries[key]; ok {
-		c.removeLocked(el)
+	if old, ok := c.entries[key]; ok {
+		c.removeLocked(old)
 	}
-	c.entries[key] = c.order.PushFront(&recentEntry[V]{key: key, val: v, size: size, expires: c.now().Add(c.ttl)})
+	c.entries[key] = e
+	c.pushFrontLocked(e)
+	c.n++
 	c.bytes += size
-	for c.order.Len() > c.maxLen || c.bytes > c.maxBytes {
-		c.removeLocked(c.order.Back())
+	for c.n > c.maxLen || c.bytes > c.maxBytes {
+		c.removeLocked(c.root.prev)
 	}
 }
 
@@ -65,16 +74,16 @@ func (c *recentCache[V]) get(key string) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var zero V
-	el, ok := c.entries[key]
+	e, ok := c.entries[key]
 	if !ok {
 		return zero, false
 	}
-	e := el.Value.(*recentEntry[V])
 	if c.now().After(e.expires) {
-		c.removeLocked(el)
+		c.removeLocked(e)
 		return zero, false
 	}
-	c.order.MoveToFront(el)
+	c.unlinkLocked(e)
+	c.pushFrontLocked(e)
 	return e.val, true
 }
 
@@ -82,19 +91,38 @@ func (c *recentCache[V]) get(key string) (V, bool) {
 func (c *recentCache[V]) remove(key string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	el, ok := c.entries[key]
+	e, ok := c.entries[key]
 	if !ok {
 		return false
 	}
-	live := !c.now().After(el.Value.(*recentEntry[V]).expires)
-	c.removeLocked(el)
+	live := !c.now().After(e.expires)
+	c.removeLocked(e)
 	return live
 }
 
-func (c *recentCache[V]) removeLocked(el *list.Element) {
-	e := el.Value.(*recentEntry[V])
-	c.order.Remove(el)
+// len is the number of entries held, expired ones included until they are looked up or
+// pushed out.
+func (c *recentCache[V]) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+func (c *recentCache[V]) pushFrontLocked(e *recentEntry[V]) {
+	e.prev, e.next = &c.root, c.root.next
+	c.root.next.prev = e
+	c.root.next = e
+}
+
+func (c *recentCache[V]) unlinkLocked(e *recentEntry[V]) {
+	e.prev.next, e.next.prev = e.next, e.prev
+	e.prev, e.next = nil, nil
+}
+
+func (c *recentCache[V]) removeLocked(e *recentEntry[V]) {
+	c.unlinkLocked(e)
 	delete(c.entries, e.key)
+	c.n--
 	c.bytes -= e.size
 }
 

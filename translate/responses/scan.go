@@ -3,6 +3,7 @@ package responses
 import (
 	"bytes"
 
+	"github.com/tracegate/tracegate/internal/intern"
 	"github.com/tracegate/tracegate/llm"
 	"github.com/valyala/fastjson"
 )
@@ -10,6 +11,10 @@ import (
 // Passed-through replies are not decoded: a reply is parsed once for its id, model and usage,
 // and of a stream only the few events that carry them (response.created and the terminal
 // event) are parsed at all; the deltas are recognised by their event name and relayed.
+
+// modelNames interns the model names replies carry: a deployment sees a handful, and each
+// reply would otherwise make its own copy.
+var modelNames = intern.New(1024)
 
 // Scanned is what spans, pricing and routing need from a passed-through reply or event.
 type Scanned struct {
@@ -41,7 +46,7 @@ func ScanReply(body []byte) (s Scanned, ok bool) {
 
 func scanResponse(v *fastjson.Value, s *Scanned) {
 	s.ID = string(v.GetStringBytes("id"))
-	s.Model = string(v.GetStringBytes("model"))
+	s.Model = modelNames.Bytes(v.GetStringBytes("model"))
 	s.Stored = v.Get("store") == nil || v.GetBool("store") // OpenAI stores unless told not to
 	if u := v.Get("usage"); u != nil && u.Type() == fastjson.TypeObject {
 		s.Usage = usageFrom(u)
