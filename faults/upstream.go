@@ -13,8 +13,10 @@ import (
 )
 
 // Upstream is a provider that misbehaves on request. It speaks OpenAI Chat Completions (paths
-// ending in /chat/completions), OpenAI Responses (/responses), OpenAI embeddings (/embeddings)
-// and Anthropic Messages (/v1/messages); the model asked for names the fault, its first
+// ending in /chat/completions), OpenAI Responses (/responses), OpenAI embeddings (/embeddings),
+// Anthropic Messages (/v1/messages) and Gemini (/v1beta/models/{model}:generateContent,
+// :streamGenerateContent?alt=sse and :batchEmbedContents, where the model is in the path and
+// the method says whether the call streams); the model asked for names the fault, its first
 // dash-separated word the behaviour:
 //
 //	ok        a normal reply (a stream when one is asked for)
@@ -28,6 +30,17 @@ import (
 //	drip      a stream of drip-N chunks (default 20), one every 50 ms
 //	errevent  a stream that carries the provider's error event after its first chunk
 //	429, 529  that status, every time (Retry-After: 0)
+//
+// On the Gemini wire every fault keeps its meaning in Gemini's own shapes (SPEC 3, the
+// recorded fixtures): streams are `data:` chunks framed with CRLF as Google's server frames
+// them, each a whole GenerateContentResponse carrying usageMetadata (5 prompt tokens,
+// candidates counted cumulatively), and a whole stream ends with a chunk carrying
+// finishReason STOP, then the connection's close (there is no [DONE]). So truncate and
+// cutusage are the same cut there: the stream closes after its third chunk (usage 5 and 3),
+// before the one with finishReason. errevent is the google.rpc error object Gemini puts in a
+// chunk, {"error":{"code":500,...,"status":"INTERNAL"}}; 429 is RESOURCE_EXHAUSTED with a
+// per-minute QuotaFailure and a RetryInfo retryDelay instead of Retry-After (Gemini sends none),
+// and 529, Gemini's overload, is 503 UNAVAILABLE.
 type Upstream struct {
 	mu sync.Mutex
 	// arrived and dropped count requests per fault: dropped are those whose caller went away
@@ -57,11 +70,23 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Model  string `json:"model"`
 		Stream bool   `json:"stream"`
+		// Requests are a Gemini batchEmbedContents body's, one per input text.
+		Requests []embedContentRequest `json:"requests"`
 	}
 	_ = json.Unmarshal(body, &req)
 	f := fault{w: w, r: r, model: req.Model, wire: wireOf(r.URL.Path)}
 	f.anthropic = f.wire == wireAnthropic
-	f.name, f.arg, _ = strings.Cut(req.Model, "-")
+	if f.gemini() {
+		var method string
+		f.model, method = geminiCall(r.URL.Path)
+		req.Stream = method == "streamGenerateContent"
+		if msg := f.geminiMisuse(method, r.URL.Query().Get("alt"), req.Requests); msg != "" {
+			f.json(http.StatusBadRequest, `{"error":{"code":400,"message":"fault upstream: `+msg+`","status":"INVALID_ARGUMENT"}}`)
+			return
+		}
+		f.inputs = len(req.Requests)
+	}
+	f.name, f.arg, _ = strings.Cut(f.model, "-")
 	u.mu.Lock()
 	u.arrived[f.name]++
 	u.mu.Unlock()
@@ -88,6 +113,8 @@ type fault struct {
 	wire      wire
 	anthropic bool
 	events    int // Responses events sent, for their sequence_number
+	chunks    int // Gemini text chunks sent, for their cumulative candidatesTokenCount
+	inputs    int // the texts of a Gemini batchEmbedContents call
 }
 
 // wire is the API a request came to.
@@ -98,10 +125,17 @@ const (
 	wireAnthropic
 	wireResponses
 	wireEmbeddings
+	wireGemini           // generateContent and streamGenerateContent
+	wireGeminiEmbeddings // batchEmbedContents
 )
 
 func wireOf(path string) wire {
 	switch {
+	case strings.Contains(path, "/v1beta/models/"):
+		if _, method := geminiCall(path); method == "batchEmbedContents" {
+			return wireGeminiEmbeddings
+		}
+		return wireGemini
 	case strings.HasSuffix(path, "/v1/messages"):
 		return wireAnthropic
 	case strings.HasSuffix(path, "/responses"):
@@ -112,6 +146,48 @@ func wireOf(path string) wire {
 	return wireChat
 }
 
+func (f *fault) gemini() bool { return f.wire == wireGemini || f.wire == wireGeminiEmbeddings }
+
+// geminiCall splits a Gemini path, /v1beta/models/{model}:{method}, into its model and method.
+func geminiCall(path string) (model, method string) {
+	_, rest, _ := strings.Cut(path, "/v1beta/models/")
+	if i := strings.LastIndexByte(rest, ':'); i >= 0 {
+		return rest[:i], rest[i+1:]
+	}
+	return rest, ""
+}
+
+// embedContentRequest is the part of a batchEmbedContents request the Upstream checks: each
+// names the model again, and Gemini requires it to be the URL's.
+type embedContentRequest struct {
+	Model string `json:"model"`
+}
+
+// geminiMisuse says what is wrong with a Gemini call that its own server would refuse or
+// answer in another format, "" when nothing is; the Upstream then answers 400 rather than
+// play a fault over a request tracegate should not have sent.
+func (f *fault) geminiMisuse(method, alt string, requests []embedContentRequest) string {
+	switch method {
+	case "generateContent":
+	case "streamGenerateContent":
+		if alt != "sse" {
+			return "streamGenerateContent without alt=sse streams a JSON array, not SSE"
+		}
+	case "batchEmbedContents":
+		if len(requests) == 0 {
+			return "batchEmbedContents without requests"
+		}
+		for _, r := range requests {
+			if r.Model != "models/"+f.model {
+				return "a request's model " + strconv.Quote(r.Model) + " is not the URL's models/" + f.model
+			}
+		}
+	default:
+		return "unknown method " + strconv.Quote(method)
+	}
+	return ""
+}
+
 // serve plays the fault; it reports false when the caller went away first.
 func (f *fault) serve(stream bool) bool {
 	switch f.name {
@@ -120,7 +196,13 @@ func (f *fault) serve(stream bool) bool {
 		return false
 	case "429", "529":
 		status, _ := strconv.Atoi(f.name)
-		f.w.Header().Set("Retry-After", "0")
+		if f.gemini() {
+			if status == 529 {
+				status = http.StatusServiceUnavailable // Gemini's overload (SPEC 3.6)
+			}
+		} else {
+			f.w.Header().Set("Retry-After", "0")
+		}
 		f.json(status, f.errorBody(status))
 		return true
 	case "reset":
@@ -149,14 +231,19 @@ func (f *fault) serve(stream bool) bool {
 		}
 		f.startStream()
 		f.chunk("first ")
-		f.raw("data: {this is not json\n\n")
+		f.data("{this is not json")
 		return true
 	}
 	if !stream {
 		if f.name == "truncate" {
 			f.w.Header().Set("Content-Length", "4096")
 			f.w.Header().Set("Content-Type", "application/json")
-			io.WriteString(f.w, `{"id":"x","object":"chat.compl`)
+			if f.gemini() {
+				reply := f.reply() // the first half of the whole reply
+				io.WriteString(f.w, reply[:len(reply)/2])
+			} else {
+				io.WriteString(f.w, `{"id":"x","object":"chat.compl`)
+			}
 			f.flush()
 			f.reset()
 			return true
@@ -208,6 +295,15 @@ func (f *fault) json(status int, body string) {
 }
 
 func (f *fault) errorBody(status int) string {
+	if f.gemini() {
+		if status == http.StatusTooManyRequests {
+			// A per-minute quota: retryable, with the wait in RetryInfo (SPEC 3.6).
+			return `{"error":{"code":429,"message":"fault 429","status":"RESOURCE_EXHAUSTED","details":[` +
+				`{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaMetric":"generativelanguage.googleapis.com/generate_content_free_tier_requests","quotaId":"GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}]},` +
+				`{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1s"}]}}`
+		}
+		return `{"error":{"code":` + strconv.Itoa(status) + `,"message":"fault ` + f.name + `: the model is overloaded","status":"UNAVAILABLE"}}`
+	}
 	if f.anthropic {
 		typ := "rate_limit_error"
 		if status == 529 {
@@ -220,6 +316,12 @@ func (f *fault) errorBody(status int) string {
 
 func (f *fault) reply() string {
 	switch f.wire {
+	case wireGemini:
+		return `{"candidates":[{"content":{"parts":[{"text":"fine"}],"role":"model"},"finishReason":"STOP","index":0}],` +
+			`"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":1,"totalTokenCount":6},"modelVersion":"` + f.model + `","responseId":"fault-response-1"}`
+	case wireGeminiEmbeddings:
+		// One embedding per request; Gemini reports no usage for embeddings.
+		return `{"embeddings":[` + strings.Repeat(`{"values":[0.1,0.2,0.3]},`, f.inputs-1) + `{"values":[0.1,0.2,0.3]}]}`
 	case wireResponses:
 		return `{"id":"resp_1","object":"response","created_at":1,"status":"completed","model":"` + f.model + `","output":[{"type":"message","id":"msg_1","status":"completed","role":"assistant","content":[{"type":"output_text","text":"fine","annotations":[]}]}],"usage":{"input_tokens":5,"output_tokens":1,"total_tokens":6}}`
 	case wireEmbeddings:
@@ -245,6 +347,10 @@ func (f *fault) startStream() {
 
 // chunk writes one text delta and flushes it; false when the caller has gone.
 func (f *fault) chunk(text string) bool {
+	if f.gemini() {
+		f.chunks++
+		return f.data(f.geminiChunk(`{"text":"`+text+`"}`, ""))
+	}
 	if f.wire == wireResponses {
 		return f.responsesEvent("response.output_text.delta", `"item_id":"msg_1","output_index":0,"content_index":0,"delta":"`+text+`"`)
 	}
@@ -255,6 +361,10 @@ func (f *fault) chunk(text string) bool {
 }
 
 func (f *fault) errorEvent() {
+	if f.gemini() {
+		f.data(`{"error":{"code":500,"message":"fault errevent","status":"INTERNAL"}}`)
+		return
+	}
 	if f.wire == wireResponses {
 		f.responsesEvent("error", `"code":"server_error","message":"fault errevent","param":null`)
 		return
@@ -268,6 +378,14 @@ func (f *fault) errorEvent() {
 
 // endStream sends the finish and the usage, then the terminator when terminate is set.
 func (f *fault) endStream(terminate bool) {
+	if f.gemini() {
+		// Every chunk carried the usage; the end is the chunk with finishReason, then the
+		// close. Without it the stream is cut after the last text chunk.
+		if terminate {
+			f.data(f.geminiChunk(`{"text":""}`, "STOP"))
+		}
+		return
+	}
 	if f.wire == wireResponses {
 		// The usage comes with the terminal event alone: a cut before it has none.
 		if terminate {
@@ -288,6 +406,28 @@ func (f *fault) endStream(terminate bool) {
 	if terminate {
 		f.raw("data: [DONE]\n\n")
 	}
+}
+
+// geminiChunk is one streamed GenerateContentResponse holding part, with finishReason when
+// finish is set, and the usage so far: Gemini repeats usageMetadata on every chunk,
+// cumulatively (gemini/streaming_text.sse).
+func (f *fault) geminiChunk(part, finish string) string {
+	candidate := `{"content":{"parts":[` + part + `],"role":"model"},`
+	if finish != "" {
+		candidate += `"finishReason":"` + finish + `",`
+	}
+	candidate += `"index":0}`
+	return `{"candidates":[` + candidate + `],"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":` + strconv.Itoa(f.chunks) +
+		`,"totalTokenCount":` + strconv.Itoa(5+f.chunks) + `},"modelVersion":"` + f.model + `","responseId":"fault-response-1"}`
+}
+
+// data writes one SSE event holding payload, framed as the wire frames it: CRLF for Gemini
+// (Google's server), LF for the others.
+func (f *fault) data(payload string) bool {
+	if f.gemini() {
+		return f.raw("data: " + payload + "\r\n\r\n")
+	}
+	return f.raw("data: " + payload + "\n\n")
 }
 
 // responsesEvent writes one Responses stream event of type typ with the members fields.
