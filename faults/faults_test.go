@@ -22,7 +22,8 @@ type route struct {
 	// done reports whether a stream's last data payload is the format's success terminator.
 	done func(last string) bool
 	// only, when set, names the providers the route is tried with (embeddings: Anthropic has
-	// no embeddings API); skip names provider/fault pairs that cannot occur on it.
+	// no embeddings API; Gemini's is batchEmbedContents); skip names provider/fault pairs that
+	// cannot occur on it.
 	only []string
 	skip map[string]bool
 }
@@ -38,7 +39,7 @@ var routes = []route{
 		skip: map[string]bool{"oai/cutusage": true}},
 	{name: "messages", path: "/v1/messages", body: func(m string) string { return messagesBody(m, false) }},
 	{name: "messages-stream", path: "/v1/messages", stream: true, body: func(m string) string { return messagesBody(m, true) }, done: eventIs("message_stop")},
-	{name: "embeddings", path: "/v1/embeddings", body: func(m string) string { return `{"model":"` + m + `","input":"hi"}` }, only: []string{"oai"}},
+	{name: "embeddings", path: "/v1/embeddings", body: func(m string) string { return `{"model":"` + m + `","input":"hi"}` }, only: []string{"oai", "gem"}},
 }
 
 func chatBody(model string, stream bool) string {
@@ -74,8 +75,8 @@ func (r route) providersOf() []string {
 }
 
 // providers are the configured providers: oai is passed through by the OpenAI surface, ant
-// is translated everywhere.
-var providers = []string{"oai", "ant"}
+// and gem (Gemini: generateContent, streamGenerateContent?alt=sse) are translated everywhere.
+var providers = []string{"oai", "ant", "gem"}
 
 // outcome is what a faulty call must end as.
 type outcome struct {
@@ -130,8 +131,10 @@ func TestFaults(t *testing.T) {
 	if ran < applicable {
 		return // -run chose some cases: the kinds below may not all have occurred
 	}
-	// Failures, mid-stream ones included, are marked on their attempt spans by kind.
-	for _, typ := range []string{"stream_truncated", "malformed_reply", "timeout", "connection_error", "server_error", "overloaded_error"} {
+	// Failures, mid-stream ones included, are marked on their attempt spans by kind; Gemini's
+	// errors by their canonical status (429, 529 as 503, errevent).
+	for _, typ := range []string{"stream_truncated", "malformed_reply", "timeout", "connection_error", "server_error", "overloaded_error",
+		"RESOURCE_EXHAUSTED", "UNAVAILABLE", "INTERNAL"} {
 		waitFor(t, "an attempt span with error.type "+typ, func() bool {
 			for _, s := range g.spanAttrs() {
 				if s["error.type"] == typ && s["gen_ai.request.model"] != "" && strings.HasPrefix(s["_name"], "chat ") {

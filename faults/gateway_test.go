@@ -90,6 +90,7 @@ registry:
 providers:
   - {name: oai, type: openai, base_url: "%s/v1", api_key: sk-fault-0123456789, timeout: 1s, stream_idle_timeout: 1s, max_response_bytes: 1048576}
   - {name: ant, type: anthropic, base_url: "%s", api_key: sk-ant-fault-0123456789, timeout: 1s, stream_idle_timeout: 1s, max_response_bytes: 1048576}
+  - {name: gem, type: gemini, base_url: "%s", api_key: gm-fault-0123456789, timeout: 1s, stream_idle_timeout: 1s, max_response_bytes: 1048576}
   # patient: for the memory tests, whose 1,000 streams must not meet a timeout on a busy machine
   - {name: patient, type: openai, base_url: "%s/v1", api_key: sk-fault-0123456789, timeout: 2m, stream_idle_timeout: 2m, max_response_bytes: 1048576}
 routes: []
@@ -124,7 +125,7 @@ func startGateway(t *testing.T, spans string) *gateway {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(gatewayConfig, prompts, srv.URL, srv.URL, srv.URL, spans)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(gatewayConfig, prompts, srv.URL, srv.URL, srv.URL, srv.URL, spans)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	g := &gateway{t: t, up: up, srv: srv, spans: &lockedBuffer{}, logs: &lockedBuffer{}}
