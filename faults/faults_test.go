@@ -84,6 +84,9 @@ type outcome struct {
 	attempts int    // upstream requests it must cost; 0 = not checked
 	// usage: the failure's log line must carry the tokens received before the break.
 	usage bool
+	// said, when set, is what the provider said, which the failure's log line must pass on:
+	// an error read as the provider's, not as a stream that merely stopped.
+	said string
 }
 
 // TestFaults drives every fault through every route and provider against a real process.
@@ -100,9 +103,9 @@ func TestFaults(t *testing.T) {
 		{fault: "huge", callOnly: true, want: outcome{code: "PROVIDER_ERROR", attempts: 1}},
 		{fault: "truncate", want: outcome{code: "PROVIDER_ERROR"}},
 		{fault: "reset", want: outcome{code: "PROVIDER_ERROR"}},
-		{fault: "429", want: outcome{code: "PROVIDER_ERROR", attempts: 3}},
-		{fault: "529", want: outcome{code: "PROVIDER_ERROR", attempts: 3}},
-		{fault: "errevent", streamOnly: true, want: outcome{code: "PROVIDER_ERROR", attempts: 1}},
+		{fault: "429", want: outcome{code: "PROVIDER_ERROR", attempts: 3, said: "fault 429"}},
+		{fault: "529", want: outcome{code: "PROVIDER_ERROR", attempts: 3, said: "fault 529"}},
+		{fault: "errevent", streamOnly: true, want: outcome{code: "PROVIDER_ERROR", attempts: 1, said: "fault errevent"}},
 		{fault: "stall", streamOnly: true, want: outcome{code: "TIMEOUT", attempts: 1}},
 		{fault: "drip-5", streamOnly: true, want: outcome{attempts: 1}},
 		// 30 chunks 50 ms apart outlast the 1s timeout: a live stream is not cut by a clock.
@@ -188,6 +191,9 @@ func (g *gateway) check(t *testing.T, r route, model string, want outcome) {
 		}
 		if want.usage && (line["input_tokens"] != float64(5) || line["output_tokens"] != float64(3)) {
 			t.Fatalf("the usage received before the break is not logged: %v", line)
+		}
+		if msg, _ := line["error"].(string); want.said != "" && !strings.Contains(msg, want.said) {
+			t.Fatalf("the logged error does not pass on the provider's %q: %v", want.said, line)
 		}
 	}
 	if after, _ := g.up.Counts(fault); want.attempts > 0 && after-before != want.attempts {
