@@ -14,11 +14,11 @@ import (
 // StreamDecoder turns a streamGenerateContent?alt=sse reply into canonical events.
 //
 // Per chunk it yields, in order: EventStart (first chunk only: responseId and modelVersion);
-// EventText for each answer text part (thoughts skipped); EventToolCallStart then one
+// EventUsage with that chunk's usageMetadata, which replaces the previous one; EventText for
+// each answer text part (thoughts skipped); EventToolCallStart then one
 // EventToolCallDelta holding the whole arguments object for each functionCall part (Gemini
 // sends calls whole; ids minted as in DecodeResponse, indices counted across the stream);
-// EventFinish at the first chunk with a finishReason (tool_calls if any call was seen); and
-// EventUsage with that chunk's usageMetadata, which replaces the previous one.
+// and EventFinish at the first chunk with a finishReason (tool_calls if any call was seen).
 //
 // The stream ends when the body does. Next then returns io.EOF if a finishReason was seen, and
 // an error wrapping llm.ErrStreamTruncated if not. A chunk holding an error envelope ends the
@@ -135,6 +135,13 @@ func (d *StreamDecoder) decodeChunk(data []byte) error {
 		})
 	}
 
+	// Usage before the chunk's content: a Messages stream's message_start waits for the first
+	// content and then carries the usage seen so far, and Gemini reports the prompt's tokens in
+	// the first chunk already.
+	if usage := decodeUsage(chunk); usage.Known {
+		d.push(llm.StreamEvent{Type: llm.EventUsage, Usage: usage})
+	}
+
 	if candidates := chunk.GetArray("candidates"); len(candidates) > 0 {
 		candidate := candidates[0]
 		for _, part := range candidate.GetArray("content", "parts") {
@@ -172,9 +179,6 @@ func (d *StreamDecoder) decodeChunk(data []byte) error {
 		})
 	}
 
-	if usage := decodeUsage(chunk); usage.Known {
-		d.push(llm.StreamEvent{Type: llm.EventUsage, Usage: usage})
-	}
 	return nil
 }
 

@@ -131,7 +131,7 @@ func count(types []llm.StreamEventType, want llm.StreamEventType) int {
 
 func TestStreamEventOrder(t *testing.T) {
 	res := replay(t, bytes.NewReader(readFixture(t, "streaming_tool_call.sse")))
-	want := []llm.StreamEventType{llm.EventStart, llm.EventToolCallStart, llm.EventToolCallDelta, llm.EventFinish, llm.EventUsage}
+	want := []llm.StreamEventType{llm.EventStart, llm.EventUsage, llm.EventToolCallStart, llm.EventToolCallDelta, llm.EventFinish}
 	if !reflect.DeepEqual(res.types, want) {
 		t.Errorf("types = %v, want %v", res.types, want)
 	}
