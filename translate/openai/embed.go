@@ -44,20 +44,20 @@ func ScanEmbeddingsRequest(body []byte) (EmbeddingsBody, error) {
 		return e, invalidf("body must be a JSON object")
 	}
 	for {
-		m, ok := s.next()
+		m, ok := s.Next()
 		if !ok {
 			break
 		}
-		v := body[m.start:m.end]
+		v := body[m.Start:m.End]
 		var err error
 		switch {
-		case keyIs(m.key, "model"):
+		case keyIs(m.Key, "model"):
 			e.Model, err = scanModelString(v)
-		case keyIs(m.key, "input"):
+		case keyIs(m.Key, "input"):
 			e.Input = v
-		case keyIs(m.key, "dimensions"):
+		case keyIs(m.Key, "dimensions"):
 			e.Dimensions, err = scanDimensions(v)
-		case keyIs(m.key, "encoding_format"):
+		case keyIs(m.Key, "encoding_format"):
 			var f string
 			if f, err = scanString(v, "encoding_format"); err == nil {
 				switch f {
@@ -69,16 +69,16 @@ func ScanEmbeddingsRequest(body []byte) (EmbeddingsBody, error) {
 					err = invalidf("encoding_format %q: want float or base64", f)
 				}
 			}
-		case keyIs(m.key, "user"):
+		case keyIs(m.Key, "user"):
 			e.User, err = scanString(v, "user")
-		case keyIs(m.key, "task_type"):
+		case keyIs(m.Key, "task_type"):
 			e.TaskType, err = scanString(v, "task_type")
 		}
 		if err != nil {
 			return EmbeddingsBody{}, err
 		}
 	}
-	if !s.finish() {
+	if !s.Finish() {
 		return EmbeddingsBody{}, invalidf("body is not valid JSON")
 	}
 	if e.Model == "" {
@@ -218,17 +218,17 @@ func ScanEmbeddingsReply(raw []byte) EmbeddingsReply {
 		return r
 	}
 	for {
-		m, ok := s.next()
+		m, ok := s.Next()
 		if !ok {
 			break
 		}
-		v := raw[m.start:m.end]
+		v := raw[m.Start:m.End]
 		switch {
-		case keyIs(m.key, "model") && v[0] == '"':
+		case keyIs(m.Key, "model") && v[0] == '"':
 			r.Model, _ = unquoteModel(v[1 : len(v)-1])
-		case keyIs(m.key, "usage") && v[0] == '{':
+		case keyIs(m.Key, "usage") && v[0] == '{':
 			r.Usage, _ = parseUsage(v)
-		case keyIs(m.key, "data") && v[0] == '[':
+		case keyIs(m.Key, "data") && v[0] == '[':
 			r.Dimensions = firstVectorLength(v)
 		}
 	}
@@ -243,14 +243,14 @@ func firstVectorLength(data []byte) int {
 		return 0
 	}
 	for {
-		m, ok := s.next()
+		m, ok := s.Next()
 		if !ok {
 			return 0
 		}
-		if !keyIs(m.key, "embedding") {
+		if !keyIs(m.Key, "embedding") {
 			continue
 		}
-		v := data[m.start:m.end]
+		v := data[m.Start:m.End]
 		switch v[0] {
 		case '"':
 			return base64.StdEncoding.DecodedLen(len(v)-2) / 4 // padding aside, exact for float32s
@@ -331,19 +331,19 @@ func WithoutTaskType(dst, body []byte) []byte {
 	dst = append(dst, '{')
 	first := true
 	for {
-		m, ok := s.next()
+		m, ok := s.Next()
 		if !ok {
 			break
 		}
-		if keyIs(m.key, "task_type") {
+		if keyIs(m.Key, "task_type") {
 			continue
 		}
 		if !first {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = append(append(append(dst, '"'), m.key...), `":`...)
-		dst = append(dst, body[m.start:m.end]...)
+		dst = append(append(append(dst, '"'), m.Key...), `":`...)
+		dst = append(dst, body[m.Start:m.End]...)
 	}
 	return append(dst, '}')
 }

@@ -18,13 +18,13 @@ func ScanRequest(body []byte) (model string, stream bool, includeUsage bool, err
 	}
 	hasModel := false
 	for {
-		m, ok := s.next()
+		m, ok := s.Next()
 		if !ok {
 			break
 		}
-		v := body[m.start:m.end]
+		v := body[m.Start:m.End]
 		switch {
-		case keyIs(m.key, "model"):
+		case keyIs(m.Key, "model"):
 			if v[0] != '"' {
 				return "", false, false, invalidf("model must be a string")
 			}
@@ -32,17 +32,17 @@ func ScanRequest(body []byte) (model string, stream bool, includeUsage bool, err
 				return "", false, false, invalidf("model is not a valid JSON string")
 			}
 			hasModel = true
-		case keyIs(m.key, "stream"):
+		case keyIs(m.Key, "stream"):
 			if stream, ok = scanBool(v); !ok {
 				return "", false, false, invalidf("stream must be a boolean")
 			}
-		case keyIs(m.key, "stream_options"):
+		case keyIs(m.Key, "stream_options"):
 			if includeUsage, ok = scanIncludeUsage(v); !ok {
 				return "", false, false, invalidf("stream_options must be an object with a boolean include_usage")
 			}
 		}
 	}
-	if !s.finish() {
+	if !s.Finish() {
 		return "", false, false, invalidf("body is not valid JSON")
 	}
 	if !hasModel || model == "" {
@@ -71,17 +71,17 @@ func scanIncludeUsage(v []byte) (includeUsage, ok bool) {
 		return false, false
 	}
 	for {
-		m, ok := s.next()
+		m, ok := s.Next()
 		if !ok {
 			break
 		}
-		if keyIs(m.key, "include_usage") {
-			if includeUsage, ok = scanBool(v[m.start:m.end]); !ok {
+		if keyIs(m.Key, "include_usage") {
+			if includeUsage, ok = scanBool(v[m.Start:m.End]); !ok {
 				return false, false
 			}
 		}
 	}
-	return includeUsage, s.finish()
+	return includeUsage, s.Finish()
 }
 
 // WithIncludeUsage appends body to dst with stream_options.include_usage set to true, inserted
@@ -133,25 +133,25 @@ func setMember(dst, obj []byte, key string, front bool, put func(dst, old []byte
 	orig := len(dst)
 	copied, found, members := 0, false, 0
 	for {
-		m, ok := s.next()
+		m, ok := s.Next()
 		if !ok {
 			break
 		}
 		members++
-		if keyIs(m.key, key) {
+		if keyIs(m.Key, key) {
 			found = true
-			dst = append(dst, obj[copied:m.start]...)
-			dst = put(dst, obj[m.start:m.end])
-			copied = m.end
+			dst = append(dst, obj[copied:m.Start]...)
+			dst = put(dst, obj[m.Start:m.End])
+			copied = m.End
 		}
 	}
-	if !s.finish() {
+	if !s.Finish() {
 		return dst[:orig], false
 	}
 	if !found {
-		at := s.close
+		at := s.Close()
 		if front {
-			at = s.open + 1
+			at = s.Open() + 1
 		}
 		dst = append(dst, obj[:at]...)
 		if !front && members > 0 {
@@ -194,19 +194,19 @@ func ScanChunk(data []byte) (usage llm.Usage, hasUsage bool, usageOnly bool) {
 	var usageValue []byte
 	emptyChoices := false
 	for {
-		m, ok := s.next()
+		m, ok := s.Next()
 		if !ok {
 			break
 		}
-		v := data[m.start:m.end]
+		v := data[m.Start:m.End]
 		switch {
-		case keyIs(m.key, "usage"):
+		case keyIs(m.Key, "usage"):
 			usageValue = v
-		case keyIs(m.key, "choices"):
+		case keyIs(m.Key, "choices"):
 			emptyChoices = len(v) >= 2 && v[0] == '[' && skipSpace(v, 1) == len(v)-1
 		}
 	}
-	if s.failed || len(usageValue) == 0 || usageValue[0] != '{' {
+	if s.Failed() || len(usageValue) == 0 || usageValue[0] != '{' {
 		return llm.Usage{}, false, false
 	}
 	usage, hasUsage = parseUsage(usageValue)
@@ -231,15 +231,15 @@ func topLevel(body []byte, key string) ([]byte, bool) {
 	}
 	var found []byte
 	for {
-		m, ok := s.next()
+		m, ok := s.Next()
 		if !ok {
 			break
 		}
-		if keyIs(m.key, key) {
-			found = body[m.start:m.end]
+		if keyIs(m.Key, key) {
+			found = body[m.Start:m.End]
 		}
 	}
-	if s.failed || found == nil {
+	if s.Failed() || found == nil {
 		return nil, false
 	}
 	return found, true
