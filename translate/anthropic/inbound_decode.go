@@ -1,10 +1,12 @@
 package anthropic
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
 
+	"github.com/tracegate/tracegate/internal/jsonscan"
 	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
 	"github.com/valyala/fastjson"
@@ -38,51 +40,98 @@ type MessagesRequestInfo struct {
 
 // ScanMessagesRequest reads model, stream and metadata.user_id from a Messages request body.
 // Errors wrap llm.ErrInvalidRequest.
+//
+// It walks the body's top-level members without decoding the rest (internal/jsonscan), as
+// the chat passthrough does: Claude Code sends its whole conversation, system prompt and tool
+// definitions with every turn (~100 KB), and a parse of all of it was ~20 µs per request for
+// three members. Like that scan, it checks the body's structure, not the grammar of its
+// numbers and literals, which the provider checks. A member given twice counts as its first
+// value, as it did when the body was parsed with fastjson, and as DecodeMessagesRequest reads
+// it for a target the body is translated for.
 func ScanMessagesRequest(body []byte) (MessagesRequestInfo, error) {
 	var info MessagesRequestInfo
-	p := parserPool.Get()
-	defer parserPool.Put(p)
-	v, err := p.ParseBytes(body)
-	if err != nil {
-		return info, invalid("body is not valid JSON: %v", err)
-	}
-	if v.Type() != fastjson.TypeObject {
+	s, ok := jsonscan.NewObject(body, 0)
+	if !ok {
 		return info, invalid("body must be a JSON object")
 	}
-	m := v.Get("model")
-	if m == nil || m.Type() != fastjson.TypeString || len(m.GetStringBytes()) == 0 {
-		return info, invalid("model: a non-empty string is required")
-	}
-	info.Model = bodyNames.Bytes(m.GetStringBytes())
-	if s := v.Get("stream"); s != nil {
-		switch s.Type() {
-		case fastjson.TypeTrue:
-			info.Stream = true
-		case fastjson.TypeFalse, fastjson.TypeNull:
-		default:
-			return info, invalid("stream: must be a boolean")
+	var model, stream, metadata []byte
+	for {
+		m, ok := s.Next()
+		if !ok {
+			break
+		}
+		switch v := body[m.Start:m.End]; {
+		case model == nil && jsonscan.KeyIs(m.Key, "model"):
+			model = v
+		case stream == nil && jsonscan.KeyIs(m.Key, "stream"):
+			stream = v
+		case metadata == nil && jsonscan.KeyIs(m.Key, "metadata"):
+			metadata = v
 		}
 	}
-	info.UserID, info.SessionID = userOf(v.GetStringBytes("metadata", "user_id"))
+	if !s.Finish() {
+		return info, invalid("body is not valid JSON")
+	}
+	if len(model) < 3 || model[0] != '"' {
+		return info, invalid("model: a non-empty string is required")
+	}
+	if raw := model[1 : len(model)-1]; bytes.IndexByte(raw, '\\') < 0 {
+		info.Model = bodyNames.Bytes(raw)
+	} else if info.Model, ok = jsonscan.Unquote(raw); !ok || info.Model == "" {
+		return info, invalid("model: a non-empty string is required")
+	}
+	switch string(stream) {
+	case "true":
+		info.Stream = true
+	case "", "false", "null":
+	default:
+		return info, invalid("stream: must be a boolean")
+	}
+	if user, ok := metadataUserID(metadata); ok {
+		info.UserID, info.SessionID = userOf(user)
+	}
 	return info, nil
+}
+
+// metadataUserID is the unquoted metadata.user_id of a metadata member's raw value; false
+// when there is none or it is not a string.
+func metadataUserID(metadata []byte) (string, bool) {
+	s, ok := jsonscan.NewObject(metadata, 0)
+	if !ok {
+		return "", false
+	}
+	var id []byte
+	for {
+		m, ok := s.Next()
+		if !ok {
+			break
+		}
+		if id == nil && jsonscan.KeyIs(m.Key, "user_id") {
+			id = metadata[m.Start:m.End]
+		}
+	}
+	if s.Failed() || len(id) < 2 || id[0] != '"' {
+		return "", false
+	}
+	return jsonscan.Unquote(id[1 : len(id)-1])
 }
 
 // userOf reads metadata.user_id. Claude Code's is a JSON object, {"device_id",
 // "account_uuid","session_id"}: the account (else device) id is the user, and the session
 // comes with it. Any other value is the user as it is.
-func userOf(raw []byte) (user, session string) {
+func userOf(raw string) (user, session string) {
 	if len(raw) == 0 || raw[0] != '{' {
-		return string(raw), ""
+		return raw, ""
 	}
 	sp := parserPool.Get()
 	defer parserPool.Put(sp)
-	u, err := sp.ParseBytes(raw)
+	u, err := sp.Parse(raw)
 	if err != nil || u.Type() != fastjson.TypeObject {
-		return string(raw), ""
+		return raw, ""
 	}
 	user = firstNonEmpty(u.GetStringBytes("account_uuid"), u.GetStringBytes("device_id"))
 	if user == "" {
-		user = string(raw)
+		user = raw
 	}
 	return user, string(u.GetStringBytes("session_id"))
 }
@@ -191,7 +240,7 @@ func (d *inboundDecoder) decode(v *fastjson.Value, forCount bool) {
 			d.outputFormat(key, f)
 		}
 	}
-	req.User, _ = userOf(v.GetStringBytes("metadata", "user_id"))
+	req.User, _ = userOf(string(v.GetStringBytes("metadata", "user_id")))
 }
 
 // outputFormat reads structured output: output_config.format (or the older output_format),
@@ -319,6 +368,9 @@ func (d *inboundDecoder) messages(arr []*fastjson.Value) {
 			}
 			if role == "assistant" {
 				d.assistant(i, blocks)
+			} else if len(blocks) == 0 {
+				// As Anthropic: only a final assistant turn may be empty.
+				d.fail("messages.%d.content: a user turn needs at least one content block", i)
 			} else {
 				d.user(i, blocks)
 			}
@@ -326,6 +378,19 @@ func (d *inboundDecoder) messages(arr []*fastjson.Value) {
 			d.fail("messages.%d.content: must be a string or an array of content blocks", i)
 		}
 	}
+	if d.err == nil && !hasTurnWithContent(d.req.Messages) {
+		// Only system turns, or turns whose blocks carry nothing a provider is sent.
+		d.fail("messages: at least one user or assistant turn with content is required")
+	}
+}
+
+func hasTurnWithContent(msgs []llm.Message) bool {
+	for i := range msgs {
+		if !msgs[i].Role.IsInstruction() && len(msgs[i].Parts) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // assistant reads an assistant turn: text, tool_use and thinking blocks.

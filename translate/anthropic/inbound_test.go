@@ -101,23 +101,26 @@ func TestDecodeMessagesRequestFields(t *testing.T) {
 
 func TestDecodeMessagesRequestRejects(t *testing.T) {
 	for name, body := range map[string]string{
-		"not json":          `{`,
-		"not an object":     `[]`,
-		"no model":          `{"max_tokens":1,"messages":[{"role":"user","content":"x"}]}`,
-		"no max_tokens":     `{"model":"m","messages":[{"role":"user","content":"x"}]}`,
-		"no messages":       `{"model":"m","max_tokens":1}`,
-		"empty messages":    `{"model":"m","max_tokens":1,"messages":[]}`,
-		"bad role":          `{"model":"m","max_tokens":1,"messages":[{"role":"tool","content":"x"}]}`,
-		"content number":    `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":3}]}`,
-		"unknown block":     `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"video"}]}]}`,
-		"tool_use no input": `{"model":"m","max_tokens":1,"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"a","name":"f"}]}]}`,
-		"result no id":      `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_result","content":"x"}]}]}`,
-		"image no data":     `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64"}}]}]}`,
-		"server tool":       `{"model":"m","max_tokens":1,"tools":[{"type":"web_search_20250305","name":"web_search"}],"messages":[{"role":"user","content":"x"}]}`,
-		"bad tool_choice":   `{"model":"m","max_tokens":1,"tool_choice":{"type":"maybe"},"messages":[{"role":"user","content":"x"}]}`,
-		"negative temp":     `{"model":"m","max_tokens":1,"temperature":-1,"messages":[{"role":"user","content":"x"}]}`,
-		"bad thinking":      `{"model":"m","max_tokens":1,"thinking":{"type":"enabled"},"messages":[{"role":"user","content":"x"}]}`,
-		"stop not strings":  `{"model":"m","max_tokens":1,"stop_sequences":[1],"messages":[{"role":"user","content":"x"}]}`,
+		"not json":           `{`,
+		"not an object":      `[]`,
+		"no model":           `{"max_tokens":1,"messages":[{"role":"user","content":"x"}]}`,
+		"no max_tokens":      `{"model":"m","messages":[{"role":"user","content":"x"}]}`,
+		"no messages":        `{"model":"m","max_tokens":1}`,
+		"empty messages":     `{"model":"m","max_tokens":1,"messages":[]}`,
+		"empty user turn":    `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[]}]}`,
+		"only system turns":  `{"model":"m","max_tokens":1,"messages":[{"role":"system","content":"be brief"}]}`,
+		"only empty prefill": `{"model":"m","max_tokens":1,"messages":[{"role":"assistant","content":[]}]}`,
+		"bad role":           `{"model":"m","max_tokens":1,"messages":[{"role":"tool","content":"x"}]}`,
+		"content number":     `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":3}]}`,
+		"unknown block":      `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"video"}]}]}`,
+		"tool_use no input":  `{"model":"m","max_tokens":1,"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"a","name":"f"}]}]}`,
+		"result no id":       `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_result","content":"x"}]}]}`,
+		"image no data":      `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64"}}]}]}`,
+		"server tool":        `{"model":"m","max_tokens":1,"tools":[{"type":"web_search_20250305","name":"web_search"}],"messages":[{"role":"user","content":"x"}]}`,
+		"bad tool_choice":    `{"model":"m","max_tokens":1,"tool_choice":{"type":"maybe"},"messages":[{"role":"user","content":"x"}]}`,
+		"negative temp":      `{"model":"m","max_tokens":1,"temperature":-1,"messages":[{"role":"user","content":"x"}]}`,
+		"bad thinking":       `{"model":"m","max_tokens":1,"thinking":{"type":"enabled"},"messages":[{"role":"user","content":"x"}]}`,
+		"stop not strings":   `{"model":"m","max_tokens":1,"stop_sequences":[1],"messages":[{"role":"user","content":"x"}]}`,
 	} {
 		if _, err := DecodeMessagesRequest([]byte(body), false); !errors.Is(err, llm.ErrInvalidRequest) {
 			t.Errorf("%s: err = %v, want ErrInvalidRequest", name, err)
@@ -292,5 +295,45 @@ func TestStreamScannerWithoutEventNames(t *testing.T) {
 	s.Observe(nil, []byte(`{"type":"message_stop"}`))
 	if r := s.Response(); !s.Done() || r.Usage.InputTokens != 7 || r.Usage.OutputTokens != 9 {
 		t.Errorf("response = %+v done %v", r, s.Done())
+	}
+}
+
+// The scan reads what a full parse reads: escaped names, the first of a member given twice,
+// stream as a boolean or null, and metadata.user_id as a string only.
+func TestScanMessagesRequestMembers(t *testing.T) {
+	cases := []struct {
+		body         string
+		model, user  string
+		stream, fail bool
+	}{
+		{body: `{"model":"claude-x","stream":true}`, model: "claude-x", stream: true},
+		{body: ` { "stream" : null , "model" : "claude-\u0078" } `, model: "claude-x"},
+		{body: `{"model":"first","model":"second","stream":false,"stream":"no"}`, model: "first"},
+		{body: `{"mod\u0065l":"esc","metadata":{"user_id":"u-1","user_id":"u-2"}}`, model: "esc", user: "u-1"},
+		{body: `{"model":"m","metadata":{"user_id":42}}`, model: "m"},
+		{body: `{"model":"m","metadata":{"user_id":"a\"b"}}`, model: "m", user: `a"b`},
+		{body: `{"model":"m","messages":[{"role":"user","content":"} ] {"}],"stream":true}`, model: "m", stream: true},
+		{body: `{"model":""}`, fail: true},
+		{body: `{"model":"\u"}`, fail: true},
+		{body: `{"model":7}`, fail: true},
+		{body: `{"stream":true}`, fail: true},
+		{body: `{"model":"m","stream":1}`, fail: true},
+		{body: `{"model":"m",}`, fail: true},
+		{body: `{"model":"m"} {}`, fail: true},
+		{body: `{"model":"m","messages":[}`, fail: true},
+		{body: `["model","m"]`, fail: true},
+		{body: ``, fail: true},
+	}
+	for _, c := range cases {
+		info, err := ScanMessagesRequest([]byte(c.body))
+		if c.fail {
+			if !errors.Is(err, llm.ErrInvalidRequest) {
+				t.Errorf("%s: %+v, %v; want an invalid-request error", c.body, info, err)
+			}
+			continue
+		}
+		if err != nil || info.Model != c.model || info.Stream != c.stream || info.UserID != c.user {
+			t.Errorf("%s: %+v, %v; want model %q stream %v user %q", c.body, info, err, c.model, c.stream, c.user)
+		}
 	}
 }
