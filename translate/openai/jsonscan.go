@@ -12,10 +12,7 @@ import (
 // these names here.
 const maxScanDepth = jsonscan.MaxDepth
 
-type (
-	member        = jsonscan.Member
-	objectScanner = jsonscan.Object
-)
+type objectScanner = jsonscan.Object
 
 func newObjectScanner(b []byte, from int) (objectScanner, bool) { return jsonscan.NewObject(b, from) }
 
