@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // MaxDepth bounds nesting so a hostile body cannot grow the bracket stack without limit.
@@ -247,7 +248,9 @@ func Unquote(raw []byte) (string, bool) {
 			return "", false
 		}
 	}
-	return string(out), true
+	// out is this call's own and never written again: the string can be its bytes, one
+	// allocation instead of two.
+	return unsafe.String(unsafe.SliceData(out), len(out)), true
 }
 
 func hex4(b []byte, i int) (rune, bool) {
