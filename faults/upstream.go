@@ -17,7 +17,12 @@ import (
 // Anthropic Messages (/v1/messages) and Gemini (/v1beta/models/{model}:generateContent,
 // :streamGenerateContent?alt=sse and :batchEmbedContents, where the model is in the path and
 // the method says whether the call streams); the model asked for names the fault, its first
-// dash-separated word the behaviour:
+// dash-separated word the behaviour. It also answers the calls that are not model calls:
+// Anthropic's POST /v1/messages/count_tokens ({"input_tokens":5}; the fault is the body's
+// model), Gemini's /v1beta/models/{model}:countTokens ({"totalTokens":5,...}; the fault is the
+// URL's model) and OpenAI's GET and DELETE /v1/responses/{id} (a Response object with that id,
+// or {"id":...,"object":"response","deleted":true}), where the fault is the id without its
+// resp_ prefix: GET /v1/responses/resp_hang plays hang, resp_429 plays 429.
 //
 //	ok        a normal reply (a stream when one is asked for)
 //	hang      no reply at all, until the caller drops the call
@@ -30,6 +35,11 @@ import (
 //	drip      a stream of drip-N chunks (default 20), one every 50 ms
 //	errevent  a stream that carries the provider's error event after its first chunk
 //	429, 529  that status, every time (Retry-After: 0)
+//
+// count_tokens and stored responses are never streams: their faults are those of a call
+// (hang, reset, truncate, garbage, huge, 429, 529; anything else answers as ok), in the
+// wire's own error shapes (Anthropic's for count_tokens, Gemini's for countTokens, OpenAI's
+// for stored responses).
 //
 // On the Gemini wire every fault keeps its meaning in Gemini's own shapes (SPEC 3, the
 // recorded fixtures): streams are `data:` chunks framed with CRLF as Google's server frames
@@ -75,12 +85,21 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = json.Unmarshal(body, &req)
 	f := fault{w: w, r: r, model: req.Model, wire: wireOf(r.URL.Path)}
-	f.anthropic = f.wire == wireAnthropic
+	f.anthropic = f.wire == wireAnthropic || f.wire == wireAnthropicCount
+	if f.wire == wireStoredResponse {
+		if r.Method != http.MethodGet && r.Method != http.MethodDelete {
+			f.json(http.StatusMethodNotAllowed, `{"error":{"message":"fault upstream: `+r.Method+` of a stored response","type":"invalid_request_error","param":null,"code":null}}`)
+			return
+		}
+		_, id, _ := strings.Cut(r.URL.Path, "/responses/")
+		f.respID = id
+		f.model = strings.TrimPrefix(id, "resp_")
+	}
 	if f.gemini() {
 		var method string
 		f.model, method = geminiCall(r.URL.Path)
 		req.Stream = method == "streamGenerateContent"
-		if msg := f.geminiMisuse(method, r.URL.Query().Get("alt"), req.Requests); msg != "" {
+		if msg := f.geminiMisuse(method, r.URL.Query().Get("alt"), req.Requests, body); msg != "" {
 			f.json(http.StatusBadRequest, `{"error":{"code":400,"message":"fault upstream: `+msg+`","status":"INVALID_ARGUMENT"}}`)
 			return
 		}
@@ -112,9 +131,10 @@ type fault struct {
 	name, arg string
 	wire      wire
 	anthropic bool
-	events    int // Responses events sent, for their sequence_number
-	chunks    int // Gemini text chunks sent, for their cumulative candidatesTokenCount
-	inputs    int // the texts of a Gemini batchEmbedContents call
+	events    int    // Responses events sent, for their sequence_number
+	chunks    int    // Gemini text chunks sent, for their cumulative candidatesTokenCount
+	inputs    int    // the texts of a Gemini batchEmbedContents call
+	respID    string // the id of a stored-response call
 }
 
 // wire is the API a request came to.
@@ -127,26 +147,38 @@ const (
 	wireEmbeddings
 	wireGemini           // generateContent and streamGenerateContent
 	wireGeminiEmbeddings // batchEmbedContents
+	wireAnthropicCount   // Anthropic's /v1/messages/count_tokens
+	wireGeminiCount      // Gemini's countTokens
+	wireStoredResponse   // OpenAI's GET and DELETE /v1/responses/{id}
 )
 
 func wireOf(path string) wire {
 	switch {
 	case strings.Contains(path, "/v1beta/models/"):
-		if _, method := geminiCall(path); method == "batchEmbedContents" {
+		switch _, method := geminiCall(path); method {
+		case "batchEmbedContents":
 			return wireGeminiEmbeddings
+		case "countTokens":
+			return wireGeminiCount
 		}
 		return wireGemini
 	case strings.HasSuffix(path, "/v1/messages"):
 		return wireAnthropic
+	case strings.HasSuffix(path, "/v1/messages/count_tokens"):
+		return wireAnthropicCount
 	case strings.HasSuffix(path, "/responses"):
 		return wireResponses
+	case strings.Contains(path, "/responses/"):
+		return wireStoredResponse
 	case strings.HasSuffix(path, "/embeddings"):
 		return wireEmbeddings
 	}
 	return wireChat
 }
 
-func (f *fault) gemini() bool { return f.wire == wireGemini || f.wire == wireGeminiEmbeddings }
+func (f *fault) gemini() bool {
+	return f.wire == wireGemini || f.wire == wireGeminiEmbeddings || f.wire == wireGeminiCount
+}
 
 // geminiCall splits a Gemini path, /v1beta/models/{model}:{method}, into its model and method.
 func geminiCall(path string) (model, method string) {
@@ -166,8 +198,23 @@ type embedContentRequest struct {
 // geminiMisuse says what is wrong with a Gemini call that its own server would refuse or
 // answer in another format, "" when nothing is; the Upstream then answers 400 rather than
 // play a fault over a request tracegate should not have sent.
-func (f *fault) geminiMisuse(method, alt string, requests []embedContentRequest) string {
+func (f *fault) geminiMisuse(method, alt string, requests []embedContentRequest, body []byte) string {
 	switch method {
+	case "countTokens":
+		// tracegate wraps the GenerateContentRequest so that the system instruction and tools
+		// are counted; Gemini requires that request's model to be the URL's.
+		var c struct {
+			GenerateContentRequest *struct {
+				Model    string            `json:"model"`
+				Contents []json.RawMessage `json:"contents"`
+			} `json:"generateContentRequest"`
+		}
+		if err := json.Unmarshal(body, &c); err != nil || c.GenerateContentRequest == nil {
+			return "countTokens without generateContentRequest"
+		}
+		if g := c.GenerateContentRequest; g.Model != "models/"+f.model || len(g.Contents) == 0 {
+			return "countTokens generateContentRequest with model " + strconv.Quote(g.Model) + " and " + strconv.Itoa(len(g.Contents)) + " contents, not the URL's models/" + f.model
+		}
 	case "generateContent":
 	case "streamGenerateContent":
 		if alt != "sse" {
@@ -316,6 +363,15 @@ func (f *fault) errorBody(status int) string {
 
 func (f *fault) reply() string {
 	switch f.wire {
+	case wireAnthropicCount:
+		return `{"input_tokens":5}`
+	case wireGeminiCount:
+		return `{"totalTokens":5,"promptTokensDetails":[{"modality":"TEXT","tokenCount":5}]}`
+	case wireStoredResponse:
+		if f.r.Method == http.MethodDelete {
+			return `{"id":"` + f.respID + `","object":"response","deleted":true}`
+		}
+		return `{"id":"` + f.respID + `","object":"response","created_at":1,"status":"completed","model":"gpt-fault","output":[{"type":"message","id":"msg_1","status":"completed","role":"assistant","content":[{"type":"output_text","text":"fine","annotations":[]}]}],"usage":{"input_tokens":5,"output_tokens":1,"total_tokens":6}}`
 	case wireGemini:
 		return `{"candidates":[{"content":{"parts":[{"text":"fine"}],"role":"model"},"finishReason":"STOP","index":0}],` +
 			`"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":1,"totalTokenCount":6},"modelVersion":"` + f.model + `","responseId":"fault-response-1"}`
