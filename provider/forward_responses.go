@@ -54,7 +54,8 @@ func scanResponsesReply(dst *llm.Response, raw []byte, requested string) error {
 var ErrNoResponsesStore = errors.New("no provider stores responses")
 
 // StoredResponse is the provider's answer to a request about a stored response, passed back
-// as it came (status and body), errors included.
+// as it came (status and body), errors included. A 2xx body that is not JSON is not passed
+// back: it is the provider's failure (ErrMalformedReply), as on every other route.
 type StoredResponse struct {
 	Provider string
 	Status   int
@@ -63,7 +64,8 @@ type StoredResponse struct {
 
 // StoredResponse sends GET or DELETE /responses/{id} (with the caller's query) to the backend
 // named providerName, or when that names none that serves Responses, to the first configured
-// backend that does. Only a failure to reach the provider is an error.
+// backend that does. Only a failure to reach the provider, or a 2xx reply that is not JSON, is
+// an error.
 func (d *Dispatcher) StoredResponse(ctx context.Context, method, id, rawQuery, providerName string) (*StoredResponse, error) {
 	b, ok := d.router.Backend(providerName)
 	if !ok || !b.servesResponses {
@@ -91,6 +93,11 @@ func (d *Dispatcher) StoredResponse(ctx context.Context, method, id, rawQuery, p
 	defer bytebufferpool.Put(reply)
 	if err := x.readAll(reply, b.MaxResponseBytes); err != nil {
 		return nil, err
+	}
+	if x.resp.StatusCode < 300 {
+		if err := validJSON(b.Name, reply.B); err != nil {
+			return nil, err
+		}
 	}
 	return &StoredResponse{Provider: b.Name, Status: x.resp.StatusCode, Body: append([]byte(nil), reply.B...)}, nil
 }
