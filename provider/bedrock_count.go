@@ -27,7 +27,7 @@ func bedrockCounter(opts bedrock.EncodeOptions) tokenCounter {
 		}
 		n, err := bedrock.DecodeCountTokens(raw)
 		if err != nil {
-			return nil, fmt.Errorf("decode %s count tokens reply: %w", t.Backend.Name, err)
+			return nil, fmt.Errorf("decode %s count tokens reply: %w: %w", t.Backend.Name, ErrMalformedReply, err)
 		}
 		return &TokenCount{Target: t, InputTokens: n}, nil
 	}

@@ -156,7 +156,7 @@ func (d *Dispatcher) CountMessageTokens(ctx context.Context, model string, body 
 			}
 			n, err := gemini.DecodeCountTokens(raw)
 			if err != nil {
-				return fmt.Errorf("decode %s count_tokens reply: %w", t.Backend.Name, err)
+				return fmt.Errorf("decode %s count_tokens reply: %w: %w", t.Backend.Name, ErrMalformedReply, err)
 			}
 			out = &TokenCount{Target: t, InputTokens: n}
 			return nil

@@ -53,7 +53,7 @@ func vertexGeminiCounter(prefix string) tokenCounter {
 		}
 		n, err := gemini.DecodeCountTokens(raw)
 		if err != nil {
-			return nil, fmt.Errorf("decode %s count tokens reply: %w", t.Backend.Name, err)
+			return nil, fmt.Errorf("decode %s count tokens reply: %w: %w", t.Backend.Name, ErrMalformedReply, err)
 		}
 		return &TokenCount{Target: t, InputTokens: n}, nil
 	}
