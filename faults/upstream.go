@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,7 +52,22 @@ import (
 // chunk, {"error":{"code":500,...,"status":"INTERNAL"}}; 429 is RESOURCE_EXHAUSTED with a
 // per-minute QuotaFailure and a RetryInfo retryDelay instead of Retry-After (Gemini sends none),
 // and 529, Gemini's overload, is 503 UNAVAILABLE.
+//
+// It also speaks Vertex AI's Claude wire: POST
+// /v1/projects/{p}/locations/{l}/publishers/anthropic/models/{model}:rawPredict (a call) and
+// :streamRawPredict (a stream), and count-tokens:rawPredict (the model in the body). The
+// model is Vertex's Claude id, claude-{fault}@{date}: claude- and the @date are dropped to
+// name the fault (claude-drip-5@20250929 plays drip-5). The request must carry the OAuth
+// token BearerToken (else 401 UNAUTHENTICATED) and the Messages body as Vertex takes it:
+// anthropic_version vertex-2023-10-16 in place of model, and stream as the method says (else
+// 400 INVALID_ARGUMENT). The replies and streams are Anthropic's, as Vertex passes them on,
+// errevent included; 529 is Anthropic's 529 overloaded_error, but 429 is the platform's
+// quota error, google.rpc RESOURCE_EXHAUSTED without RetryInfo; neither carries Retry-After
+// (the backoff alone paces the retries).
 type Upstream struct {
+	// BearerToken is the OAuth access token Vertex calls must carry.
+	BearerToken string
+
 	mu sync.Mutex
 	// arrived and dropped count requests per fault: dropped are those whose caller went away
 	// before the reply was over.
@@ -85,7 +101,7 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = json.Unmarshal(body, &req)
 	f := fault{w: w, r: r, model: req.Model, wire: wireOf(r.URL.Path)}
-	f.anthropic = f.wire == wireAnthropic || f.wire == wireAnthropicCount
+	f.anthropic = f.wire == wireAnthropic || f.wire == wireAnthropicCount || f.vertex()
 	if f.wire == wireStoredResponse {
 		if r.Method != http.MethodGet && r.Method != http.MethodDelete {
 			f.json(http.StatusMethodNotAllowed, `{"error":{"message":"fault upstream: `+r.Method+` of a stored response","type":"invalid_request_error","param":null,"code":null}}`)
@@ -105,7 +121,21 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		f.inputs = len(req.Requests)
 	}
-	f.name, f.arg, _ = strings.Cut(f.model, "-")
+	name := f.model
+	if f.vertex() {
+		var method string
+		if f.wire == wireVertexClaude {
+			f.model, method = vertexCall(r.URL.EscapedPath())
+			req.Stream = method == "streamRawPredict"
+		}
+		if status, msg := f.vertexMisuse(method, u.BearerToken, body); msg != "" {
+			code := map[int]string{http.StatusUnauthorized: "UNAUTHENTICATED", http.StatusBadRequest: "INVALID_ARGUMENT"}[status]
+			f.json(status, `{"error":{"code":`+strconv.Itoa(status)+`,"message":"fault upstream: `+msg+`","status":"`+code+`"}}`)
+			return
+		}
+		name, _, _ = strings.Cut(strings.TrimPrefix(f.model, "claude-"), "@")
+	}
+	f.name, f.arg, _ = strings.Cut(name, "-")
 	u.mu.Lock()
 	u.arrived[f.name]++
 	u.mu.Unlock()
@@ -150,10 +180,16 @@ const (
 	wireAnthropicCount   // Anthropic's /v1/messages/count_tokens
 	wireGeminiCount      // Gemini's countTokens
 	wireStoredResponse   // OpenAI's GET and DELETE /v1/responses/{id}
+	wireVertexClaude     // Vertex AI's rawPredict and streamRawPredict of a Claude model
+	wireVertexCount      // Vertex AI's count-tokens:rawPredict
 )
 
 func wireOf(path string) wire {
 	switch {
+	case strings.HasSuffix(path, "/publishers/anthropic/models/count-tokens:rawPredict"):
+		return wireVertexCount
+	case strings.Contains(path, "/publishers/anthropic/models/"):
+		return wireVertexClaude
 	case strings.Contains(path, "/v1beta/models/"):
 		switch _, method := geminiCall(path); method {
 		case "batchEmbedContents":
@@ -178,6 +214,53 @@ func wireOf(path string) wire {
 
 func (f *fault) gemini() bool {
 	return f.wire == wireGemini || f.wire == wireGeminiEmbeddings || f.wire == wireGeminiCount
+}
+
+func (f *fault) vertex() bool { return f.wire == wireVertexClaude || f.wire == wireVertexCount }
+
+// vertexCall splits a Vertex Claude path as sent, .../publishers/anthropic/models/{model}:{method},
+// into its model, unescaped (tracegate escapes the segment, ':' included), and method.
+func vertexCall(path string) (model, method string) {
+	_, rest, _ := strings.Cut(path, "/publishers/anthropic/models/")
+	if i := strings.LastIndexByte(rest, ':'); i >= 0 {
+		rest, method = rest[:i], rest[i+1:]
+	}
+	if m, err := url.PathUnescape(rest); err == nil {
+		rest = m
+	}
+	return rest, method
+}
+
+// vertexMisuse says what Vertex would refuse in a Claude call, with the status it would
+// answer, "" when nothing: a missing or wrong OAuth token (401), an unknown method, a body
+// with a model or without anthropic_version vertex-2023-10-16, or a stream member that is not
+// the method's (400). count-tokens:rawPredict takes Anthropic's count_tokens body, model and
+// all, and no anthropic_version check is made on it.
+func (f *fault) vertexMisuse(method, token string, body []byte) (int, string) {
+	if got := f.r.Header.Get("Authorization"); token == "" || got != "Bearer "+token {
+		return http.StatusUnauthorized, "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential."
+	}
+	if f.wire == wireVertexCount {
+		return 0, ""
+	}
+	var b struct {
+		Model            *string `json:"model"`
+		AnthropicVersion string  `json:"anthropic_version"`
+		Stream           bool    `json:"stream"`
+	}
+	switch {
+	case method != "rawPredict" && method != "streamRawPredict":
+		return http.StatusBadRequest, "unknown method " + strconv.Quote(method)
+	case json.Unmarshal(body, &b) != nil:
+		return http.StatusBadRequest, "the body is not JSON"
+	case b.Model != nil:
+		return http.StatusBadRequest, "a model in the body: Vertex takes it from the URL"
+	case b.AnthropicVersion != "vertex-2023-10-16":
+		return http.StatusBadRequest, "anthropic_version " + strconv.Quote(b.AnthropicVersion)
+	case b.Stream != (method == "streamRawPredict"):
+		return http.StatusBadRequest, method + " with stream " + strconv.FormatBool(b.Stream)
+	}
+	return 0, ""
 }
 
 // geminiCall splits a Gemini path, /v1beta/models/{model}:{method}, into its model and method.
@@ -247,7 +330,7 @@ func (f *fault) serve(stream bool) bool {
 			if status == 529 {
 				status = http.StatusServiceUnavailable // Gemini's overload (SPEC 3.6)
 			}
-		} else {
+		} else if !f.vertex() { // Google's front end sends no Retry-After
 			f.w.Header().Set("Retry-After", "0")
 		}
 		f.json(status, f.errorBody(status))
@@ -285,7 +368,7 @@ func (f *fault) serve(stream bool) bool {
 		if f.name == "truncate" {
 			f.w.Header().Set("Content-Length", "4096")
 			f.w.Header().Set("Content-Type", "application/json")
-			if f.gemini() {
+			if f.gemini() || f.vertex() {
 				reply := f.reply() // the first half of the whole reply
 				io.WriteString(f.w, reply[:len(reply)/2])
 			} else {
@@ -351,6 +434,10 @@ func (f *fault) errorBody(status int) string {
 		}
 		return `{"error":{"code":` + strconv.Itoa(status) + `,"message":"fault ` + f.name + `: the model is overloaded","status":"UNAVAILABLE"}}`
 	}
+	if f.vertex() && status == http.StatusTooManyRequests {
+		// The platform's quota error, not Anthropic's: Vertex meters Claude calls itself.
+		return `{"error":{"code":429,"message":"fault 429: Quota exceeded for aiplatform.googleapis.com/online_prediction_requests_per_base_model with base model: anthropic-claude-fault. Please submit a quota increase request.","status":"RESOURCE_EXHAUSTED"}}`
+	}
 	if f.anthropic {
 		typ := "rate_limit_error"
 		if status == 529 {
@@ -363,7 +450,7 @@ func (f *fault) errorBody(status int) string {
 
 func (f *fault) reply() string {
 	switch f.wire {
-	case wireAnthropicCount:
+	case wireAnthropicCount, wireVertexCount:
 		return `{"input_tokens":5}`
 	case wireGeminiCount:
 		return `{"totalTokens":5,"promptTokensDetails":[{"modality":"TEXT","tokenCount":5}]}`
