@@ -75,8 +75,20 @@ func (r route) providersOf() []string {
 }
 
 // providers are the configured providers: oai is passed through by the OpenAI surface, ant
-// and gem (Gemini: generateContent, streamGenerateContent?alt=sse) are translated everywhere.
-var providers = []string{"oai", "ant", "gem"}
+// and gem (Gemini: generateContent, streamGenerateContent?alt=sse) are translated everywhere,
+// vtx (Vertex AI's Claude: rawPredict, streamRawPredict; signed calls over net/http, not the
+// fasthttp exchange) is translated everywhere and passed through by Messages. vtx has no
+// embeddings (Vertex's Claude models have none: tracegate answers 400 without a call).
+var providers = []string{"oai", "ant", "gem", "vtx"}
+
+// modelOf is the model that plays fault on provider p: Vertex picks Claude by the model's
+// name, so vtx's models are Claude ids, with Vertex's @date.
+func modelOf(p, fault string) string {
+	if p == "vtx" {
+		return "vtx/claude-" + fault + "@20250929"
+	}
+	return p + "/" + fault
+}
 
 // outcome is what a faulty call must end as.
 type outcome struct {
@@ -125,7 +137,7 @@ func TestFaults(t *testing.T) {
 				t.Run(r.name+"/"+p+"/"+c.fault, func(t *testing.T) {
 					ran++
 					g.t = t
-					g.check(t, r, p+"/"+c.fault, c.want)
+					g.check(t, r, p, c.fault, c.want)
 				})
 			}
 		}
@@ -151,11 +163,11 @@ func TestFaults(t *testing.T) {
 
 // check sends one request and compares its end with want: the reply (status, error event,
 // success terminator), the log line, and the upstream requests it cost.
-func (g *gateway) check(t *testing.T, r route, model string, want outcome) {
+func (g *gateway) check(t *testing.T, r route, provider, model string, want outcome) {
 	t.Helper()
-	fault, _, _ := strings.Cut(model[strings.IndexByte(model, '/')+1:], "-")
+	fault, _, _ := strings.Cut(model, "-")
 	before, _ := g.up.Counts(fault)
-	req, _ := http.NewRequest(http.MethodPost, g.base+r.path, strings.NewReader(r.body(model)))
+	req, _ := http.NewRequest(http.MethodPost, g.base+r.path, strings.NewReader(r.body(modelOf(provider, model))))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
@@ -266,7 +278,7 @@ func TestClientGoneCancelsTheUpstreamCall(t *testing.T) {
 					drain(g.up.Dropped)
 					ctx, cancel := context.WithCancel(context.Background())
 					go func() { <-g.up.Arrived; time.Sleep(20 * time.Millisecond); cancel() }()
-					_, _, err := g.post(ctx, r.path, r.body(p+"/"+fault))
+					_, _, err := g.post(ctx, r.path, r.body(modelOf(p, fault)))
 					left := time.Now()
 					if err == nil {
 						t.Fatal("the call returned before the client left")

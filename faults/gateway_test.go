@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tracegate/tracegate/internal/cloudfake"
 )
 
 // binary is the tracegate built once for the package's tests.
@@ -91,6 +93,9 @@ providers:
   - {name: oai, type: openai, base_url: "%s/v1", api_key: sk-fault-0123456789, timeout: 1s, stream_idle_timeout: 1s, max_response_bytes: 1048576}
   - {name: ant, type: anthropic, base_url: "%s", api_key: sk-ant-fault-0123456789, timeout: 1s, stream_idle_timeout: 1s, max_response_bytes: 1048576}
   - {name: gem, type: gemini, base_url: "%s", api_key: gm-fault-0123456789, timeout: 1s, stream_idle_timeout: 1s, max_response_bytes: 1048576}
+  # vtx: Vertex AI (Claude models on rawPredict, net/http's exchange), OAuth tokens for the
+  # service account in GOOGLE_APPLICATION_CREDENTIALS, minted by a fake token endpoint
+  - {name: vtx, type: vertex, base_url: "%s", project: proj-fault, location: us-east5, credentials_file: "${GOOGLE_APPLICATION_CREDENTIALS}", timeout: 1s, stream_idle_timeout: 1s, max_response_bytes: 1048576}
   # patient: for the memory tests, whose 1,000 streams must not meet a timeout on a busy machine
   - {name: patient, type: openai, base_url: "%s/v1", api_key: sk-fault-0123456789, timeout: 2m, stream_idle_timeout: 2m, max_response_bytes: 1048576}
 routes: []
@@ -98,6 +103,10 @@ retry: {max_attempts: 3, initial_backoff: 10ms, max_backoff: 20ms, max_elapsed: 
 spans: {exporter: %s, service_name: tracegate-faults}
 log: {level: info, format: json}
 `
+
+// vertexToken is the access token the fake Google token endpoint issues to tracegate for the
+// service account, and the one the Upstream's Vertex calls must carry.
+const vertexToken = "ya29.fault-vertex-token-0123456789"
 
 const faultPrompt = `slug: fault
 name: Fault
@@ -114,6 +123,7 @@ var listenLine = regexp.MustCompile(`"addr":"([^"]+)"`)
 func startGateway(t *testing.T, spans string) *gateway {
 	t.Helper()
 	up := NewUpstream()
+	up.BearerToken = vertexToken
 	srv := httptest.NewServer(up)
 	t.Cleanup(srv.Close)
 	dir := t.TempDir()
@@ -125,11 +135,13 @@ func startGateway(t *testing.T, spans string) *gateway {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(gatewayConfig, prompts, srv.URL, srv.URL, srv.URL, srv.URL, spans)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(gatewayConfig, prompts, srv.URL, srv.URL, srv.URL, srv.URL, srv.URL, spans)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	g := &gateway{t: t, up: up, srv: srv, spans: &lockedBuffer{}, logs: &lockedBuffer{}}
 	g.cmd = exec.Command(binary, "-config", cfg)
+	serviceAccount, _ := cloudfake.ServiceAccount(t, "proj-fault", "https://www.googleapis.com/auth/cloud-platform", vertexToken)
+	g.cmd.Env = append(os.Environ(), "GOOGLE_APPLICATION_CREDENTIALS="+serviceAccount)
 	g.cmd.Stdout = g.spans
 	g.cmd.Stderr = g.logs
 	if err := g.cmd.Start(); err != nil {

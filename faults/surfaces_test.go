@@ -40,6 +40,9 @@ var surfaces = []surface{
 		body: countTokensBody, route: "messages", anthropic: true, retried: true},
 	{name: "count_tokens", provider: "gem", method: http.MethodPost, path: func(string) string { return "/v1/messages/count_tokens" },
 		body: countTokensBody, route: "messages", anthropic: true, retried: true},
+	// Vertex's Claude: passed through to count-tokens:rawPredict, the fault named by the body's model.
+	{name: "count_tokens", provider: "vtx", method: http.MethodPost, path: func(string) string { return "/v1/messages/count_tokens" },
+		body: countTokensBody, route: "messages", anthropic: true, retried: true},
 	// The owner of resp_{fault} is not known to this instance: the first provider with the
 	// Responses API, oai, is asked.
 	{name: "stored-get", provider: "oai", method: http.MethodGet, path: func(f string) string { return "/v1/responses/resp_" + f }, route: "responses"},
@@ -133,7 +136,7 @@ func (s surface) pick(anthropic, openAI string) string {
 func (s surface) request(ctx context.Context, base, fault string) *http.Request {
 	var body io.Reader = http.NoBody
 	if s.body != nil {
-		body = strings.NewReader(s.body(s.provider + "/" + fault))
+		body = strings.NewReader(s.body(modelOf(s.provider, fault)))
 	}
 	req, _ := http.NewRequestWithContext(ctx, s.method, base+s.path(fault), body)
 	if s.body != nil {
