@@ -627,6 +627,24 @@ func TestCloudCountTokens(t *testing.T) {
 		wantField(t, sent, "get_weather", "input", "converse", "toolConfig", "tools", 0, "toolSpec", "name")
 		wantField(t, sent, nil, "input", "converse", "inferenceConfig")
 	})
+	// A 2xx count that is JSON but carries no count is the provider's failure: a 502
+	// api_error, as an unreadable reply is on every route, not a 500.
+	unreadable := func(t *testing.T, h *harness, model string) {
+		t.Helper()
+		_, err := countWith(anthropicClient(h), params(model))
+		var apiErr *anthropic.Error
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != 502 || apiErr.Type() != "api_error" {
+			t.Fatalf("a count reply without its count: %v; want a 502 api_error", err)
+		}
+	}
+	t.Run("vertex-gemini-unreadable", func(t *testing.T) {
+		h, _, _ := vertex(t, `{"totalBillableCharacters":96}`)
+		unreadable(t, h, "gemini-2.5-flash")
+	})
+	t.Run("bedrock-unreadable", func(t *testing.T) {
+		h, _ := bedrock(t, 200, `{"inputTokenCount":397}`)
+		unreadable(t, h, "us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+	})
 	t.Run("bedrock-nova", func(t *testing.T) { // Bedrock counts for Claude only: its 400 comes back in Anthropic's shape
 		h, _ := bedrock(t, 400, `{"message":"The provided model doesn't support counting tokens."}`)
 		_, err := countWith(anthropicClient(h), params("us.amazon.nova-pro-v1:0"))
