@@ -28,7 +28,6 @@ type recentCache[V any] struct {
 	mu       sync.Mutex
 	entries  map[string]*recentEntry[V]
 	root     recentEntry[V] // root.next: most recently used; root.prev: least
-	n        int
 	maxLen   int
 	maxBytes int
 	bytes    int
@@ -63,9 +62,8 @@ func (c *recentCache[V]) put(key string, v V, size int) {
 	}
 	c.entries[key] = e
 	c.pushFrontLocked(e)
-	c.n++
 	c.bytes += size
-	for c.n > c.maxLen || c.bytes > c.maxBytes {
+	for len(c.entries) > c.maxLen || c.bytes > c.maxBytes {
 		c.removeLocked(c.root.prev)
 	}
 }
@@ -100,14 +98,6 @@ func (c *recentCache[V]) remove(key string) bool {
 	return live
 }
 
-// len is the number of entries held, expired ones included until they are looked up or
-// pushed out.
-func (c *recentCache[V]) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n
-}
-
 func (c *recentCache[V]) pushFrontLocked(e *recentEntry[V]) {
 	e.prev, e.next = &c.root, c.root.next
 	c.root.next.prev = e
@@ -122,7 +112,6 @@ func (c *recentCache[V]) unlinkLocked(e *recentEntry[V]) {
 func (c *recentCache[V]) removeLocked(e *recentEntry[V]) {
 	c.unlinkLocked(e)
 	delete(c.entries, e.key)
-	c.n--
 	c.bytes -= e.size
 }
 
