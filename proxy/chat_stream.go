@@ -21,9 +21,6 @@ const probeInterval = 500 * time.Millisecond
 // coalesceLimit caps how many bytes of already-arrived events one chunk carries.
 const coalesceLimit = 16 << 10
 
-// drainTimeout bounds reading the end of a finished upstream stream.
-const drainTimeout = time.Second
-
 var (
 	sseDone    = []byte("data: [DONE]\n\n")
 	dataPrefix = []byte("data: ")

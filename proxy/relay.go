@@ -7,7 +7,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/tracegate/tracegate/internal/alarm"
 	"github.com/tracegate/tracegate/llm"
 	"github.com/tracegate/tracegate/provider"
 	"github.com/tracegate/tracegate/spans"
@@ -196,7 +195,7 @@ func (r *relay) CloseWithError(writeErr error) error {
 }
 
 // stopUpstream ends the upstream side once: a finished stream's end is read so its connection
-// is reused (bounded, in case the provider does not close the response), an unfinished one is
+// is reused (bounded by the exchange, in case the provider does not close the response), an unfinished one is
 // dropped, which ends the request there too. It returns what ended the stream as the caller
 // sees it (context.Canceled when the client went away mid-stream); first is false when the
 // relay was already closed. writeErr is fasthttp's error writing to the client.
@@ -207,10 +206,7 @@ func (r *relay) stopUpstream(writeErr error) (first bool, err error) {
 	r.closed = true
 	r.watch.stop()
 	if r.ended && r.err == nil && writeErr == nil && !r.watch.clientGone() {
-		bound := alarm.New(r.cancel) // not a runtime timer per stream: see package alarm
-		bound.Set(drainTimeout)
-		r.fs.Close()
-		bound.Stop()
+		r.fs.Close() // the exchange bounds its own drain, in bytes and time (provider.maxDrainWait)
 		r.cancel()
 	} else {
 		r.cancel()
