@@ -1,6 +1,7 @@
 package alarm
 
 import (
+	"container/heap"
 	"sync"
 	"time"
 )
@@ -43,7 +44,7 @@ func now() int64 { return int64(time.Since(monoEpoch)) }
 // which under load is rare: most alarms are set further out than one already set.
 type clock struct {
 	mu      sync.Mutex
-	heap    []*Alarm
+	heap    alarms
 	running bool          // the goroutine exists
 	lookAt  int64         // when the goroutine means to look next; 0 while it is not sleeping
 	kick    chan struct{} // wakes the goroutine for an alarm due before lookAt; buffered
@@ -55,11 +56,9 @@ func (c *clock) set(a *Alarm, due int64) {
 	c.mu.Lock()
 	a.due = due
 	if a.index >= 0 {
-		c.fix(a.index)
+		heap.Fix(&c.heap, a.index)
 	} else {
-		a.index = len(c.heap)
-		c.heap = append(c.heap, a)
-		c.up(a.index)
+		heap.Push(&c.heap, a)
 	}
 	switch {
 	case !c.running:
@@ -81,7 +80,7 @@ func (c *clock) stop(a *Alarm) bool {
 	if a.index < 0 {
 		return false
 	}
-	c.remove(a.index)
+	heap.Remove(&c.heap, a.index)
 	return true
 }
 
@@ -95,9 +94,7 @@ func (c *clock) run() {
 		c.mu.Lock()
 		due = due[:0]
 		for len(c.heap) > 0 && c.heap[0].due <= t {
-			a := c.heap[0]
-			c.remove(0)
-			due = append(due, a)
+			due = append(due, heap.Pop(&c.heap).(*Alarm))
 		}
 		var wait int64
 		switch {
@@ -134,61 +131,28 @@ func (c *clock) run() {
 	}
 }
 
-// The heap: the earliest due at index 0; each alarm knows its index, so that Stop and Set
-// find it without a search.
+// alarms is the clock's min-heap by due time (container/heap). Each alarm knows its index,
+// so that Stop and Set find it without a search.
+type alarms []*Alarm
 
-func (c *clock) less(i, j int) bool { return c.heap[i].due < c.heap[j].due }
-
-func (c *clock) swap(i, j int) {
-	h := c.heap
+func (h alarms) Len() int           { return len(h) }
+func (h alarms) Less(i, j int) bool { return h[i].due < h[j].due }
+func (h alarms) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
 	h[i].index, h[j].index = i, j
 }
 
-func (c *clock) up(i int) {
-	for i > 0 {
-		parent := (i - 1) / 2
-		if !c.less(i, parent) {
-			return
-		}
-		c.swap(i, parent)
-		i = parent
-	}
+func (h *alarms) Push(x any) {
+	a := x.(*Alarm)
+	a.index = len(*h)
+	*h = append(*h, a)
 }
 
-func (c *clock) down(i int) {
-	n := len(c.heap)
-	for {
-		least := i
-		if l := 2*i + 1; l < n && c.less(l, least) {
-			least = l
-		}
-		if r := 2*i + 2; r < n && c.less(r, least) {
-			least = r
-		}
-		if least == i {
-			return
-		}
-		c.swap(i, least)
-		i = least
-	}
-}
-
-func (c *clock) fix(i int) {
-	c.up(i)
-	c.down(i)
-}
-
-func (c *clock) remove(i int) {
-	last := len(c.heap) - 1
-	a := c.heap[i]
-	if i != last {
-		c.swap(i, last)
-	}
-	c.heap[last] = nil
-	c.heap = c.heap[:last]
-	if i != last {
-		c.fix(i)
-	}
+func (h *alarms) Pop() any {
+	old := *h
+	a := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
 	a.index = -1
+	return a
 }
