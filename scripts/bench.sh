@@ -28,7 +28,9 @@
 # tracegate's phases, against the same mock, as rows NAME and NAME-stream. The tool cannot
 # configure a peer: before the run, point one of its OpenAI-compatible providers at the mock,
 # which then listens on the fixed BENCH_MOCK_ADDR (default 127.0.0.1:18999; printed below),
-# and route the model gpt-4o-mini to it (README "Comparing with other gateways").
+# and route the model gpt-4o-mini to it (README "Comparing with other gateways"). A gateway
+# routed per request takes its headers from --peer-header 'NAME=Header: value' (repeatable),
+# e.g. Portkey's: --peer-header 'portkey=x-portkey-provider: openai'.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 peers=()
@@ -38,6 +40,9 @@ while [ $# -gt 0 ]; do
     --peer) [ $# -ge 2 ] || { echo "bench.sh: --peer needs NAME=URL" >&2; exit 2; }
       peers+=(-peer "$2"); shift 2 ;;
     --peer=*) peers+=(-peer "${1#--peer=}"); shift ;;
+    --peer-header) [ $# -ge 2 ] || { echo "bench.sh: --peer-header needs 'NAME=Header: value'" >&2; exit 2; }
+      peers+=(-peer-header "$2"); shift 2 ;;
+    --peer-header=*) peers+=(-peer-header "${1#--peer-header=}"); shift ;;
     *) rest+=("$1"); shift ;;
   esac
 done

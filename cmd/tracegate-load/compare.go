@@ -27,8 +27,10 @@ type phaseKind struct {
 	runAPI       bool
 	baseline     string
 	nullBaseline string
-	// peerURL is a peer gateway's chat completions URL (-peer): the phase goes through it.
-	peerURL string
+	// peerURL is a peer gateway's chat completions URL (-peer): the phase goes through it,
+	// with the peer's own request headers (-peer-header).
+	peerURL     string
+	peerHeaders []headerField
 }
 
 var allPhases = []phaseKind{
@@ -98,6 +100,9 @@ type compareReport struct {
 type peerReport struct {
 	Name    string `json:"name"`
 	ChatURL string `json:"chat_url"`
+	// Headers names the -peer-header headers sent to it; their values may be keys, so they
+	// are not reported.
+	Headers []string `json:"headers,omitempty"`
 }
 
 // comparison is a compare run in progress.
@@ -164,7 +169,11 @@ func compare(ctx context.Context, o *compareOptions, progress io.Writer) (*compa
 	c := &comparison{opts: o, mock: m, gateway: o.gateway, pid: o.gatewayPID, log: progress}
 	report := &compareReport{Upstream: m.baseURL(), MockProcess: "own", Phases: []phaseResult{}}
 	for _, p := range o.peers {
-		report.Peers = append(report.Peers, peerReport{Name: p.name, ChatURL: p.chatURL})
+		pr := peerReport{Name: p.name, ChatURL: p.chatURL}
+		for _, h := range p.headers {
+			pr.Headers = append(pr.Headers, h.name)
+		}
+		report.Peers = append(report.Peers, pr)
 		fmt.Fprintf(progress, "compare: peer %s at %s (it must route model %s to %s)\n", p.name, p.chatURL, o.request.model, m.baseURL())
 	}
 	if m.proc != nil {
@@ -301,7 +310,8 @@ func (c *comparison) runPhase(ctx context.Context, kind phaseKind, conc int) pha
 		r.Error = err.Error()
 		return r
 	}
-	req, err := newRequester(r.Target, body, kind.stream, conc, c.opts.timeout, c.opts.request.authKey)
+	req, err := newRequester(requestSpec{target: r.Target, body: body, stream: kind.stream, timeout: c.opts.timeout,
+		authKey: c.opts.request.authKey, headers: kind.peerHeaders}, conc)
 	if err != nil {
 		r.Error = err.Error()
 		return r

@@ -242,6 +242,9 @@ func parseCompareFlags(args []string, stderr io.Writer) (*compareOptions, error)
 	fs.StringVar(&o.cpuProfile, "tracegate-cpuprofile", "", "with -tracegate-bin: the started tracegate writes a CPU profile of the whole run to this file")
 	fs.Var(peerFlags{&o.peers}, "peer", "NAME=URL: another gateway to measure in the same run, as rows NAME and NAME-stream "+
 		"(repeatable; URL is its loopback base URL; it must route -model to the mock, so fix -mock-upstream)")
+	var peerHeaders []string
+	fs.Var(peerHeaderFlags{&peerHeaders}, "peer-header", "NAME=Header: value: a header sent with every request to peer NAME "+
+		"(repeatable; for gateways routed per request, e.g. 'portkey=x-portkey-provider: openai')")
 	addRequestFlags(fs, &o.request)
 	addMockFlags(fs, &o.mock)
 	if err := fs.Parse(args); err != nil {
@@ -254,6 +257,9 @@ func parseCompareFlags(args []string, stderr io.Writer) (*compareOptions, error)
 	var err error
 	if o.concurrency, err = parseConcurrencyList(*concurrency); err != nil {
 		errs = append(errs, fmt.Errorf("-concurrency: %w", err))
+	}
+	if err := attachPeerHeaders(o.peers, peerHeaders); err != nil {
+		errs = append(errs, fmt.Errorf("-peer-header: %w", err))
 	}
 	if o.phases, err = parsePhases(*phases); err != nil {
 		errs = append(errs, fmt.Errorf("-phases: %w", err))

@@ -15,7 +15,7 @@ import (
 
 func testRequester(t *testing.T, target string, body []byte, stream bool, conns int) *requester {
 	t.Helper()
-	r, err := newRequester(target, body, stream, conns, 10*time.Second, "")
+	r, err := newRequester(requestSpec{target: target, body: body, stream: stream, timeout: 10 * time.Second}, conns)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -187,7 +187,12 @@ func renderMarkdown(rep *compareReport, o *compareOptions) string {
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.Version(), rep.Upstream,
 		where, o.mock.delay, o.mock.chunks, o.mock.chunkDelay, gateway, null)
 	for _, p := range rep.Peers {
-		fmt.Fprintf(&b, "Peer gateway %s: %s (rows %s and %s%s, configured by hand to route to the mock).\n", p.Name, p.ChatURL, p.Name, p.Name, streamSuffix)
+		sent := ""
+		if len(p.Headers) > 0 {
+			sent = ", sent with the headers " + strings.Join(p.Headers, ", ")
+		}
+		fmt.Fprintf(&b, "Peer gateway %s: %s (rows %s and %s%s, configured by hand to route to the mock%s).\n",
+			p.Name, p.ChatURL, p.Name, p.Name, streamSuffix, sent)
 	}
 	fmt.Fprintf(&b, "Each phase: one probe request, %s warm-up, then %s measured (closed loop). "+
 		"Latencies of successful requests; req/s counts successful requests.", o.warmup, o.duration)

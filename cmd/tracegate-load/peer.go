@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -13,8 +14,12 @@ import (
 // URL is known before the run) and the model the tool requests (-model).
 type peerGateway struct {
 	name    string
-	chatURL string // the peer's POST /v1/chat/completions
+	chatURL string        // the peer's POST /v1/chat/completions
+	headers []headerField // sent with every request to it (-peer-header)
 }
+
+// headerField is one request header the tool sends as given.
+type headerField struct{ name, value string }
 
 // peerFlags collects repeated -peer flags.
 type peerFlags struct{ peers *[]peerGateway }
@@ -98,15 +103,95 @@ func withPeerPhases(phases []phaseKind, peers []peerGateway) ([]phaseKind, error
 		out = append(out, p)
 		if i == lastPlain {
 			for _, peer := range peers {
-				out = append(out, phaseKind{name: peer.name, peerURL: peer.chatURL, baseline: "direct", nullBaseline: "null"})
+				out = append(out, phaseKind{name: peer.name, peerURL: peer.chatURL, peerHeaders: peer.headers,
+					baseline: "direct", nullBaseline: "null"})
 			}
 		}
 		if i == lastStream {
 			for _, peer := range peers {
-				out = append(out, phaseKind{name: peer.name + streamSuffix, peerURL: peer.chatURL, stream: true,
+				out = append(out, phaseKind{name: peer.name + streamSuffix, peerURL: peer.chatURL, peerHeaders: peer.headers, stream: true,
 					baseline: "direct-stream", nullBaseline: "null-stream"})
 			}
 		}
 	}
 	return out, nil
+}
+
+// peerHeaderFlags collects repeated -peer-header flags, NAME=Header: value, as given; they are
+// matched to their peers once every flag is parsed (attachPeerHeaders), so the two flags can
+// come in any order. Some gateways are routed per request rather than by a config file:
+// Portkey's open-source gateway takes the provider and its URL in x-portkey-provider and
+// x-portkey-custom-host.
+type peerHeaderFlags struct{ raw *[]string }
+
+func (f peerHeaderFlags) String() string {
+	if f.raw == nil {
+		return ""
+	}
+	return strings.Join(*f.raw, ",")
+}
+
+func (f peerHeaderFlags) Set(v string) error {
+	*f.raw = append(*f.raw, v)
+	return nil
+}
+
+// toolHeaders are the headers the tool sets itself for the request it sends: a peer header
+// may not replace them (Authorization it may: a peer's own key).
+var toolHeaders = map[string]bool{
+	"host": true, "content-type": true, "content-length": true, "transfer-encoding": true,
+	"connection": true, "accept": true, "te": true, "upgrade": true,
+}
+
+// attachPeerHeaders parses every -peer-header value and gives it to the peer it names.
+func attachPeerHeaders(peers []peerGateway, raw []string) error {
+	for _, v := range raw {
+		name, header, ok := strings.Cut(v, "=")
+		if !ok || name == "" {
+			return fmt.Errorf("%q: want NAME=Header: value, e.g. 'portkey=x-portkey-provider: openai'", v)
+		}
+		h, err := parseHeaderField(header)
+		if err != nil {
+			return fmt.Errorf("peer %s: %w", name, err)
+		}
+		i := slices.IndexFunc(peers, func(p peerGateway) bool { return p.name == name })
+		if i < 0 {
+			return fmt.Errorf("%q: no -peer named %s", v, name)
+		}
+		peers[i].headers = append(peers[i].headers, h)
+	}
+	return nil
+}
+
+// parseHeaderField parses "Header: value": the name an HTTP token, the value without control
+// characters (which could split the request), space around it trimmed.
+func parseHeaderField(s string) (headerField, error) {
+	name, value, ok := strings.Cut(s, ":")
+	if !ok || name == "" {
+		return headerField{}, fmt.Errorf("header %q: want Header: value", s)
+	}
+	for _, c := range []byte(name) {
+		if !isTokenChar(c) {
+			return headerField{}, fmt.Errorf("header name %q: not an HTTP token", name)
+		}
+	}
+	if toolHeaders[strings.ToLower(name)] {
+		return headerField{}, fmt.Errorf("header %s: the tool sets it itself", name)
+	}
+	value = strings.TrimSpace(value)
+	for _, c := range []byte(value) {
+		if (c < ' ' && c != '\t') || c == 0x7f {
+			return headerField{}, fmt.Errorf("header %s: a control character in its value", name)
+		}
+	}
+	return headerField{name: name, value: value}, nil
+}
+
+// isTokenChar is RFC 9110's tchar.
+func isTokenChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }

@@ -6,9 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -51,6 +57,24 @@ func TestPeerFlags(t *testing.T) {
 		t.Errorf("no streaming phase, no streaming peer row: %+v %v", o, err)
 	}
 
+	o, err = parseCompareFlags([]string{"-phases", "direct,direct-stream", "-mock-upstream", "127.0.0.1:18999",
+		"-peer-header", "portkey=x-portkey-provider: openai", "-peer", "portkey=http://127.0.0.1:8787",
+		"-peer-header", "portkey=X-Portkey-Custom-Host:http://127.0.0.1:18999/v1 ", "-peer", "other=http://127.0.0.1:1",
+		"-peer-header", "other=Authorization: Bearer sk-peer"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantHeaders := map[string][]headerField{
+		"portkey": {{"x-portkey-provider", "openai"}, {"X-Portkey-Custom-Host", "http://127.0.0.1:18999/v1"}},
+		"other":   {{"Authorization", "Bearer sk-peer"}},
+	}
+	for _, p := range o.phases {
+		want := wantHeaders[strings.TrimSuffix(p.name, "-stream")]
+		if !slices.Equal(p.peerHeaders, want) {
+			t.Errorf("%s: headers %v, want %v", p.name, p.peerHeaders, want)
+		}
+	}
+
 	for _, bad := range [][]string{
 		{"-peer", "x=http://127.0.0.1:4000"}, // mock on a random port: the peer cannot be routed to it
 		{"-peer", "x=http://192.0.2.1:4000"}, // not loopback
@@ -62,6 +86,14 @@ func TestPeerFlags(t *testing.T) {
 		{"-peer", "a=http://127.0.0.1:1", "-peer", "a=http://127.0.0.1:2"},
 		{"-peer", "a=http://127.0.0.1:1", "-peer", "a-stream=http://127.0.0.1:2"},
 		{"-peer", "a=http://127.0.0.1:1/?x=1"},
+		{"-peer", "a=http://127.0.0.1:1", "-peer-header", "b=x-a: 1"},  // no such peer
+		{"-peer", "a=http://127.0.0.1:1", "-peer-header", "a=x-a"},     // no colon
+		{"-peer", "a=http://127.0.0.1:1", "-peer-header", "a"},         // no name
+		{"-peer", "a=http://127.0.0.1:1", "-peer-header", "a=x a: 1"},  // not a token
+		{"-peer", "a=http://127.0.0.1:1", "-peer-header", "a=: 1"},     // empty header name
+		{"-peer", "a=http://127.0.0.1:1", "-peer-header", "a=Host: x"}, // the tool's own
+		{"-peer", "a=http://127.0.0.1:1", "-peer-header", "a=content-length: 9"},
+		{"-peer", "a=http://127.0.0.1:1", "-peer-header", "a=x-a: 1\r\nx-b: 2"}, // would split the request
 	} {
 		args := append([]string{"-phases", "direct", "-mock-upstream", "127.0.0.1:18999"}, bad...)
 		if bad[1] == "x=http://127.0.0.1:4000" {
@@ -138,5 +170,66 @@ func TestCompareMeasuresAPeer(t *testing.T) {
 	}
 	if !strings.Contains(progress.String(), "compare: peer relay at http://"+peer.addr()) {
 		t.Errorf("progress:\n%s", progress.String())
+	}
+}
+
+// TestComparePeerHeaders runs a compare through a peer that, like Portkey's gateway, is routed
+// per request: it relays to the mock only when the -peer-header headers came with the request.
+func TestComparePeerHeaders(t *testing.T) {
+	mockAddr, err := freeLoopbackAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mockURL := &url.URL{Scheme: "http", Host: mockAddr}
+	relay := httputil.NewSingleHostReverseProxy(mockURL)
+	relay.FlushInterval = -1
+	var refused atomic.Int64
+	peer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Route") != "mock" || r.Header.Get("Authorization") != "Bearer sk-peer" {
+			refused.Add(1)
+			http.Error(w, `{"error":"no route"}`, http.StatusBadRequest)
+			return
+		}
+		relay.ServeHTTP(w, r)
+	}))
+	defer peer.Close()
+
+	var out, progress bytes.Buffer
+	code := run(context.Background(), []string{"compare", "-phases", "direct,direct-stream", "-mock-upstream", mockAddr,
+		"-peer", "routed=" + peer.URL, "-peer-header", "routed=X-Route: mock", "-peer-header", "routed=Authorization: Bearer sk-peer",
+		"-concurrency", "2", "-n", "30", "-warmup", "0s", "-json"}, &out, &progress)
+	if code != exitOK {
+		t.Fatalf("exit %d; progress:\n%s", code, progress.String())
+	}
+	var rep compareReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Peers) != 1 || !slices.Equal(rep.Peers[0].Headers, []string{"X-Route", "Authorization"}) {
+		t.Errorf("peers %+v: want the header names, not their values", rep.Peers)
+	}
+	if strings.Contains(out.String(), "sk-peer") {
+		t.Error("the report shows a header value")
+	}
+	seen := 0
+	for _, p := range rep.Phases {
+		if strings.HasPrefix(p.Phase, "routed") {
+			seen++
+			if p.Error != "" || p.Summary == nil || p.Summary.OK != 30 || p.UpstreamRequests != 30 {
+				t.Errorf("%s: %+v", p.Phase, p)
+			}
+		}
+	}
+	if seen != 2 || refused.Load() != 0 {
+		t.Errorf("%d peer rows, %d requests refused by the peer", seen, refused.Load())
+	}
+
+	// The same peer without its headers refuses every request: the phase fails on its probe.
+	out.Reset()
+	progress.Reset()
+	code = run(context.Background(), []string{"compare", "-phases", "direct", "-mock-upstream", mockAddr,
+		"-peer", "routed=" + peer.URL, "-concurrency", "1", "-n", "5", "-warmup", "0s", "-json"}, &out, &progress)
+	if code == exitOK || refused.Load() == 0 || !strings.Contains(out.String(), "no route") {
+		t.Errorf("without the headers: exit %d, %d refused\n%s", code, refused.Load(), out.String())
 	}
 }

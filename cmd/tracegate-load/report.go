@@ -42,7 +42,8 @@ func runLoadCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintf(stderr, "tracegate-load: %v\n", err)
 		return exitUsage
 	}
-	req, err := newRequester(o.target, body, o.stream, max(o.concurrency, o.maxInFlight), o.timeout, o.request.authKey)
+	req, err := newRequester(requestSpec{target: o.target, body: body, stream: o.stream, timeout: o.timeout,
+		authKey: o.request.authKey}, max(o.concurrency, o.maxInFlight))
 	if err != nil {
 		fmt.Fprintf(stderr, "tracegate-load: %v\n", err)
 		return exitUsage

@@ -22,12 +22,19 @@ const (
 // requester sends one kind of request to one URL. It is shared by all workers; each worker
 // holds its own request, response and read buffer, so the hot path allocates nothing.
 type requester struct {
-	client  *fasthttp.HostClient
+	client *fasthttp.HostClient
+	requestSpec
+	auth string
+}
+
+// requestSpec is the one request a requester sends, over and over.
+type requestSpec struct {
 	target  string
 	body    []byte
 	stream  bool
 	timeout time.Duration
-	auth    string
+	authKey string        // sent as a bearer token when set
+	headers []headerField // sent as they are, after the tool's own (a peer's -peer-header)
 }
 
 // outcome is one request's result. errKind is empty on success and otherwise the bucket the
@@ -40,8 +47,9 @@ type outcome struct {
 	errDetail string
 }
 
-func newRequester(target string, body []byte, stream bool, maxConns int, timeout time.Duration, authKey string) (*requester, error) {
-	u, err := loopbackURL(target)
+// newRequester makes a requester for spec with room for maxConns connections.
+func newRequester(spec requestSpec, maxConns int) (*requester, error) {
+	u, err := loopbackURL(spec.target)
 	if err != nil {
 		return nil, err
 	}
@@ -59,19 +67,16 @@ func newRequester(target string, body []byte, stream bool, maxConns int, timeout
 			Name:                     "tracegate-load",
 			IsTLS:                    u.Scheme == "https",
 			MaxConns:                 maxConns,
-			ReadTimeout:              timeout,
-			WriteTimeout:             timeout,
+			ReadTimeout:              spec.timeout,
+			WriteTimeout:             spec.timeout,
 			MaxIdleConnDuration:      time.Minute,
-			StreamResponseBody:       stream,
+			StreamResponseBody:       spec.stream,
 			NoDefaultUserAgentHeader: false,
 		},
-		target:  target,
-		body:    body,
-		stream:  stream,
-		timeout: timeout,
+		requestSpec: spec,
 	}
-	if authKey != "" {
-		r.auth = "Bearer " + authKey
+	if spec.authKey != "" {
+		r.auth = "Bearer " + spec.authKey
 	}
 	return r, nil
 }
@@ -95,6 +100,9 @@ func (r *requester) newWorker() *worker {
 	}
 	if r.auth != "" {
 		req.Header.Set("Authorization", r.auth)
+	}
+	for _, h := range r.headers {
+		req.Header.Set(h.name, h.value)
 	}
 	req.SetBodyRaw(r.body)
 	return &worker{r: r, req: req, resp: &fasthttp.Response{}, buf: make([]byte, readBufferBytes)}
