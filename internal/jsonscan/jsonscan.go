@@ -273,3 +273,20 @@ func hex4(b []byte, i int) (rune, bool) {
 	}
 	return r, true
 }
+
+// Seen records which of a scan's members (numbered by the caller, 0 to 63) it has met, so
+// that a member given twice is caught. Parsers disagree on a repeated key (the first wins in
+// some, the last in others), so a gateway that routes and prices by a member must refuse a
+// body that names it twice: otherwise what it routed and priced and what the upstream runs
+// could differ.
+type Seen uint64
+
+// First marks member i met and reports whether it had not been met before.
+func (s *Seen) First(i uint) bool {
+	bit := Seen(1) << i
+	if *s&bit != 0 {
+		return false
+	}
+	*s |= bit
+	return true
+}

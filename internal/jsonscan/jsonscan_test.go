@@ -75,3 +75,16 @@ func TestObjectRejectsMalformed(t *testing.T) {
 		}
 	}
 }
+
+func TestSeen(t *testing.T) {
+	var s Seen
+	if !s.First(0) || !s.First(63) || !s.First(5) {
+		t.Fatal("a first meeting reported as a repeat")
+	}
+	if s.First(0) || s.First(63) || s.First(5) {
+		t.Fatal("a repeat reported as a first meeting")
+	}
+	if !s.First(6) {
+		t.Fatal("member 6 was never met")
+	}
+}

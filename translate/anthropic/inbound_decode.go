@@ -60,12 +60,22 @@ func ScanMessagesRequest(body []byte) (MessagesRequestInfo, error) {
 		if !ok {
 			break
 		}
+		// A member met twice is refused (see jsonscan.Seen): the first would have been used.
 		switch v := body[m.Start:m.End]; {
-		case model == nil && jsonscan.KeyIs(m.Key, "model"):
+		case jsonscan.KeyIs(m.Key, "model"):
+			if model != nil {
+				return info, invalid("model: given more than once")
+			}
 			model = v
-		case stream == nil && jsonscan.KeyIs(m.Key, "stream"):
+		case jsonscan.KeyIs(m.Key, "stream"):
+			if stream != nil {
+				return info, invalid("stream: given more than once")
+			}
 			stream = v
-		case metadata == nil && jsonscan.KeyIs(m.Key, "metadata"):
+		case jsonscan.KeyIs(m.Key, "metadata"):
+			if metadata != nil {
+				return info, invalid("metadata: given more than once")
+			}
 			metadata = v
 		}
 	}

@@ -308,7 +308,9 @@ func TestScanMessagesRequestMembers(t *testing.T) {
 	}{
 		{body: `{"model":"claude-x","stream":true}`, model: "claude-x", stream: true},
 		{body: ` { "stream" : null , "model" : "claude-\u0078" } `, model: "claude-x"},
-		{body: `{"model":"first","model":"second","stream":false,"stream":"no"}`, model: "first"},
+		{body: `{"model":"first","model":"second"}`, fail: true}, // parsers disagree on which counts
+		{body: `{"model":"m","stream":false,"stre\u0061m":true}`, fail: true},
+		{body: `{"model":"m","metadata":{},"metadata":{"user_id":"u"}}`, fail: true},
 		{body: `{"mod\u0065l":"esc","metadata":{"user_id":"u-1","user_id":"u-2"}}`, model: "esc", user: "u-1"},
 		{body: `{"model":"m","metadata":{"user_id":42}}`, model: "m"},
 		{body: `{"model":"m","metadata":{"user_id":"a\"b"}}`, model: "m", user: `a"b`},

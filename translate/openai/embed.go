@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/tracegate/tracegate/internal/jsonscan"
 	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
 	"github.com/valyala/fastjson"
@@ -43,6 +44,7 @@ func ScanEmbeddingsRequest(body []byte) (EmbeddingsBody, error) {
 	if !ok {
 		return e, invalidf("body must be a JSON object")
 	}
+	var seen jsonscan.Seen
 	for {
 		m, ok := s.Next()
 		if !ok {
@@ -50,14 +52,18 @@ func ScanEmbeddingsRequest(body []byte) (EmbeddingsBody, error) {
 		}
 		v := body[m.Start:m.End]
 		var err error
-		switch {
-		case keyIs(m.Key, "model"):
+		member := embeddingsMember(m.Key)
+		if member >= 0 && !seen.First(uint(member)) {
+			return EmbeddingsBody{}, givenTwice(embeddingsMembers[member])
+		}
+		switch member {
+		case 0:
 			e.Model, err = scanModelString(v)
-		case keyIs(m.Key, "input"):
+		case 1:
 			e.Input = v
-		case keyIs(m.Key, "dimensions"):
+		case 2:
 			e.Dimensions, err = scanDimensions(v)
-		case keyIs(m.Key, "encoding_format"):
+		case 3:
 			var f string
 			if f, err = scanString(v, "encoding_format"); err == nil {
 				switch f {
@@ -69,9 +75,9 @@ func ScanEmbeddingsRequest(body []byte) (EmbeddingsBody, error) {
 					err = invalidf("encoding_format %q: want float or base64", f)
 				}
 			}
-		case keyIs(m.Key, "user"):
+		case 4:
 			e.User, err = scanString(v, "user")
-		case keyIs(m.Key, "task_type"):
+		case 5:
 			e.TaskType, err = scanString(v, "task_type")
 		}
 		if err != nil {
@@ -90,6 +96,19 @@ func ScanEmbeddingsRequest(body []byte) (EmbeddingsBody, error) {
 	}
 	e.Tokens = tokens
 	return e, nil
+}
+
+// embeddingsMembers are the members ScanEmbeddingsRequest reads, numbered by their index.
+var embeddingsMembers = [...]string{"model", "input", "dimensions", "encoding_format", "user", "task_type"}
+
+// embeddingsMember is the number of the member named by raw key, -1 for one not read.
+func embeddingsMember(key []byte) int {
+	for i, name := range embeddingsMembers {
+		if keyIs(key, name) {
+			return i
+		}
+	}
+	return -1
 }
 
 // scanString reads a string member; null counts as "".

@@ -45,6 +45,10 @@ func TestScanEmbeddingsRequestRejects(t *testing.T) {
 		`{"model":"m","input":"x","dimensions":-1}`, `{"model":"m","input":"x","dimensions":1.5}`,
 		`{"model":"m","input":"x","dimensions":99999999}`, `{"model":"m","input":"x","encoding_format":"hex"}`,
 		`{"model":"m","input":"x","user":5}`, `{"model":"m","input":"x"} trailing`,
+		// A member read twice (jsonscan.Seen): priced by one, embedded by the other.
+		`{"model":"m","input":"x","model":"n"}`, `{"model":"m","input":"x","input":["a","b"]}`,
+		`{"model":"m","input":"x","encoding_format":"float","encoding_format":"base64"}`,
+		`{"model":"m","input":"x","dimensions":8,"dimensions":16}`,
 	} {
 		if _, err := ScanEmbeddingsRequest([]byte(body)); !errors.Is(err, llm.ErrInvalidRequest) {
 			t.Errorf("%s: %v", body, err)

@@ -34,3 +34,9 @@ func unquoteModel(raw []byte) (string, bool) {
 
 // unquote decodes the body of a JSON string literal (without its quotes).
 func unquote(raw []byte) (string, bool) { return jsonscan.Unquote(raw) }
+
+// givenTwice is the error for a body that names a member the scan reads more than once
+// (jsonscan.Seen says why that is refused).
+func givenTwice(name string) error {
+	return invalidf("%s is given more than once", name)
+}

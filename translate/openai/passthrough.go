@@ -3,6 +3,7 @@ package openai
 import (
 	"bytes"
 
+	"github.com/tracegate/tracegate/internal/jsonscan"
 	"github.com/tracegate/tracegate/internal/jsonw"
 	"github.com/tracegate/tracegate/llm"
 )
@@ -17,6 +18,7 @@ func ScanRequest(body []byte) (model string, stream bool, includeUsage bool, err
 		return "", false, false, invalidf("body must be a JSON object")
 	}
 	hasModel := false
+	var seen jsonscan.Seen
 	for {
 		m, ok := s.Next()
 		if !ok {
@@ -25,6 +27,9 @@ func ScanRequest(body []byte) (model string, stream bool, includeUsage bool, err
 		v := body[m.Start:m.End]
 		switch {
 		case keyIs(m.Key, "model"):
+			if !seen.First(0) {
+				return "", false, false, givenTwice("model")
+			}
 			if v[0] != '"' {
 				return "", false, false, invalidf("model must be a string")
 			}
@@ -33,10 +38,16 @@ func ScanRequest(body []byte) (model string, stream bool, includeUsage bool, err
 			}
 			hasModel = true
 		case keyIs(m.Key, "stream"):
+			if !seen.First(1) {
+				return "", false, false, givenTwice("stream")
+			}
 			if stream, ok = scanBool(v); !ok {
 				return "", false, false, invalidf("stream must be a boolean")
 			}
 		case keyIs(m.Key, "stream_options"):
+			if !seen.First(2) {
+				return "", false, false, givenTwice("stream_options")
+			}
 			if includeUsage, ok = scanIncludeUsage(v); !ok {
 				return "", false, false, invalidf("stream_options must be an object with a boolean include_usage")
 			}
