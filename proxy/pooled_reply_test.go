@@ -127,3 +127,90 @@ func vectorFor(marker string) string {
 func padding(marker string) string {
 	return strings.Repeat("x", len(marker)*37%900)
 }
+
+// A stream's relay encodes into a pooled buffer (relayBuffers) that goes back to the pool when
+// the stream ends. Concurrent streams whose events differ in content and size (some past what
+// the pool keeps) must each carry exactly their own events, in order.
+func TestPooledRelayBuffersStayWithTheirStream(t *testing.T) {
+	client, stop := benchAnthropicAndOpenAI(t, func(ctx *fasthttp.RequestCtx) {
+		v, err := fastjson.ParseBytes(ctx.PostBody())
+		if err != nil {
+			ctx.Error(err.Error(), fasthttp.StatusBadRequest)
+			return
+		}
+		marker := string(v.GetStringBytes("user"))
+		ctx.SetContentType("text/event-stream")
+		for i := range 4 {
+			fmt.Fprintf(ctx, "data: {\"id\":%q,\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"content\":%q},\"finish_reason\":null}]}\n\n",
+				marker, streamPiece(marker, i))
+		}
+		fmt.Fprintf(ctx, "data: {\"id\":%q,\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":4,\"total_tokens\":16}}\n\ndata: [DONE]\n\n", marker)
+	})
+	defer stop()
+
+	const workers, streams = 6, 60
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			req.Header.SetMethod(fasthttp.MethodPost)
+			req.Header.SetContentType("application/json")
+			req.SetRequestURI("http://tracegate/v1/chat/completions")
+			for i := range streams {
+				marker := fmt.Sprintf("s-%d-%d", w, i)
+				req.SetBodyString(`{"model":"gpt-4o-mini","stream":true,"user":"` + marker + `","messages":[{"role":"user","content":"hi"}]}`)
+				if err := client.Do(req, resp); err != nil {
+					errs <- err
+					return
+				}
+				if resp.StatusCode() != fasthttp.StatusOK {
+					errs <- fmt.Errorf("stream %s: status %d: %.200s", marker, resp.StatusCode(), resp.Body())
+					return
+				}
+				var text strings.Builder
+				events, done := 0, false
+				for _, line := range strings.Split(string(resp.Body()), "\n") {
+					data, ok := strings.CutPrefix(line, "data: ")
+					if !ok {
+						continue
+					}
+					if data == "[DONE]" {
+						done = true
+						continue
+					}
+					v, err := fastjson.Parse(data)
+					if err != nil || string(v.GetStringBytes("id")) != marker {
+						errs <- fmt.Errorf("stream %s carried an event not its own: %.120s", marker, data)
+						return
+					}
+					events++
+					text.Write(v.GetStringBytes("choices", "0", "delta", "content"))
+				}
+				want := ""
+				for i := range 4 {
+					want += streamPiece(marker, i)
+				}
+				if !done || events != 4 || text.String() != want { // the usage chunk, not asked for, is dropped
+					errs <- fmt.Errorf("stream %s: %d events, [DONE] %v, %d of %d bytes of text right", marker, events, done, len(text.String()), len(want))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// streamPiece is the text of event i of a stream, of a size that depends on both, up to
+// about 40 KB: past what relayBuffers keeps.
+func streamPiece(marker string, i int) string {
+	return strings.Repeat(string(rune('a'+i)), (len(marker)*131+i*977)%3000*(1+i*4))
+}

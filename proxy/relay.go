@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/tracegate/tracegate/llm"
@@ -32,7 +33,8 @@ type relay struct {
 	format relayFormat
 	acct   streamEnd // the stream's route, log label, model and start; the rest at its end
 
-	out      []byte // encoded bytes not yet handed to fasthttp
+	out      []byte  // encoded bytes not yet handed to fasthttp
+	outBox   *[]byte // out's pool entry (relayBuffers), given back with out when the stream ends
 	off      int
 	err      error // what ended the upstream stream, nil for a clean end
 	ended    bool  // the upstream stream is over; Read returns io.EOF once out is drained
@@ -45,6 +47,8 @@ type relay struct {
 // watch has watched the client since before the stream was opened.
 func (s *Server) newRelay(rt *Runtime, run *spans.Run, fs *provider.ForwardedStream, cancel context.CancelFunc, watch *disconnectWatch, acct streamEnd) relay {
 	r := relay{s: s, rt: rt, run: run, fs: fs, cancel: cancel, watch: watch, acct: acct}
+	r.outBox = relayBuffers.Get().(*[]byte)
+	r.out = (*r.outBox)[:0]
 	if fs.Raw != nil {
 		r.sse = sse.NewReader(fs.Raw)
 	}
@@ -191,8 +195,26 @@ func (r *relay) CloseWithError(writeErr error) error {
 	e := r.acct
 	e.overhead, e.resp, e.err = r.overhead, r.format.reply(err), err
 	r.s.endStream(r.rt, r.run, r.fs, e)
+	// fasthttp reads no more once it has closed the body, and nothing else holds out.
+	if box := r.outBox; box != nil && cap(r.out) <= maxRelayBuffer {
+		*box = r.out[:0]
+		relayBuffers.Put(box)
+	}
+	r.out, r.off, r.outBox = nil, 0, nil
 	return nil
 }
+
+// relayBuffers keeps the relays' output buffers between streams: grown from nil, a stream's
+// buffer cost two or three allocations as its first events arrived.
+var relayBuffers = sync.Pool{New: func() any { b := make([]byte, 0, relayBufferSize); return &b }}
+
+// relayBufferSize fits a few events of any format; maxRelayBuffer is what the pool keeps:
+// a buffer a burst of events grew past it (coalesceLimit and the event behind it) is left
+// to the garbage collector rather than held.
+const (
+	relayBufferSize = 4 << 10
+	maxRelayBuffer  = 2*coalesceLimit + relayBufferSize
+)
 
 // stopUpstream ends the upstream side once: a finished stream's end is read so its connection
 // is reused (bounded by the exchange, in case the provider does not close the response), an unfinished one is
