@@ -39,8 +39,11 @@ type chatStream struct {
 // body. A failure before the first byte is returned, for a normal error reply.
 func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spans.Run, runCtx context.Context, cs chatStream, over *overheadClock) error {
 	upstreamBody := cs.body
+	var bodyBox *[]byte // the rewritten body's pool entry, the relay's once the stream is open
 	if !cs.includeUsage {
-		upstreamBody = openai.WithIncludeUsage(nil, cs.body)
+		bodyBox = rewrittenBodies.Get().(*[]byte)
+		upstreamBody = openai.WithIncludeUsage((*bodyBox)[:0], cs.body)
+		*bodyBox = upstreamBody
 	}
 	streamCtx, cancel := context.WithCancel(runCtx)
 	// Watched from the start: a provider may take minutes to send its first byte, and a
@@ -51,12 +54,13 @@ func (s *Server) startChatStream(ctx *fasthttp.RequestCtx, rt *Runtime, run *spa
 	if err != nil {
 		watch.stop()
 		cancel()
-		return err
+		return err // bodyBox, if any, is left to the collector: a failed call may still hold it
 	}
 	// The body belongs to the request ctx, which the relay outlives: keep none of it.
 	cs.body, cs.decode = nil, nil
 	acct := streamEnd{route: metrics.RouteChat, label: "chat stream", model: cs.model, start: cs.start}
 	r := &streamRelay{relay: s.newRelay(rt, run, fs, cancel, watch, acct), cs: cs}
+	r.bodyBox = bodyBox
 	r.format = r
 	if r.sse == nil {
 		r.text.keep = run.CapturesContent()

@@ -33,8 +33,11 @@ type relay struct {
 	format relayFormat
 	acct   streamEnd // the stream's route, log label, model and start; the rest at its end
 
-	out      []byte  // encoded bytes not yet handed to fasthttp
-	outBox   *[]byte // out's pool entry (relayBuffers), given back with out when the stream ends
+	out    []byte  // encoded bytes not yet handed to fasthttp
+	outBox *[]byte // out's pool entry (relayBuffers), given back with out when the stream ends
+	// bodyBox, when set, holds the request body the surface rewrote for the upstream; it goes
+	// back to rewrittenBodies once the upstream call is closed, which is the last to read it.
+	bodyBox  *[]byte
 	off      int
 	err      error // what ended the upstream stream, nil for a clean end
 	ended    bool  // the upstream stream is over; Read returns io.EOF once out is drained
@@ -200,7 +203,11 @@ func (r *relay) CloseWithError(writeErr error) error {
 		*box = r.out[:0]
 		relayBuffers.Put(box)
 	}
-	r.out, r.off, r.outBox = nil, 0, nil
+	if box := r.bodyBox; box != nil && cap(*box) <= maxPooledBody {
+		*box = (*box)[:0]
+		rewrittenBodies.Put(box)
+	}
+	r.out, r.off, r.outBox, r.bodyBox = nil, 0, nil, nil
 	return nil
 }
 
@@ -208,12 +215,19 @@ func (r *relay) CloseWithError(writeErr error) error {
 // buffer cost two or three allocations as its first events arrived.
 var relayBuffers = sync.Pool{New: func() any { b := make([]byte, 0, relayBufferSize); return &b }}
 
+// rewrittenBodies keeps the buffers of request bodies a surface rewrites for the upstream (a
+// stream's stream_options), for the stream's lifetime: the upstream call reads the body.
+var rewrittenBodies = sync.Pool{New: func() any { return new([]byte) }}
+
 // relayBufferSize fits a few events of any format; maxRelayBuffer is what the pool keeps:
 // a buffer a burst of events grew past it (coalesceLimit and the event behind it) is left
 // to the garbage collector rather than held.
 const (
 	relayBufferSize = 4 << 10
 	maxRelayBuffer  = 2*coalesceLimit + relayBufferSize
+	// maxPooledBody is the largest rewritten request body kept: a coding agent's turn is
+	// tens of KB, and one rare 8 MB body must not stay in the pool.
+	maxPooledBody = 256 << 10
 )
 
 // stopUpstream ends the upstream side once: a finished stream's end is read so its connection
