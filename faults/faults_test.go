@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,23 +23,25 @@ type route struct {
 	// done reports whether a stream's last data payload is the format's success terminator.
 	done func(last string) bool
 	// only, when set, names the providers the route is tried with (embeddings: Anthropic has
-	// no embeddings API; Gemini's is batchEmbedContents); skip names provider/fault pairs that
-	// cannot occur on it.
+	// no embeddings API; Gemini's is batchEmbedContents), and the others must refuse it; skip
+	// names provider/fault pairs that cannot occur on it.
 	only []string
 	skip map[string]bool
 }
 
 var routes = []route{
 	{name: "chat", path: "/v1/chat/completions", body: func(m string) string { return chatBody(m, false) }},
-	{name: "chat-stream", path: "/v1/chat/completions", stream: true, body: func(m string) string { return chatBody(m, true) }, done: isDone},
+	{name: "chat-stream", path: "/v1/chat/completions", stream: true, body: func(m string) string { return chatBody(m, true) }, done: isDone,
+		skip: map[string]bool{"bdr/cutusage": true}},
 	{name: "run", path: "/api/v1/prompts/fault/run", body: func(m string) string { return `{"model":"` + m + `","variables":{"text":"hi"}}` }},
 	{name: "responses", path: "/v1/responses", body: func(m string) string { return responsesBody(m, false) }},
 	{name: "responses-stream", path: "/v1/responses", stream: true, body: func(m string) string { return responsesBody(m, true) },
 		done: eventIs("response.completed"),
 		// A passed-through Responses stream carries its usage in its terminal event alone.
-		skip: map[string]bool{"oai/cutusage": true}},
+		skip: map[string]bool{"oai/cutusage": true, "bdr/cutusage": true}},
 	{name: "messages", path: "/v1/messages", body: func(m string) string { return messagesBody(m, false) }},
-	{name: "messages-stream", path: "/v1/messages", stream: true, body: func(m string) string { return messagesBody(m, true) }, done: eventIs("message_stop")},
+	{name: "messages-stream", path: "/v1/messages", stream: true, body: func(m string) string { return messagesBody(m, true) }, done: eventIs("message_stop"),
+		skip: map[string]bool{"bdr/cutusage": true}},
 	{name: "embeddings", path: "/v1/embeddings", body: func(m string) string { return `{"model":"` + m + `","input":"hi"}` }, only: []string{"oai", "gem"}},
 }
 
@@ -77,15 +80,24 @@ func (r route) providersOf() []string {
 // providers are the configured providers: oai is passed through by the OpenAI surface, ant
 // and gem (Gemini: generateContent, streamGenerateContent?alt=sse) are translated everywhere,
 // vtx (Vertex AI's Claude: rawPredict, streamRawPredict; signed calls over net/http, not the
-// fasthttp exchange) is translated everywhere and passed through by Messages. vtx has no
-// embeddings (Vertex's Claude models have none: tracegate answers 400 without a call).
-var providers = []string{"oai", "ant", "gem", "vtx"}
+// fasthttp exchange) is translated everywhere and passed through by Messages, and bdr (AWS
+// Bedrock's Converse and ConverseStream: SigV4-signed calls over net/http, streams in AWS
+// event-stream frames) is translated everywhere. vtx and bdr have no embeddings (Vertex's
+// Claude models have none, Bedrock's are InvokeModel formats tracegate does not speak:
+// tracegate answers 400 without a call, TestFaults checks). bdr has no cutusage: Bedrock
+// sends the usage in metadata, the stream's last frame, after messageStop, so no stream is cut
+// after its usage and before its end.
+var providers = []string{"oai", "ant", "gem", "vtx", "bdr"}
 
 // modelOf is the model that plays fault on provider p: Vertex picks Claude by the model's
-// name, so vtx's models are Claude ids, with Vertex's @date.
+// name, so vtx's models are Claude ids, with Vertex's @date; bdr's are Bedrock model ids,
+// whose ':' tracegate escapes in the path it signs.
 func modelOf(p, fault string) string {
-	if p == "vtx" {
+	switch p {
+	case "vtx":
 		return "vtx/claude-" + fault + "@20250929"
+	case "bdr":
+		return "bdr/anthropic.claude-" + fault + "-v1:0"
 	}
 	return p + "/" + fault
 }
@@ -142,14 +154,25 @@ func TestFaults(t *testing.T) {
 			}
 		}
 	}
+	for _, r := range routes {
+		for _, p := range providers {
+			if r.only != nil && !slices.Contains(r.only, p) {
+				t.Run(r.name+"/"+p+"/refused", func(t *testing.T) {
+					g.t = t
+					g.checkRefused(t, r, p)
+				})
+			}
+		}
+	}
 	g.t = t
 	if ran < applicable {
 		return // -run chose some cases: the kinds below may not all have occurred
 	}
 	// Failures, mid-stream ones included, are marked on their attempt spans by kind; Gemini's
-	// errors by their canonical status (429, 529 as 503, errevent).
+	// errors by their canonical status (429, 529 as 503, errevent), Bedrock's by exception
+	// (429, 529 as 503, errevent).
 	for _, typ := range []string{"stream_truncated", "malformed_reply", "timeout", "connection_error", "server_error", "overloaded_error",
-		"RESOURCE_EXHAUSTED", "UNAVAILABLE", "INTERNAL"} {
+		"RESOURCE_EXHAUSTED", "UNAVAILABLE", "INTERNAL", "ThrottlingException", "ServiceUnavailableException", "ModelStreamErrorException"} {
 		waitFor(t, "an attempt span with error.type "+typ, func() bool {
 			for _, s := range g.spanAttrs() {
 				if s["error.type"] == typ && s["gen_ai.request.model"] != "" && strings.HasPrefix(s["_name"], "chat ") {
@@ -210,6 +233,23 @@ func (g *gateway) check(t *testing.T, r route, provider, model string, want outc
 	}
 	if after, _ := g.up.Counts(fault); want.attempts > 0 && after-before != want.attempts {
 		t.Fatalf("%d upstream requests, want %d", after-before, want.attempts)
+	}
+}
+
+// checkRefused sends route r to provider p, which r's only leaves out because p has no such
+// API: tracegate must answer 400 without calling it.
+func (g *gateway) checkRefused(t *testing.T, r route, p string) {
+	t.Helper()
+	before, _ := g.up.Counts("ok")
+	status, body, err := g.post(context.Background(), r.path, r.body(modelOf(p, "ok")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status != http.StatusBadRequest {
+		t.Fatalf("status %d, want 400: %s", status, body)
+	}
+	if after, _ := g.up.Counts("ok"); after != before {
+		t.Fatalf("%d upstream requests, want none", after-before)
 	}
 }
 

@@ -96,6 +96,9 @@ providers:
   # vtx: Vertex AI (Claude models on rawPredict, net/http's exchange), OAuth tokens for the
   # service account in GOOGLE_APPLICATION_CREDENTIALS, minted by a fake token endpoint
   - {name: vtx, type: vertex, base_url: "%s", project: proj-fault, location: us-east5, credentials_file: "${GOOGLE_APPLICATION_CREDENTIALS}", timeout: 1s, stream_idle_timeout: 1s, max_response_bytes: 1048576}
+  # bdr: AWS Bedrock (Converse, ConverseStream, CountTokens; net/http's exchange), SigV4 with
+  # the static test keys of a shared credentials file, which the Upstream signs again to check
+  - {name: bdr, type: bedrock, base_url: "%s", region: %s, credentials_file: %q, timeout: 1s, stream_idle_timeout: 1s, max_response_bytes: 1048576}
   # patient: for the memory tests, whose 1,000 streams must not meet a timeout on a busy machine
   - {name: patient, type: openai, base_url: "%s/v1", api_key: sk-fault-0123456789, timeout: 2m, stream_idle_timeout: 2m, max_response_bytes: 1048576}
 routes: []
@@ -107,6 +110,9 @@ log: {level: info, format: json}
 // vertexToken is the access token the fake Google token endpoint issues to tracegate for the
 // service account, and the one the Upstream's Vertex calls must carry.
 const vertexToken = "ya29.fault-vertex-token-0123456789"
+
+// bedrockRegion is the bdr provider's region, part of the SigV4 scope the Upstream checks.
+const bedrockRegion = "us-east-1"
 
 const faultPrompt = `slug: fault
 name: Fault
@@ -124,6 +130,7 @@ func startGateway(t *testing.T, spans string) *gateway {
 	t.Helper()
 	up := NewUpstream()
 	up.BearerToken = vertexToken
+	up.SigV4 = cloudfake.CheckSigV4(bedrockRegion, cloudfake.AccessKey, cloudfake.SecretKey, cloudfake.SessionToken)
 	srv := httptest.NewServer(up)
 	t.Cleanup(srv.Close)
 	dir := t.TempDir()
@@ -134,14 +141,21 @@ func startGateway(t *testing.T, spans string) *gateway {
 	if err := os.WriteFile(filepath.Join(prompts, "fault.yaml"), []byte(faultPrompt), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	awsCredentials := filepath.Join(dir, "aws-credentials")
+	keys := "[default]\naws_access_key_id = " + cloudfake.AccessKey + "\naws_secret_access_key = " + cloudfake.SecretKey +
+		"\naws_session_token = " + cloudfake.SessionToken + "\n"
+	if err := os.WriteFile(awsCredentials, []byte(keys), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(gatewayConfig, prompts, srv.URL, srv.URL, srv.URL, srv.URL, srv.URL, spans)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(gatewayConfig, prompts, srv.URL, srv.URL, srv.URL, srv.URL, srv.URL, bedrockRegion, awsCredentials, srv.URL, spans)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	g := &gateway{t: t, up: up, srv: srv, spans: &lockedBuffer{}, logs: &lockedBuffer{}}
 	g.cmd = exec.Command(binary, "-config", cfg)
 	serviceAccount, _ := cloudfake.ServiceAccount(t, "proj-fault", "https://www.googleapis.com/auth/cloud-platform", vertexToken)
-	g.cmd.Env = append(os.Environ(), "GOOGLE_APPLICATION_CREDENTIALS="+serviceAccount)
+	g.cmd.Env = append(withoutAWS(os.Environ()), "GOOGLE_APPLICATION_CREDENTIALS="+serviceAccount,
+		"AWS_CONFIG_FILE="+filepath.Join(dir, "aws-config"), "AWS_EC2_METADATA_DISABLED=true")
 	g.cmd.Stdout = g.spans
 	g.cmd.Stderr = g.logs
 	if err := g.cmd.Start(); err != nil {
@@ -174,6 +188,19 @@ func startGateway(t *testing.T, spans string) *gateway {
 		return m != nil
 	})
 	return g
+}
+
+// withoutAWS drops the AWS variables from env, so that bdr signs with the credentials file's
+// keys (the environment's would come first in the AWS credential chain) and no developer's
+// profile, role or region is read.
+func withoutAWS(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "AWS_") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // waitFor polls cond until it holds; the bound only keeps a broken build from hanging CI (it

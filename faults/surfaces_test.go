@@ -43,6 +43,9 @@ var surfaces = []surface{
 	// Vertex's Claude: passed through to count-tokens:rawPredict, the fault named by the body's model.
 	{name: "count_tokens", provider: "vtx", method: http.MethodPost, path: func(string) string { return "/v1/messages/count_tokens" },
 		body: countTokensBody, route: "messages", anthropic: true, retried: true},
+	// Bedrock: translated to CountTokens (/model/{id}/count-tokens), the fault named by the path's model id.
+	{name: "count_tokens", provider: "bdr", method: http.MethodPost, path: func(string) string { return "/v1/messages/count_tokens" },
+		body: countTokensBody, route: "messages", anthropic: true, retried: true},
 	// The owner of resp_{fault} is not known to this instance: the first provider with the
 	// Responses API, oai, is asked.
 	{name: "stored-get", provider: "oai", method: http.MethodGet, path: func(f string) string { return "/v1/responses/resp_" + f }, route: "responses"},
@@ -119,7 +122,8 @@ func (s surface) outcomeOf(fault string) surfaceOutcome {
 			// the provider's status and body.
 			return surfaceOutcome{status: 529, body: openAIErr["529"], code: "", attempts: 1}
 		}
-		// Gemini's overload is 503 UNAVAILABLE; both are Anthropic's 529 overloaded_error.
+		// Gemini's overload is 503 UNAVAILABLE, Bedrock's 503 ServiceUnavailableException; all are
+		// Anthropic's 529 overloaded_error.
 		return surfaceOutcome{status: 529, errType: "overloaded_error", code: "PROVIDER_ERROR", attempts: tries, said: "fault 529"}
 	}
 	panic("no outcome for " + fault)
@@ -145,8 +149,8 @@ func (s surface) request(ctx context.Context, base, fault string) *http.Request 
 	return req
 }
 
-// TestSurfaceFaults drives the call faults through count_tokens (Anthropic passthrough,
-// Gemini countTokens) and the stored-response GET and DELETE (OpenAI).
+// TestSurfaceFaults drives the call faults through count_tokens (Anthropic and Vertex Claude
+// passthrough, Gemini countTokens, Bedrock CountTokens) and the stored-response GET and DELETE (OpenAI).
 func TestSurfaceFaults(t *testing.T) {
 	g := startGateway(t, "none")
 	for _, s := range surfaces {

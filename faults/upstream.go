@@ -64,9 +64,30 @@ import (
 // errevent included; 529 is Anthropic's 529 overloaded_error, but 429 is the platform's
 // quota error, google.rpc RESOURCE_EXHAUSTED without RetryInfo; neither carries Retry-After
 // (the backoff alone paces the retries).
+//
+// And it speaks AWS Bedrock: POST /model/{modelId}/converse (a call), /converse-stream (a
+// stream) and /count-tokens, the model id in the path as the AWS SDK escapes it. The id is
+// anthropic.claude-{fault}-v1:0 (anthropic.claude-drip-5-v1:0 plays drip-5). The request must
+// pass the SigV4 check (else 403 InvalidSignatureException, or
+// MissingAuthenticationTokenException without Authorization) and carry the operation's body:
+// Converse's without model or stream members, CountTokens' {"input":{"converse":...}} without
+// inferenceConfig (else 400 ValidationException). Errors are Bedrock's {"message"} with the
+// exception in X-Amzn-ErrorType and no Retry-After: 429 is ThrottlingException, 529, the
+// overload, 503 ServiceUnavailableException. A truncated call is the first half of the
+// Converse reply. Streams are AWS event-stream frames (application/vnd.amazon.eventstream,
+// encoded by the AWS SDK's encoder), each event padded with Bedrock's "p" member:
+// messageStart, a contentBlockDelta per chunk, contentBlockStop, messageStop, then metadata
+// with the usage (5 in, 3 out), the last frame. errevent is an exception frame
+// (modelStreamErrorException), garbage a well-framed event whose payload is not JSON,
+// truncate the close after the deltas (before messageStop). As the usage is the last frame,
+// no stream is cut after it and before its end: cutusage resets the connection after
+// messageStop instead, where metadata would come. count-tokens answers {"inputTokens":5}.
 type Upstream struct {
 	// BearerToken is the OAuth access token Vertex calls must carry.
 	BearerToken string
+	// SigV4 checks a Bedrock call's signature, saying what is wrong ("" when nothing); without
+	// it every Bedrock call is refused.
+	SigV4 func(r *http.Request, body []byte) string
 
 	mu sync.Mutex
 	// arrived and dropped count requests per fault: dropped are those whose caller went away
@@ -135,6 +156,12 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		name, _, _ = strings.Cut(strings.TrimPrefix(f.model, "claude-"), "@")
 	}
+	if f.bedrock() {
+		var ok bool
+		if name, req.Stream, ok = f.bedrockCall(u.SigV4, body); !ok {
+			return
+		}
+	}
 	f.name, f.arg, _ = strings.Cut(name, "-")
 	u.mu.Lock()
 	u.arrived[f.name]++
@@ -161,7 +188,7 @@ type fault struct {
 	name, arg string
 	wire      wire
 	anthropic bool
-	events    int    // Responses events sent, for their sequence_number
+	events    int    // stream events sent, for a Responses event's sequence_number and a Bedrock event's padding
 	chunks    int    // Gemini text chunks sent, for their cumulative candidatesTokenCount
 	inputs    int    // the texts of a Gemini batchEmbedContents call
 	respID    string // the id of a stored-response call
@@ -182,10 +209,14 @@ const (
 	wireStoredResponse   // OpenAI's GET and DELETE /v1/responses/{id}
 	wireVertexClaude     // Vertex AI's rawPredict and streamRawPredict of a Claude model
 	wireVertexCount      // Vertex AI's count-tokens:rawPredict
+	wireBedrock          // Bedrock's converse and converse-stream
+	wireBedrockCount     // Bedrock's count-tokens
 )
 
 func wireOf(path string) wire {
 	switch {
+	case strings.HasPrefix(path, "/model/"):
+		return bedrockWire(path)
 	case strings.HasSuffix(path, "/publishers/anthropic/models/count-tokens:rawPredict"):
 		return wireVertexCount
 	case strings.Contains(path, "/publishers/anthropic/models/"):
@@ -326,6 +357,10 @@ func (f *fault) serve(stream bool) bool {
 		return false
 	case "429", "529":
 		status, _ := strconv.Atoi(f.name)
+		if f.bedrock() {
+			f.bedrockFault(status)
+			return true
+		}
 		if f.gemini() {
 			if status == 529 {
 				status = http.StatusServiceUnavailable // Gemini's overload (SPEC 3.6)
@@ -368,7 +403,7 @@ func (f *fault) serve(stream bool) bool {
 		if f.name == "truncate" {
 			f.w.Header().Set("Content-Length", "4096")
 			f.w.Header().Set("Content-Type", "application/json")
-			if f.gemini() || f.vertex() {
+			if f.gemini() || f.vertex() || f.bedrock() {
 				reply := f.reply() // the first half of the whole reply
 				io.WriteString(f.w, reply[:len(reply)/2])
 			} else {
@@ -449,6 +484,9 @@ func (f *fault) errorBody(status int) string {
 }
 
 func (f *fault) reply() string {
+	if f.bedrock() {
+		return f.bedrockReply()
+	}
 	switch f.wire {
 	case wireAnthropicCount, wireVertexCount:
 		return `{"input_tokens":5}`
@@ -477,6 +515,10 @@ func (f *fault) reply() string {
 }
 
 func (f *fault) startStream() {
+	if f.bedrock() {
+		f.bedrockStart()
+		return
+	}
 	f.w.Header().Set("Content-Type", "text/event-stream")
 	if f.wire == wireResponses {
 		f.responsesEvent("response.created", `"response":{"id":"resp_1","object":"response","created_at":1,"status":"in_progress","model":"`+f.model+`","output":[]}`)
@@ -490,6 +532,9 @@ func (f *fault) startStream() {
 
 // chunk writes one text delta and flushes it; false when the caller has gone.
 func (f *fault) chunk(text string) bool {
+	if f.bedrock() {
+		return f.bedrockChunk(text)
+	}
 	if f.gemini() {
 		f.chunks++
 		return f.data(f.geminiChunk(`{"text":"`+text+`"}`, ""))
@@ -504,6 +549,10 @@ func (f *fault) chunk(text string) bool {
 }
 
 func (f *fault) errorEvent() {
+	if f.bedrock() {
+		f.bedrockException()
+		return
+	}
 	if f.gemini() {
 		f.data(`{"error":{"code":500,"message":"fault errevent","status":"INTERNAL"}}`)
 		return
@@ -521,6 +570,10 @@ func (f *fault) errorEvent() {
 
 // endStream sends the finish and the usage, then the terminator when terminate is set.
 func (f *fault) endStream(terminate bool) {
+	if f.bedrock() {
+		f.bedrockEnd(terminate)
+		return
+	}
 	if f.gemini() {
 		// Every chunk carried the usage; the end is the chunk with finishReason, then the
 		// close. Without it the stream is cut after the last text chunk.
@@ -565,8 +618,11 @@ func (f *fault) geminiChunk(part, finish string) string {
 }
 
 // data writes one SSE event holding payload, framed as the wire frames it: CRLF for Gemini
-// (Google's server), LF for the others.
+// (Google's server), LF for the others; on Bedrock, a contentBlockDelta frame.
 func (f *fault) data(payload string) bool {
+	if f.bedrock() {
+		return f.bedrockFrame(bedrockEventHeaders("contentBlockDelta"), payload)
+	}
 	if f.gemini() {
 		return f.raw("data: " + payload + "\r\n\r\n")
 	}
