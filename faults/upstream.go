@@ -64,9 +64,22 @@ import (
 // errevent included; 529 is Anthropic's 529 overloaded_error, but 429 is the platform's
 // quota error, google.rpc RESOURCE_EXHAUSTED without RetryInfo; neither carries Retry-After
 // (the backoff alone paces the retries).
+//
+// It also speaks Azure OpenAI's deployment wire: POST
+// /openai/deployments/{deployment}/chat/completions and /embeddings?api-version=..., where
+// the deployment names the fault (Azure ignores the body's model there) and the replies,
+// streams and errevent are OpenAI's, with the content filter's results Azure adds (streams
+// open with a chunk of the prompt's filter results and no choices). 429 is Azure's rate
+// limit, {"error":{"code":"429","message":...}} (no type), and 529, Azure's overload, is 503;
+// both with Retry-After: 0. A call without the api-key header AzureAPIKey is 401; one whose
+// api-version is not AzureAPIVersion, or to any other path under /openai/, is 404
+// (upstream_azure.go).
 type Upstream struct {
 	// BearerToken is the OAuth access token Vertex calls must carry.
 	BearerToken string
+	// AzureAPIKey and AzureAPIVersion are the api-key header and api-version query parameter
+	// Azure calls must carry.
+	AzureAPIKey, AzureAPIVersion string
 
 	mu sync.Mutex
 	// arrived and dropped count requests per fault: dropped are those whose caller went away
@@ -111,7 +124,12 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.respID = id
 		f.model = strings.TrimPrefix(id, "resp_")
 	}
-	if f.gemini() {
+	switch {
+	case f.azure():
+		if !f.azureCall(u.AzureAPIKey, u.AzureAPIVersion) {
+			return
+		}
+	case f.gemini():
 		var method string
 		f.model, method = geminiCall(r.URL.Path)
 		req.Stream = method == "streamGenerateContent"
@@ -182,6 +200,8 @@ const (
 	wireStoredResponse   // OpenAI's GET and DELETE /v1/responses/{id}
 	wireVertexClaude     // Vertex AI's rawPredict and streamRawPredict of a Claude model
 	wireVertexCount      // Vertex AI's count-tokens:rawPredict
+	wireAzureChat        // Azure's /openai/deployments/{d}/chat/completions
+	wireAzureEmbeddings  // Azure's /openai/deployments/{d}/embeddings
 )
 
 func wireOf(path string) wire {
@@ -190,6 +210,8 @@ func wireOf(path string) wire {
 		return wireVertexCount
 	case strings.Contains(path, "/publishers/anthropic/models/"):
 		return wireVertexClaude
+	case strings.HasPrefix(path, "/openai/"):
+		return azureWire(path)
 	case strings.Contains(path, "/v1beta/models/"):
 		switch _, method := geminiCall(path); method {
 		case "batchEmbedContents":
@@ -326,11 +348,10 @@ func (f *fault) serve(stream bool) bool {
 		return false
 	case "429", "529":
 		status, _ := strconv.Atoi(f.name)
-		if f.gemini() {
-			if status == 529 {
-				status = http.StatusServiceUnavailable // Gemini's overload (SPEC 3.6)
-			}
-		} else if !f.vertex() { // Google's front end sends no Retry-After
+		if status == 529 && (f.gemini() || f.azure()) {
+			status = http.StatusServiceUnavailable // their overload (Gemini's: SPEC 3.6)
+		}
+		if !f.gemini() && !f.vertex() { // Google's front end sends no Retry-After
 			f.w.Header().Set("Retry-After", "0")
 		}
 		f.json(status, f.errorBody(status))
@@ -425,6 +446,9 @@ func (f *fault) json(status int, body string) {
 }
 
 func (f *fault) errorBody(status int) string {
+	if f.azure() {
+		return f.azureErrorBody(status)
+	}
 	if f.gemini() {
 		if status == http.StatusTooManyRequests {
 			// A per-minute quota: retryable, with the wait in RetryInfo (SPEC 3.6).
@@ -467,7 +491,9 @@ func (f *fault) reply() string {
 		return `{"embeddings":[` + strings.Repeat(`{"values":[0.1,0.2,0.3]},`, f.inputs-1) + `{"values":[0.1,0.2,0.3]}]}`
 	case wireResponses:
 		return `{"id":"resp_1","object":"response","created_at":1,"status":"completed","model":"` + f.model + `","output":[{"type":"message","id":"msg_1","status":"completed","role":"assistant","content":[{"type":"output_text","text":"fine","annotations":[]}]}],"usage":{"input_tokens":5,"output_tokens":1,"total_tokens":6}}`
-	case wireEmbeddings:
+	case wireAzureChat:
+		return f.azureReply()
+	case wireEmbeddings, wireAzureEmbeddings:
 		return `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2,0.3]}],"model":"` + f.model + `","usage":{"prompt_tokens":5,"total_tokens":5}}`
 	}
 	if f.anthropic {
@@ -478,6 +504,10 @@ func (f *fault) reply() string {
 
 func (f *fault) startStream() {
 	f.w.Header().Set("Content-Type", "text/event-stream")
+	if f.wire == wireAzureChat {
+		f.azureStreamStart()
+		return
+	}
 	if f.wire == wireResponses {
 		f.responsesEvent("response.created", `"response":{"id":"resp_1","object":"response","created_at":1,"status":"in_progress","model":"`+f.model+`","output":[]}`)
 		return
