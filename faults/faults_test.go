@@ -39,7 +39,7 @@ var routes = []route{
 		skip: map[string]bool{"oai/cutusage": true}},
 	{name: "messages", path: "/v1/messages", body: func(m string) string { return messagesBody(m, false) }},
 	{name: "messages-stream", path: "/v1/messages", stream: true, body: func(m string) string { return messagesBody(m, true) }, done: eventIs("message_stop")},
-	{name: "embeddings", path: "/v1/embeddings", body: func(m string) string { return `{"model":"` + m + `","input":"hi"}` }, only: []string{"oai", "gem"}},
+	{name: "embeddings", path: "/v1/embeddings", body: func(m string) string { return `{"model":"` + m + `","input":"hi"}` }, only: []string{"oai", "gem", "azr", "vgm"}},
 }
 
 func chatBody(model string, stream bool) string {
@@ -78,14 +78,20 @@ func (r route) providersOf() []string {
 // and gem (Gemini: generateContent, streamGenerateContent?alt=sse) are translated everywhere,
 // vtx (Vertex AI's Claude: rawPredict, streamRawPredict; signed calls over net/http, not the
 // fasthttp exchange) is translated everywhere and passed through by Messages. vtx has no
-// embeddings (Vertex's Claude models have none: tracegate answers 400 without a call).
-var providers = []string{"oai", "ant", "gem", "vtx"}
+// embeddings (Vertex's Claude models have none: tracegate answers 400 without a call). azr
+// (Azure on a dated api_version) is passed through by chat and embeddings and translated
+// elsewhere, Responses to Chat Completions. vgm is vtx's provider with Gemini models (Vertex's
+// generateContent, streamGenerateContent, :predict), translated everywhere.
+var providers = []string{"oai", "ant", "gem", "vtx", "azr", "vgm"}
 
 // modelOf is the model that plays fault on provider p: Vertex picks Claude by the model's
-// name, so vtx's models are Claude ids, with Vertex's @date.
+// name, so vtx's models are Claude ids, with Vertex's @date, and vgm's are any other name.
 func modelOf(p, fault string) string {
 	if p == "vtx" {
 		return "vtx/claude-" + fault + "@20250929"
+	}
+	if p == "vgm" { // the same provider: a model not named claude* is Gemini
+		return "vtx/" + fault
 	}
 	return p + "/" + fault
 }

@@ -96,6 +96,9 @@ providers:
   # vtx: Vertex AI (Claude models on rawPredict, net/http's exchange), OAuth tokens for the
   # service account in GOOGLE_APPLICATION_CREDENTIALS, minted by a fake token endpoint
   - {name: vtx, type: vertex, base_url: "%s", project: proj-fault, location: us-east5, credentials_file: "${GOOGLE_APPLICATION_CREDENTIALS}", timeout: 1s, stream_idle_timeout: 1s, max_response_bytes: 1048576}
+  # azr: Azure OpenAI on a dated api_version: the deployment (here the model itself) in the
+  # path, and no Responses API, so wire_api defaults to chat
+  - {name: azr, type: azure, base_url: "%s", api_key: az-fault-0123456789, auth: api_key, api_version: "2024-10-21", timeout: 1s, stream_idle_timeout: 1s, max_response_bytes: 1048576}
   # patient: for the memory tests, whose 1,000 streams must not meet a timeout on a busy machine
   - {name: patient, type: openai, base_url: "%s/v1", api_key: sk-fault-0123456789, timeout: 2m, stream_idle_timeout: 2m, max_response_bytes: 1048576}
 routes: []
@@ -107,6 +110,10 @@ log: {level: info, format: json}
 // vertexToken is the access token the fake Google token endpoint issues to tracegate for the
 // service account, and the one the Upstream's Vertex calls must carry.
 const vertexToken = "ya29.fault-vertex-token-0123456789"
+
+// azureKey and azureVersion are gatewayConfig's for azr, which the Upstream's Azure calls
+// must carry.
+const azureKey, azureVersion = "az-fault-0123456789", "2024-10-21"
 
 const faultPrompt = `slug: fault
 name: Fault
@@ -124,6 +131,7 @@ func startGateway(t *testing.T, spans string) *gateway {
 	t.Helper()
 	up := NewUpstream()
 	up.BearerToken = vertexToken
+	up.AzureAPIKey, up.AzureAPIVersion = azureKey, azureVersion
 	srv := httptest.NewServer(up)
 	t.Cleanup(srv.Close)
 	dir := t.TempDir()
@@ -135,7 +143,7 @@ func startGateway(t *testing.T, spans string) *gateway {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(gatewayConfig, prompts, srv.URL, srv.URL, srv.URL, srv.URL, srv.URL, spans)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(gatewayConfig, prompts, srv.URL, srv.URL, srv.URL, srv.URL, srv.URL, srv.URL, spans)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	g := &gateway{t: t, up: up, srv: srv, spans: &lockedBuffer{}, logs: &lockedBuffer{}}
