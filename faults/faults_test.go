@@ -42,7 +42,7 @@ var routes = []route{
 	{name: "messages", path: "/v1/messages", body: func(m string) string { return messagesBody(m, false) }},
 	{name: "messages-stream", path: "/v1/messages", stream: true, body: func(m string) string { return messagesBody(m, true) }, done: eventIs("message_stop"),
 		skip: map[string]bool{"bdr/cutusage": true}},
-	{name: "embeddings", path: "/v1/embeddings", body: func(m string) string { return `{"model":"` + m + `","input":"hi"}` }, only: []string{"oai", "gem"}},
+	{name: "embeddings", path: "/v1/embeddings", body: func(m string) string { return `{"model":"` + m + `","input":"hi"}` }, only: []string{"oai", "gem", "azr", "vgm"}},
 }
 
 func chatBody(model string, stream bool) string {
@@ -86,18 +86,24 @@ func (r route) providersOf() []string {
 // Claude models have none, Bedrock's are InvokeModel formats tracegate does not speak:
 // tracegate answers 400 without a call, TestFaults checks). bdr has no cutusage: Bedrock
 // sends the usage in metadata, the stream's last frame, after messageStop, so no stream is cut
-// after its usage and before its end.
-var providers = []string{"oai", "ant", "gem", "vtx", "bdr"}
+// after its usage and before its end. azr (Azure on a dated api_version) is passed through by
+// chat and embeddings and translated elsewhere, Responses to Chat Completions. vgm is vtx's
+// provider with Gemini models (Vertex's generateContent, streamGenerateContent, :predict),
+// translated everywhere.
+var providers = []string{"oai", "ant", "gem", "vtx", "bdr", "azr", "vgm"}
 
 // modelOf is the model that plays fault on provider p: Vertex picks Claude by the model's
-// name, so vtx's models are Claude ids, with Vertex's @date; bdr's are Bedrock model ids,
-// whose ':' tracegate escapes in the path it signs.
+// name, so vtx's models are Claude ids, with Vertex's @date, and vgm's are any other name;
+// bdr's are Bedrock model ids, whose ':' tracegate escapes in the path it signs.
 func modelOf(p, fault string) string {
 	switch p {
 	case "vtx":
 		return "vtx/claude-" + fault + "@20250929"
 	case "bdr":
 		return "bdr/anthropic.claude-" + fault + "-v1:0"
+	}
+	if p == "vgm" { // the same provider: a model not named claude* is Gemini
+		return "vtx/" + fault
 	}
 	return p + "/" + fault
 }

@@ -99,6 +99,9 @@ providers:
   # bdr: AWS Bedrock (Converse, ConverseStream, CountTokens; net/http's exchange), SigV4 with
   # the static test keys of a shared credentials file, which the Upstream signs again to check
   - {name: bdr, type: bedrock, base_url: "%s", region: %s, credentials_file: %q, timeout: 1s, stream_idle_timeout: 1s, max_response_bytes: 1048576}
+  # azr: Azure OpenAI on a dated api_version: the deployment (here the model itself) in the
+  # path, and no Responses API, so wire_api defaults to chat
+  - {name: azr, type: azure, base_url: "%s", api_key: az-fault-0123456789, auth: api_key, api_version: "2024-10-21", timeout: 1s, stream_idle_timeout: 1s, max_response_bytes: 1048576}
   # patient: for the memory tests, whose 1,000 streams must not meet a timeout on a busy machine
   - {name: patient, type: openai, base_url: "%s/v1", api_key: sk-fault-0123456789, timeout: 2m, stream_idle_timeout: 2m, max_response_bytes: 1048576}
 routes: []
@@ -113,6 +116,10 @@ const vertexToken = "ya29.fault-vertex-token-0123456789"
 
 // bedrockRegion is the bdr provider's region, part of the SigV4 scope the Upstream checks.
 const bedrockRegion = "us-east-1"
+
+// azureKey and azureVersion are gatewayConfig's for azr, which the Upstream's Azure calls
+// must carry.
+const azureKey, azureVersion = "az-fault-0123456789", "2024-10-21"
 
 const faultPrompt = `slug: fault
 name: Fault
@@ -131,6 +138,7 @@ func startGateway(t *testing.T, spans string) *gateway {
 	up := NewUpstream()
 	up.BearerToken = vertexToken
 	up.SigV4 = cloudfake.CheckSigV4(bedrockRegion, cloudfake.AccessKey, cloudfake.SecretKey, cloudfake.SessionToken)
+	up.AzureAPIKey, up.AzureAPIVersion = azureKey, azureVersion
 	srv := httptest.NewServer(up)
 	t.Cleanup(srv.Close)
 	dir := t.TempDir()
@@ -148,7 +156,7 @@ func startGateway(t *testing.T, spans string) *gateway {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(gatewayConfig, prompts, srv.URL, srv.URL, srv.URL, srv.URL, srv.URL, bedrockRegion, awsCredentials, srv.URL, spans)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(gatewayConfig, prompts, srv.URL, srv.URL, srv.URL, srv.URL, srv.URL, bedrockRegion, awsCredentials, srv.URL, srv.URL, spans)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	g := &gateway{t: t, up: up, srv: srv, spans: &lockedBuffer{}, logs: &lockedBuffer{}}

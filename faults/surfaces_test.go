@@ -46,6 +46,9 @@ var surfaces = []surface{
 	// Bedrock: translated to CountTokens (/model/{id}/count-tokens), the fault named by the path's model id.
 	{name: "count_tokens", provider: "bdr", method: http.MethodPost, path: func(string) string { return "/v1/messages/count_tokens" },
 		body: countTokensBody, route: "messages", anthropic: true, retried: true},
+	// Vertex's Gemini: translated to :countTokens, the fault named by the model in the URL.
+	{name: "count_tokens", provider: "vgm", method: http.MethodPost, path: func(string) string { return "/v1/messages/count_tokens" },
+		body: countTokensBody, route: "messages", anthropic: true, retried: true},
 	// The owner of resp_{fault} is not known to this instance: the first provider with the
 	// Responses API, oai, is asked.
 	{name: "stored-get", provider: "oai", method: http.MethodGet, path: func(f string) string { return "/v1/responses/resp_" + f }, route: "responses"},

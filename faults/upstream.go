@@ -82,12 +82,36 @@ import (
 // truncate the close after the deltas (before messageStop). As the usage is the last frame,
 // no stream is cut after it and before its end: cutusage resets the connection after
 // messageStop instead, where metadata would come. count-tokens answers {"inputTokens":5}.
+//
+// It also speaks Azure OpenAI's deployment wire: POST
+// /openai/deployments/{deployment}/chat/completions and /embeddings?api-version=..., where
+// the deployment names the fault (Azure ignores the body's model there) and the replies,
+// streams and errevent are OpenAI's, with the content filter's results Azure adds (streams
+// open with a chunk of the prompt's filter results and no choices). 429 is Azure's rate
+// limit, {"error":{"code":"429","message":...}} (no type), and 529, Azure's overload, is 503;
+// both with Retry-After: 0. A call without the api-key header AzureAPIKey is 401; one whose
+// api-version is not AzureAPIVersion, or to any other path under /openai/, is 404
+// (upstream_azure.go).
+//
+// And Vertex AI's Gemini wire: POST
+// /v1/projects/{p}/locations/{l}/publishers/google/models/{model}:generateContent,
+// :streamGenerateContent?alt=sse, :countTokens and :predict (embeddings), the model naming the
+// fault as on the Gemini API (upstream_vertex_gemini.go). Replies, streams, errevent and 529
+// (503 UNAVAILABLE) are the Gemini paragraph's; 429 is the platform's RESOURCE_EXHAUSTED
+// without RetryInfo. countTokens takes contents at the top level, not generateContentRequest;
+// :predict takes one instance per text and answers one prediction each with its token_count
+// (5). A call without BearerToken is 401 UNAUTHENTICATED; a body Vertex would not take (a
+// content without its role, countTokens with generateContentRequest or toolConfig, :predict
+// without instances) is 400 INVALID_ARGUMENT.
 type Upstream struct {
 	// BearerToken is the OAuth access token Vertex calls must carry.
 	BearerToken string
 	// SigV4 checks a Bedrock call's signature, saying what is wrong ("" when nothing); without
 	// it every Bedrock call is refused.
 	SigV4 func(r *http.Request, body []byte) string
+	// AzureAPIKey and AzureAPIVersion are the api-key header and api-version query parameter
+	// Azure calls must carry.
+	AzureAPIKey, AzureAPIVersion string
 
 	mu sync.Mutex
 	// arrived and dropped count requests per fault: dropped are those whose caller went away
@@ -132,7 +156,17 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.respID = id
 		f.model = strings.TrimPrefix(id, "resp_")
 	}
-	if f.gemini() {
+	switch {
+	case f.azure():
+		if !f.azureCall(u.AzureAPIKey, u.AzureAPIVersion) {
+			return
+		}
+	case f.vertexGemini():
+		var ok bool
+		if req.Stream, ok = f.vertexGeminiCall(u.BearerToken, body); !ok {
+			return
+		}
+	case f.gemini():
 		var method string
 		f.model, method = geminiCall(r.URL.Path)
 		req.Stream = method == "streamGenerateContent"
@@ -211,6 +245,11 @@ const (
 	wireVertexCount      // Vertex AI's count-tokens:rawPredict
 	wireBedrock          // Bedrock's converse and converse-stream
 	wireBedrockCount     // Bedrock's count-tokens
+	wireAzureChat        // Azure's /openai/deployments/{d}/chat/completions
+	wireAzureEmbeddings  // Azure's /openai/deployments/{d}/embeddings
+	wireVertexGemini     // Vertex AI's generateContent and streamGenerateContent
+	wireVertexPredict    // Vertex AI's :predict of an embedding model
+	wireVertexGemCount   // Vertex AI's countTokens of a Gemini model
 )
 
 func wireOf(path string) wire {
@@ -221,6 +260,10 @@ func wireOf(path string) wire {
 		return wireVertexCount
 	case strings.Contains(path, "/publishers/anthropic/models/"):
 		return wireVertexClaude
+	case strings.Contains(path, "/publishers/google/models/"):
+		return vertexGeminiWire(path)
+	case strings.HasPrefix(path, "/openai/"):
+		return azureWire(path)
 	case strings.Contains(path, "/v1beta/models/"):
 		switch _, method := geminiCall(path); method {
 		case "batchEmbedContents":
@@ -244,15 +287,15 @@ func wireOf(path string) wire {
 }
 
 func (f *fault) gemini() bool {
-	return f.wire == wireGemini || f.wire == wireGeminiEmbeddings || f.wire == wireGeminiCount
+	return f.wire == wireGemini || f.wire == wireGeminiEmbeddings || f.wire == wireGeminiCount || f.vertexGemini()
 }
 
 func (f *fault) vertex() bool { return f.wire == wireVertexClaude || f.wire == wireVertexCount }
 
-// vertexCall splits a Vertex Claude path as sent, .../publishers/anthropic/models/{model}:{method},
+// vertexCall splits a Vertex path as sent, .../publishers/{publisher}/models/{model}:{method},
 // into its model, unescaped (tracegate escapes the segment, ':' included), and method.
 func vertexCall(path string) (model, method string) {
-	_, rest, _ := strings.Cut(path, "/publishers/anthropic/models/")
+	_, rest, _ := strings.Cut(path, "/models/")
 	if i := strings.LastIndexByte(rest, ':'); i >= 0 {
 		rest, method = rest[:i], rest[i+1:]
 	}
@@ -361,11 +404,10 @@ func (f *fault) serve(stream bool) bool {
 			f.bedrockFault(status)
 			return true
 		}
-		if f.gemini() {
-			if status == 529 {
-				status = http.StatusServiceUnavailable // Gemini's overload (SPEC 3.6)
-			}
-		} else if !f.vertex() { // Google's front end sends no Retry-After
+		if status == 529 && (f.gemini() || f.azure()) {
+			status = http.StatusServiceUnavailable // their overload (Gemini's: SPEC 3.6)
+		}
+		if !f.gemini() && !f.vertex() { // Google's front end sends no Retry-After
 			f.w.Header().Set("Retry-After", "0")
 		}
 		f.json(status, f.errorBody(status))
@@ -460,6 +502,12 @@ func (f *fault) json(status int, body string) {
 }
 
 func (f *fault) errorBody(status int) string {
+	if f.azure() {
+		return f.azureErrorBody(status)
+	}
+	if f.vertexGemini() && status == http.StatusTooManyRequests {
+		return vertexGeminiQuota
+	}
 	if f.gemini() {
 		if status == http.StatusTooManyRequests {
 			// A per-minute quota: retryable, with the wait in RetryInfo (SPEC 3.6).
@@ -490,14 +538,14 @@ func (f *fault) reply() string {
 	switch f.wire {
 	case wireAnthropicCount, wireVertexCount:
 		return `{"input_tokens":5}`
-	case wireGeminiCount:
+	case wireGeminiCount, wireVertexGemCount:
 		return `{"totalTokens":5,"promptTokensDetails":[{"modality":"TEXT","tokenCount":5}]}`
 	case wireStoredResponse:
 		if f.r.Method == http.MethodDelete {
 			return `{"id":"` + f.respID + `","object":"response","deleted":true}`
 		}
 		return `{"id":"` + f.respID + `","object":"response","created_at":1,"status":"completed","model":"gpt-fault","output":[{"type":"message","id":"msg_1","status":"completed","role":"assistant","content":[{"type":"output_text","text":"fine","annotations":[]}]}],"usage":{"input_tokens":5,"output_tokens":1,"total_tokens":6}}`
-	case wireGemini:
+	case wireGemini, wireVertexGemini:
 		return `{"candidates":[{"content":{"parts":[{"text":"fine"}],"role":"model"},"finishReason":"STOP","index":0}],` +
 			`"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":1,"totalTokenCount":6},"modelVersion":"` + f.model + `","responseId":"fault-response-1"}`
 	case wireGeminiEmbeddings:
@@ -505,7 +553,11 @@ func (f *fault) reply() string {
 		return `{"embeddings":[` + strings.Repeat(`{"values":[0.1,0.2,0.3]},`, f.inputs-1) + `{"values":[0.1,0.2,0.3]}]}`
 	case wireResponses:
 		return `{"id":"resp_1","object":"response","created_at":1,"status":"completed","model":"` + f.model + `","output":[{"type":"message","id":"msg_1","status":"completed","role":"assistant","content":[{"type":"output_text","text":"fine","annotations":[]}]}],"usage":{"input_tokens":5,"output_tokens":1,"total_tokens":6}}`
-	case wireEmbeddings:
+	case wireVertexPredict:
+		return f.predictReply()
+	case wireAzureChat:
+		return f.azureReply()
+	case wireEmbeddings, wireAzureEmbeddings:
 		return `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2,0.3]}],"model":"` + f.model + `","usage":{"prompt_tokens":5,"total_tokens":5}}`
 	}
 	if f.anthropic {
@@ -520,6 +572,10 @@ func (f *fault) startStream() {
 		return
 	}
 	f.w.Header().Set("Content-Type", "text/event-stream")
+	if f.wire == wireAzureChat {
+		f.azureStreamStart()
+		return
+	}
 	if f.wire == wireResponses {
 		f.responsesEvent("response.created", `"response":{"id":"resp_1","object":"response","created_at":1,"status":"in_progress","model":"`+f.model+`","output":[]}`)
 		return
