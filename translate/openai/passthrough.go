@@ -17,7 +17,6 @@ func ScanRequest(body []byte) (model string, stream bool, includeUsage bool, err
 	if !ok {
 		return "", false, false, invalidf("body must be a JSON object")
 	}
-	hasModel := false
 	var seen jsonscan.Seen
 	for {
 		m, ok := s.Next()
@@ -36,7 +35,6 @@ func ScanRequest(body []byte) (model string, stream bool, includeUsage bool, err
 			if model, ok = unquoteModel(v[1 : len(v)-1]); !ok {
 				return "", false, false, invalidf("model is not a valid JSON string")
 			}
-			hasModel = true
 		case keyIs(m.Key, "stream"):
 			if !seen.First(1) {
 				return "", false, false, givenTwice("stream")
@@ -56,7 +54,7 @@ func ScanRequest(body []byte) (model string, stream bool, includeUsage bool, err
 	if !s.Finish() {
 		return "", false, false, invalidf("body is not valid JSON")
 	}
-	if !hasModel || model == "" {
+	if model == "" { // absent or empty
 		return "", false, false, invalidf("model is required")
 	}
 	return model, stream, includeUsage, nil
