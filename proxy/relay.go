@@ -199,13 +199,9 @@ func (r *relay) CloseWithError(writeErr error) error {
 	e.overhead, e.resp, e.err = r.overhead, r.format.reply(err), err
 	r.s.endStream(r.rt, r.run, r.fs, e)
 	// fasthttp reads no more once it has closed the body, and nothing else holds out.
-	if box := r.outBox; box != nil && cap(r.out) <= maxRelayBuffer {
-		*box = r.out[:0]
-		relayBuffers.Put(box)
-	}
-	if box := r.bodyBox; box != nil && cap(*box) <= maxPooledBody {
-		*box = (*box)[:0]
-		rewrittenBodies.Put(box)
+	giveBack(&relayBuffers, r.outBox, r.out, maxRelayBuffer)
+	if r.bodyBox != nil {
+		giveBack(&rewrittenBodies, r.bodyBox, *r.bodyBox, maxPooledBody)
 	}
 	r.out, r.off, r.outBox, r.bodyBox = nil, 0, nil, nil
 	return nil
@@ -214,6 +210,16 @@ func (r *relay) CloseWithError(writeErr error) error {
 // relayBuffers keeps the relays' output buffers between streams: grown from nil, a stream's
 // buffer cost two or three allocations as its first events arrived.
 var relayBuffers = sync.Pool{New: func() any { b := make([]byte, 0, relayBufferSize); return &b }}
+
+// giveBack returns b to pool in its entry box, unless it grew past limit: such a buffer is
+// left to the garbage collector rather than held.
+func giveBack(pool *sync.Pool, box *[]byte, b []byte, limit int) {
+	if box == nil || cap(b) > limit {
+		return
+	}
+	*box = b[:0]
+	pool.Put(box)
+}
 
 // rewrittenBodies keeps the buffers of request bodies a surface rewrites for the upstream (a
 // stream's stream_options), for the stream's lifetime: the upstream call reads the body.
