@@ -88,7 +88,8 @@ func writeAnthropicError(ctx *fasthttp.RequestCtx, err error) classified {
 
 // anthropicStreamErrorType is the error type of the event that ends a broken stream. A
 // provider's own error event keeps its type when it is one of Anthropic's; other formats'
-// types are mapped (Gemini's UNAVAILABLE is an overload, RESOURCE_EXHAUSTED a rate limit).
+// types are mapped (Gemini's UNAVAILABLE is an overload, RESOURCE_EXHAUSTED a rate limit,
+// Bedrock's throttlingException a rate limit).
 func anthropicStreamErrorType(err error) (typ, message string) {
 	c := classify(err)
 	if u := c.Upstream; u != nil && u.Status == 0 {
@@ -100,6 +101,17 @@ func anthropicStreamErrorType(err error) (typ, message string) {
 			return "overloaded_error", u.Message
 		case "RESOURCE_EXHAUSTED":
 			return "rate_limit_error", u.Message
+		// Bedrock's stream exceptions, named as its HTTP errors are (translate/bedrock), get
+		// the types a client retries (a throttle; a model still loading or a service down is
+		// an overload) or gives up on, as it would their HTTP forms.
+		case "ThrottlingException":
+			return "rate_limit_error", u.Message
+		case "ServiceUnavailableException", "ModelNotReadyException":
+			return "overloaded_error", u.Message
+		case "ValidationException":
+			return "invalid_request_error", u.Message
+		case "ModelTimeoutException":
+			return "timeout_error", u.Message
 		}
 	}
 	_, typ = anthropicErrorFields(c)

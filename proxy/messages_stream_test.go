@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/anthropics/anthropic-sdk-go"
+	"github.com/tracegate/tracegate/internal/cloudfake"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -242,5 +243,38 @@ func TestMessagesTranslatedStreamError(t *testing.T) {
 	run := waitSpan(t, h, "chat gemini-2.0-flash", trace.SpanKindServer)
 	if attr(run, "error.type").AsString() == "" {
 		t.Errorf("run span has no error.type")
+	}
+}
+
+// TestMessagesBedrockStreamExceptionTypes: Bedrock's in-stream exceptions end a Messages
+// stream with the Anthropic error type a client retries on (rate_limit_error,
+// overloaded_error) or gives up on, as their HTTP forms do; every one used to read api_error.
+func TestMessagesBedrockStreamExceptionTypes(t *testing.T) {
+	for exception, want := range map[string]string{
+		"throttlingException":         "rate_limit_error",
+		"serviceUnavailableException": "overloaded_error",
+		"modelNotReadyException":      "overloaded_error",
+		"validationException":         "invalid_request_error",
+		"modelTimeoutException":       "timeout_error",
+		"internalServerException":     "api_error",
+		"modelStreamErrorException":   "api_error",
+	} {
+		t.Run(exception, func(t *testing.T) {
+			frames := cloudfake.ConverseFrames(t, `{"event":"messageStart","payload":{"role":"assistant"}}`+"\n"+
+				`{"event":"contentBlockDelta","payload":{"contentBlockIndex":0,"delta":{"text":"par"}}}`+"\n"+
+				`{"exception":"`+exception+`","payload":{"message":"fault `+exception+`"}}`)
+			h, _ := checkedFake(t, "bedrock", bedrockProvider, func(w http.ResponseWriter, _ *http.Request, _ []byte) {
+				w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
+				_, _ = w.Write(frames)
+			})
+			status, _, raw := postMessagesStream(t, h, `{"model":"us.anthropic.claude-sonnet-4-5-20250929-v1:0","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+			names := eventNames(raw)
+			if status != 200 || len(names) == 0 || names[len(names)-1] != "error" || bytes.Contains(raw, []byte("message_stop")) {
+				t.Fatalf("status %d, stream = %s", status, raw)
+			}
+			if !bytes.Contains(raw, []byte(`"type":"`+want+`"`)) || !bytes.Contains(raw, []byte("fault "+exception)) {
+				t.Errorf("want error type %s and the exception's message, stream = %s", want, raw)
+			}
+		})
 	}
 }
