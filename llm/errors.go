@@ -30,7 +30,10 @@ func (e *UpstreamError) Error() string {
 		return fmt.Sprintf("%s: stream error %s: %s", e.Provider, e.Type, e.Message)
 	}
 	kind := e.Type
-	if e.Code != "" && e.Code != e.Type {
+	switch {
+	case kind == "":
+		kind = e.Code // Azure's errors have a code and no type
+	case e.Code != "" && e.Code != e.Type:
 		kind += "/" + e.Code
 	}
 	if kind == "" {
