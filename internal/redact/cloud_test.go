@@ -18,3 +18,15 @@ func TestSecretsCloudCredentials(t *testing.T) {
 		t.Errorf("over-redacted: %s", out)
 	}
 }
+
+// TestSecretsKeepsAWSSignatureErrors: AWS's signature error stays readable; only the words
+// after "signature" that could be one are taken out.
+func TestSecretsKeepsAWSSignatureErrors(t *testing.T) {
+	msg := "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method."
+	if got := Secrets(msg); got != msg {
+		t.Errorf("Secrets(%q) = %q", msg, got)
+	}
+	if got := Secrets("signature 5d672d79c15b13162d9279b0855cfba6"); strings.Contains(got, "5d672d79") {
+		t.Errorf("a signature after the word survived: %s", got)
+	}
+}

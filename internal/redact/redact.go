@@ -20,7 +20,7 @@ var keyPrefixes = []string{"sk-", "sk_", "AIza", "gsk_", "xai-", "hf_", "pk-", "
 // itself when there is nothing to replace.
 func Secrets(s string) string {
 	var b strings.Builder
-	afterBearer := false
+	afterBearer, afterSignature := false, false
 	last := 0
 	for i := 0; i < len(s); {
 		if !isTokenByte(s[i]) {
@@ -32,14 +32,17 @@ func Secrets(s string) string {
 			j++
 		}
 		token := s[i:j]
-		if afterBearer || looksLikeKey(token) {
+		if afterBearer && (!afterSignature || len(token) >= minKeyLength) || looksLikeKey(token) {
 			b.WriteString(s[last:i])
 			b.WriteString(redacted)
 			last = j
 		}
 		// What follows these is a secret: a bearer token, a SigV4 signature or session token.
+		// After "signature" only a key-length token is one: AWS's own error text ("the
+		// signature we calculated does not match the signature you provided") stays readable.
+		afterSignature = strings.EqualFold(token, "signature")
 		afterBearer = strings.EqualFold(token, "bearer") || strings.EqualFold(token, "basic") ||
-			strings.EqualFold(token, "signature") || strings.EqualFold(token, "x-amz-security-token")
+			afterSignature || strings.EqualFold(token, "x-amz-security-token")
 		i = j
 	}
 	if last == 0 {
