@@ -66,10 +66,15 @@ type phaseResult struct {
 	AddedTTFBP50VsNullUS  *float64 `json:"added_ttfb_p50_vs_null_us,omitempty"`
 	ThroughputRatioVsNull *float64 `json:"throughput_ratio_vs_null,omitempty"`
 	// Round is the round the row comes from; RoundsRPS the throughput of every round, in
-	// order, when there were several (-1: the round failed).
-	Round     int       `json:"round"`
-	RoundsRPS []float64 `json:"rounds_rps,omitempty"`
-	kind      phaseKind
+	// order, when there were several (-1: the round failed), and RoundsP50US and
+	// RoundsTTFBP50US their median latency and time to first byte (-1: failed or, for the
+	// first byte, not a stream). Rounds are interleaved, so round i of two phases ran close
+	// together: the targets compare them pairwise to see whether the machine's noise decides.
+	Round           int       `json:"round"`
+	RoundsRPS       []float64 `json:"rounds_rps,omitempty"`
+	RoundsP50US     []float64 `json:"rounds_p50_us,omitempty"`
+	RoundsTTFBP50US []float64 `json:"rounds_ttfb_p50_us,omitempty"`
+	kind            phaseKind
 }
 
 // nullFloor is what the null gateway adds over direct at concurrency 1: the cost of one extra
@@ -376,7 +381,16 @@ func medianRound(rs []phaseResult) phaseResult {
 	m := sorted[(len(sorted)-1)/2]
 	if len(rs) > 1 {
 		for _, r := range rs {
+			p50, ttfb := -1.0, -1.0
+			if r.Summary != nil && r.Error == "" {
+				p50 = r.Summary.LatencyUS.P50
+				if r.Summary.TTFBUS != nil {
+					ttfb = r.Summary.TTFBUS.P50
+				}
+			}
 			m.RoundsRPS = append(m.RoundsRPS, rps(r))
+			m.RoundsP50US = append(m.RoundsP50US, p50)
+			m.RoundsTTFBP50US = append(m.RoundsTTFBP50US, ttfb)
 		}
 	}
 	return m

@@ -11,7 +11,9 @@ import (
 type targetCheck struct {
 	Target   string `json:"target"`
 	Measured string `json:"measured"`
-	Verdict  string `json:"verdict"` // pass, fail, n/a (not measured), info (no threshold)
+	// Verdict is pass, fail, mixed (the interleaved rounds disagree: the machine's noise is
+	// larger than the margin), n/a (not measured) or info (no threshold).
+	Verdict string `json:"verdict"`
 }
 
 // Thresholds from DESIGN.md section 9.
@@ -29,6 +31,28 @@ const (
 	targetVsNullP99Ratio         = 1.5
 	targetVsNullAddedTTFBUS      = 30
 )
+
+// measurement is a target's measured text, whether it meets the target, and whether the
+// rounds disagree about that.
+type measurement struct {
+	text      string
+	ok, mixed bool
+}
+
+// pairedRounds is f of round i of a and round i of b for every round both measured (values
+// below 0 are failed rounds), or nil when fewer than two rounds pair up.
+func pairedRounds(a, b []float64, f func(a, b float64) float64) []float64 {
+	var out []float64
+	for i := range min(len(a), len(b)) {
+		if a[i] >= 0 && b[i] > 0 {
+			out = append(out, f(a[i], b[i]))
+		}
+	}
+	if len(out) < 2 {
+		return nil
+	}
+	return out
+}
 
 func findPhase(results []phaseResult, name string, conc int) *phaseResult {
 	for i := range results {
@@ -55,51 +79,76 @@ func checkTargets(rep *compareReport, chunkDelay time.Duration) []targetCheck {
 	// vsNull checks a target against the null gateway of the same run, which has already paid
 	// the extra loopback hop any gateway pays: tracegate's own share. measure returns the
 	// measured text and whether it meets the target, or "" when the numbers are missing.
-	vsNull := func(target, phase string, conc int, measure func(r, null *phaseResult) (string, bool)) {
+	vsNull := func(target, phase string, conc int, measure func(r, null *phaseResult) measurement) {
 		r, null := findPhase(rep.Phases, phase, conc), findPhase(rep.Phases, nullPhaseFor(phase), conc)
 		if r != nil && null != nil {
-			if m, ok := measure(r, null); m != "" {
-				check(target, ok, m)
+			if m := measure(r, null); m.text != "" {
+				check(target, m.ok, m.text)
+				if m.mixed {
+					out[len(out)-1].Verdict = "mixed"
+				}
 				return
 			}
 		}
 		notMeasured(target, fmt.Sprintf("needs %s and %s at c=%d", phase, nullPhaseFor(phase), conc))
 	}
-	throughputVsNull := func(least float64) func(r, _ *phaseResult) (string, bool) {
-		return func(r, _ *phaseResult) (string, bool) {
+	// byRound adds every round's own value to a verdict on the median rounds, and makes it
+	// mixed when the rounds do not all agree with it.
+	byRound := func(text string, ok bool, rounds []float64, format func(float64) string, pass func(float64) bool) measurement {
+		m := measurement{text: text, ok: ok}
+		if len(rounds) < 2 {
+			return m
+		}
+		cells := make([]string, len(rounds))
+		for i, v := range rounds {
+			cells[i] = format(v)
+			m.mixed = m.mixed || pass(v) != ok
+		}
+		m.text += " (rounds: " + strings.Join(cells, ", ") + ")"
+		return m
+	}
+	throughputVsNull := func(least float64) func(r, null *phaseResult) measurement {
+		return func(r, null *phaseResult) measurement {
 			if r.ThroughputRatioVsNull == nil {
-				return "", false
+				return measurement{}
 			}
-			return fmt.Sprintf("%.0f%%", *r.ThroughputRatioVsNull*100), *r.ThroughputRatioVsNull >= least
+			pct := func(v float64) string { return fmt.Sprintf("%.0f%%", v*100) }
+			return byRound(pct(*r.ThroughputRatioVsNull), *r.ThroughputRatioVsNull >= least,
+				pairedRounds(r.RoundsRPS, null.RoundsRPS, func(a, b float64) float64 { return a / b }),
+				pct, func(v float64) bool { return v >= least })
 		}
 	}
+	added := func(a, b float64) float64 { return a - b }
+	micro := func(v float64) string { return fmt.Sprintf("%+.1f µs", v) }
 
 	vsNull(fmt.Sprintf("passthrough, c=1: added median latency over the null gateway <= %d µs", targetVsNullAddedP50US), "passthrough", 1,
-		func(r, _ *phaseResult) (string, bool) {
+		func(r, null *phaseResult) measurement {
 			if r.AddedP50VsNullUS == nil {
-				return "", false
+				return measurement{}
 			}
-			return fmt.Sprintf("%+.1f µs", *r.AddedP50VsNullUS), *r.AddedP50VsNullUS <= targetVsNullAddedP50US
+			return byRound(micro(*r.AddedP50VsNullUS), *r.AddedP50VsNullUS <= targetVsNullAddedP50US,
+				pairedRounds(r.RoundsP50US, null.RoundsP50US, added), micro, func(v float64) bool { return v <= targetVsNullAddedP50US })
 		})
 	vsNull(fmt.Sprintf("passthrough, c=1: p99 within %.1fx of the null gateway's", targetVsNullP99Ratio), "passthrough", 1,
-		func(r, null *phaseResult) (string, bool) {
+		func(r, null *phaseResult) measurement {
 			if null.Summary.LatencyUS.P99 <= 0 {
-				return "", false
+				return measurement{}
 			}
 			ratio := r.Summary.LatencyUS.P99 / null.Summary.LatencyUS.P99
-			return fmt.Sprintf("%.2fx (%s vs %s)", ratio, formatMicros(r.Summary.LatencyUS.P99), formatMicros(null.Summary.LatencyUS.P99)),
-				ratio <= targetVsNullP99Ratio
+			return measurement{text: fmt.Sprintf("%.2fx (%s vs %s)", ratio, formatMicros(r.Summary.LatencyUS.P99), formatMicros(null.Summary.LatencyUS.P99)),
+				ok: ratio <= targetVsNullP99Ratio}
 		})
 	vsNull(fmt.Sprintf("passthrough, c=16: throughput >= %.0f%% of the null gateway's", targetVsNullThroughput*100), "passthrough", 16,
 		throughputVsNull(targetVsNullThroughput))
 	vsNull(fmt.Sprintf("run API, c=16: throughput >= %.0f%% of the null gateway's", targetVsNullRunAPIThroughput*100), "run-api", 16,
 		throughputVsNull(targetVsNullRunAPIThroughput))
 	vsNull(fmt.Sprintf("streaming, c=1: added time to first byte over the null gateway <= %d µs", targetVsNullAddedTTFBUS), "passthrough-stream", 1,
-		func(r, _ *phaseResult) (string, bool) {
+		func(r, null *phaseResult) measurement {
 			if r.AddedTTFBP50VsNullUS == nil {
-				return "", false
+				return measurement{}
 			}
-			return fmt.Sprintf("%+.1f µs (p50)", *r.AddedTTFBP50VsNullUS), *r.AddedTTFBP50VsNullUS <= targetVsNullAddedTTFBUS
+			return byRound(micro(*r.AddedTTFBP50VsNullUS)+" (p50)", *r.AddedTTFBP50VsNullUS <= targetVsNullAddedTTFBUS,
+				pairedRounds(r.RoundsTTFBP50US, null.RoundsTTFBP50US, added), micro, func(v float64) bool { return v <= targetVsNullAddedTTFBUS })
 		})
 
 	t := fmt.Sprintf("passthrough, c=1: added median latency < %d µs", targetAddedP50US)
@@ -229,8 +278,15 @@ func renderMarkdown(rep *compareReport, o *compareOptions) string {
 	}
 
 	b.WriteString("\n## Targets (DESIGN.md section 9)\n\n| target | measured | verdict |\n|---|---|---|\n")
+	mixed := false
 	for _, t := range rep.Targets {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", t.Target, escapeCell(t.Measured), t.Verdict)
+		mixed = mixed || t.Verdict == "mixed"
+	}
+	if mixed {
+		b.WriteString("\nmixed: the rows' own rounds meet the target (or miss it), but at least one interleaved round, " +
+			"tracegate's against the null gateway's of the same number, says the opposite. The machine's noise is larger " +
+			"than the margin: judge the target with more rounds (BENCH_ROUNDS) or on a quieter machine.\n")
 	}
 	if line := floorLine(rep.NullFloor); line != "" {
 		b.WriteString("\n" + line + "\n")
