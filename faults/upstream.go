@@ -171,7 +171,7 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.model, method = geminiCall(r.URL.Path)
 		req.Stream = method == "streamGenerateContent"
 		if msg := f.geminiMisuse(method, r.URL.Query().Get("alt"), req.Requests, body); msg != "" {
-			f.json(http.StatusBadRequest, `{"error":{"code":400,"message":"fault upstream: `+msg+`","status":"INVALID_ARGUMENT"}}`)
+			f.googleError(http.StatusBadRequest, "INVALID_ARGUMENT", "fault upstream: "+msg)
 			return
 		}
 		f.inputs = len(req.Requests)
@@ -185,7 +185,7 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if status, msg := f.vertexMisuse(method, u.BearerToken, body); msg != "" {
 			code := map[int]string{http.StatusUnauthorized: "UNAUTHENTICATED", http.StatusBadRequest: "INVALID_ARGUMENT"}[status]
-			f.json(status, `{"error":{"code":`+strconv.Itoa(status)+`,"message":"fault upstream: `+msg+`","status":"`+code+`"}}`)
+			f.googleError(status, code, "fault upstream: "+msg)
 			return
 		}
 		name, _, _ = strings.Cut(strings.TrimPrefix(f.model, "claude-"), "@")
