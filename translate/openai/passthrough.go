@@ -11,7 +11,7 @@ import (
 // ScanRequest reads model, stream and stream_options.include_usage from a Chat Completions
 // request body without decoding the rest. Errors wrap llm.ErrInvalidRequest: the body is not a
 // JSON object, the model is missing or not a string, or stream/include_usage is not a boolean.
-// A repeated key counts by its last occurrence.
+// model, stream or stream_options given twice is refused: the upstream might read the other one.
 func ScanRequest(body []byte) (model string, stream bool, includeUsage bool, err error) {
 	s, ok := newObjectScanner(body, 0)
 	if !ok {
