@@ -47,7 +47,52 @@ func TestPooledRepliesStayWithTheirCall(t *testing.T) {
 	})
 	defer stop()
 
-	const workers, calls = 8, 150
+	concurrentCalls(t, client, 8, 150, func(req *fasthttp.Request, resp *fasthttp.Response, w, i int) error {
+		marker := fmt.Sprintf("m-%d-%d", w, i)
+		switch i % 4 {
+		case 3:
+			req.SetRequestURI("http://tracegate/v1/responses")
+			req.SetBodyString(`{"model":"gpt-4o-mini","user":"` + marker + `","input":"hi"}`)
+		case 0:
+			req.SetRequestURI("http://tracegate/v1/chat/completions")
+			req.SetBodyString(`{"model":"gpt-4o-mini","user":"` + marker + `","messages":[{"role":"user","content":"hi"}]}`)
+		case 1:
+			req.SetRequestURI("http://tracegate/v1/messages")
+			req.SetBodyString(`{"model":"claude-3-5-haiku-20241022","max_tokens":16,"metadata":{"user_id":"` + marker + `"},"messages":[{"role":"user","content":"hi"}]}`)
+		case 2:
+			req.SetRequestURI("http://tracegate/v1/embeddings")
+			req.SetBodyString(`{"model":"gpt-embeddings-test","user":"` + marker + `","input":"hi"}`)
+		}
+		if err := client.Do(req, resp); err != nil {
+			return err
+		}
+		v, err := fastjson.ParseBytes(resp.Body())
+		if resp.StatusCode() != fasthttp.StatusOK || err != nil {
+			return fmt.Errorf("call %s: status %d, %v: %s", marker, resp.StatusCode(), err, resp.Body())
+		}
+		var text, want string
+		switch i % 4 {
+		case 3:
+			text, want = string(v.GetStringBytes("output", "0", "content", "0", "text")), padding(marker)
+		case 0:
+			text, want = string(v.GetStringBytes("choices", "0", "message", "content")), padding(marker)
+		case 1:
+			text, want = string(v.GetStringBytes("content", "0", "text")), padding(marker)
+		case 2:
+			text, want = string(v.Get("data", "0", "embedding").MarshalTo(nil)), "["+vectorFor(marker)+"]"
+		}
+		if id := string(v.GetStringBytes("id")); id != marker || text != want {
+			return fmt.Errorf("call %s got the reply of %q (%d bytes of text)", marker, id, len(text))
+		}
+		return nil
+	})
+}
+
+// concurrentCalls runs calls calls on each of workers goroutines, each with its own pooled
+// POST request (JSON) and response; call sets the request up for call i of worker w, makes
+// it and checks the reply. A worker stops at its first error, which fails the test.
+func concurrentCalls(t *testing.T, client *fasthttp.Client, workers, calls int, call func(req *fasthttp.Request, resp *fasthttp.Response, w, i int) error) {
+	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
 	for w := range workers {
@@ -60,43 +105,8 @@ func TestPooledRepliesStayWithTheirCall(t *testing.T) {
 			req.Header.SetMethod(fasthttp.MethodPost)
 			req.Header.SetContentType("application/json")
 			for i := range calls {
-				marker := fmt.Sprintf("m-%d-%d", w, i)
-				switch i % 4 {
-				case 3:
-					req.SetRequestURI("http://tracegate/v1/responses")
-					req.SetBodyString(`{"model":"gpt-4o-mini","user":"` + marker + `","input":"hi"}`)
-				case 0:
-					req.SetRequestURI("http://tracegate/v1/chat/completions")
-					req.SetBodyString(`{"model":"gpt-4o-mini","user":"` + marker + `","messages":[{"role":"user","content":"hi"}]}`)
-				case 1:
-					req.SetRequestURI("http://tracegate/v1/messages")
-					req.SetBodyString(`{"model":"claude-3-5-haiku-20241022","max_tokens":16,"metadata":{"user_id":"` + marker + `"},"messages":[{"role":"user","content":"hi"}]}`)
-				case 2:
-					req.SetRequestURI("http://tracegate/v1/embeddings")
-					req.SetBodyString(`{"model":"gpt-embeddings-test","user":"` + marker + `","input":"hi"}`)
-				}
-				if err := client.Do(req, resp); err != nil {
+				if err := call(req, resp, w, i); err != nil {
 					errs <- err
-					return
-				}
-				v, err := fastjson.ParseBytes(resp.Body())
-				if resp.StatusCode() != fasthttp.StatusOK || err != nil {
-					errs <- fmt.Errorf("call %s: status %d, %v: %s", marker, resp.StatusCode(), err, resp.Body())
-					return
-				}
-				var text, want string
-				switch i % 4 {
-				case 3:
-					text, want = string(v.GetStringBytes("output", "0", "content", "0", "text")), padding(marker)
-				case 0:
-					text, want = string(v.GetStringBytes("choices", "0", "message", "content")), padding(marker)
-				case 1:
-					text, want = string(v.GetStringBytes("content", "0", "text")), padding(marker)
-				case 2:
-					text, want = string(v.Get("data", "0", "embedding").MarshalTo(nil)), "["+vectorFor(marker)+"]"
-				}
-				if id := string(v.GetStringBytes("id")); id != marker || text != want {
-					errs <- fmt.Errorf("call %s got the reply of %q (%d bytes of text)", marker, id, len(text))
 					return
 				}
 			}
@@ -148,65 +158,43 @@ func TestPooledRelayBuffersStayWithTheirStream(t *testing.T) {
 	})
 	defer stop()
 
-	const workers, streams = 6, 60
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-			defer fasthttp.ReleaseRequest(req)
-			defer fasthttp.ReleaseResponse(resp)
-			req.Header.SetMethod(fasthttp.MethodPost)
-			req.Header.SetContentType("application/json")
-			req.SetRequestURI("http://tracegate/v1/chat/completions")
-			for i := range streams {
-				marker := fmt.Sprintf("s-%d-%d", w, i)
-				req.SetBodyString(`{"model":"gpt-4o-mini","stream":true,"user":"` + marker + `","messages":[{"role":"user","content":"hi"}]}`)
-				if err := client.Do(req, resp); err != nil {
-					errs <- err
-					return
-				}
-				if resp.StatusCode() != fasthttp.StatusOK {
-					errs <- fmt.Errorf("stream %s: status %d: %.200s", marker, resp.StatusCode(), resp.Body())
-					return
-				}
-				var text strings.Builder
-				events, done := 0, false
-				for _, line := range strings.Split(string(resp.Body()), "\n") {
-					data, ok := strings.CutPrefix(line, "data: ")
-					if !ok {
-						continue
-					}
-					if data == "[DONE]" {
-						done = true
-						continue
-					}
-					v, err := fastjson.Parse(data)
-					if err != nil || string(v.GetStringBytes("id")) != marker {
-						errs <- fmt.Errorf("stream %s carried an event not its own: %.120s", marker, data)
-						return
-					}
-					events++
-					text.Write(v.GetStringBytes("choices", "0", "delta", "content"))
-				}
-				want := ""
-				for i := range 4 {
-					want += streamPiece(marker, i)
-				}
-				if !done || events != 4 || text.String() != want { // the usage chunk, not asked for, is dropped
-					errs <- fmt.Errorf("stream %s: %d events, [DONE] %v, %d of %d bytes of text right", marker, events, done, len(text.String()), len(want))
-					return
-				}
+	concurrentCalls(t, client, 6, 60, func(req *fasthttp.Request, resp *fasthttp.Response, w, i int) error {
+		marker := fmt.Sprintf("s-%d-%d", w, i)
+		req.SetRequestURI("http://tracegate/v1/chat/completions")
+		req.SetBodyString(`{"model":"gpt-4o-mini","stream":true,"user":"` + marker + `","messages":[{"role":"user","content":"hi"}]}`)
+		if err := client.Do(req, resp); err != nil {
+			return err
+		}
+		if resp.StatusCode() != fasthttp.StatusOK {
+			return fmt.Errorf("stream %s: status %d: %.200s", marker, resp.StatusCode(), resp.Body())
+		}
+		var text strings.Builder
+		events, done := 0, false
+		for _, line := range strings.Split(string(resp.Body()), "\n") {
+			data, ok := strings.CutPrefix(line, "data: ")
+			if !ok {
+				continue
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+			if data == "[DONE]" {
+				done = true
+				continue
+			}
+			v, err := fastjson.Parse(data)
+			if err != nil || string(v.GetStringBytes("id")) != marker {
+				return fmt.Errorf("stream %s carried an event not its own: %.120s", marker, data)
+			}
+			events++
+			text.Write(v.GetStringBytes("choices", "0", "delta", "content"))
+		}
+		want := ""
+		for i := range 4 {
+			want += streamPiece(marker, i)
+		}
+		if !done || events != 4 || text.String() != want { // the usage chunk, not asked for, is dropped
+			return fmt.Errorf("stream %s: %d events, [DONE] %v, %d of %d bytes of text right", marker, events, done, len(text.String()), len(want))
+		}
+		return nil
+	})
 }
 
 // streamPiece is the text of event i of a stream, of a size that depends on both, up to
