@@ -32,7 +32,7 @@ func Secrets(s string) string {
 			j++
 		}
 		token := s[i:j]
-		if afterBearer && (!afterSignature || len(token) >= minKeyLength) || looksLikeKey(token) {
+		if afterBearer || afterSignature && len(token) >= minKeyLength || looksLikeKey(token) {
 			b.WriteString(s[last:i])
 			b.WriteString(redacted)
 			last = j
@@ -42,7 +42,7 @@ func Secrets(s string) string {
 		// signature we calculated does not match the signature you provided") stays readable.
 		afterSignature = strings.EqualFold(token, "signature")
 		afterBearer = strings.EqualFold(token, "bearer") || strings.EqualFold(token, "basic") ||
-			afterSignature || strings.EqualFold(token, "x-amz-security-token")
+			strings.EqualFold(token, "x-amz-security-token")
 		i = j
 	}
 	if last == 0 {
