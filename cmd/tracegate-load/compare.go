@@ -371,8 +371,9 @@ const maxRounds = 15
 // lower middle one for an even count); a failed round counts as the slowest.
 func medianRound(rs []phaseResult) phaseResult {
 	sorted := slices.Clone(rs)
+	measured := func(r phaseResult) bool { return r.Summary != nil && r.Error == "" }
 	rps := func(r phaseResult) float64 {
-		if r.Summary == nil || r.Error != "" {
+		if !measured(r) {
 			return -1
 		}
 		return r.Summary.RPS
@@ -382,7 +383,7 @@ func medianRound(rs []phaseResult) phaseResult {
 	if len(rs) > 1 {
 		for _, r := range rs {
 			p50, ttfb := -1.0, -1.0
-			if r.Summary != nil && r.Error == "" {
+			if measured(r) {
 				p50 = r.Summary.LatencyUS.P50
 				if r.Summary.TTFBUS != nil {
 					ttfb = r.Summary.TTFBUS.P50

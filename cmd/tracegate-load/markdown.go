@@ -39,6 +39,13 @@ type measurement struct {
 	ok, mixed bool
 }
 
+func verdictOf(ok bool) string {
+	if ok {
+		return "pass"
+	}
+	return "fail"
+}
+
 // pairedRounds is f of round i of a and round i of b for every round both measured (values
 // below 0 are failed rounds), or nil when fewer than two rounds pair up.
 func pairedRounds(a, b []float64, f func(a, b float64) float64) []float64 {
@@ -66,11 +73,7 @@ func findPhase(results []phaseResult, name string, conc int) *phaseResult {
 func checkTargets(rep *compareReport, chunkDelay time.Duration) []targetCheck {
 	var out []targetCheck
 	check := func(target string, ok bool, measured string) {
-		v := "fail"
-		if ok {
-			v = "pass"
-		}
-		out = append(out, targetCheck{Target: target, Measured: measured, Verdict: v})
+		out = append(out, targetCheck{Target: target, Measured: measured, Verdict: verdictOf(ok)})
 	}
 	notMeasured := func(target, why string) {
 		out = append(out, targetCheck{Target: target, Measured: why, Verdict: "n/a"})
@@ -83,10 +86,11 @@ func checkTargets(rep *compareReport, chunkDelay time.Duration) []targetCheck {
 		r, null := findPhase(rep.Phases, phase, conc), findPhase(rep.Phases, nullPhaseFor(phase), conc)
 		if r != nil && null != nil {
 			if m := measure(r, null); m.text != "" {
-				check(target, m.ok, m.text)
+				v := verdictOf(m.ok)
 				if m.mixed {
-					out[len(out)-1].Verdict = "mixed"
+					v = "mixed"
 				}
+				out = append(out, targetCheck{Target: target, Measured: m.text, Verdict: v})
 				return
 			}
 		}
